@@ -1,0 +1,23 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="thought-cloning",
+    version="0.1.0",
+    description="Thought Cloning (Hu & Clune, NeurIPS 2023) on BabyAI: agents that think in language while acting",
+    license="BSD-3-Clause",
+    python_requires=">=3.10",
+    packages=find_packages(include=["babyai", "babyai.*"]),
+    install_requires=[
+        "torch>=2.0",
+        "gymnasium>=1.0",
+        "minigrid>=3.0",
+        "numpy>=1.24",
+        "blosc>=1.11",
+        "tensorboardX>=2.6",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+        "plots": ["matplotlib>=3.5", "imageio>=2.20"],
+    },
+)
