@@ -1,0 +1,286 @@
+"""The oracle: the BabyAI bot's planner, which also says what it is thinking at every step.
+
+``Bot(env).replan(action_taken)`` returns ``(action, thought)``. The bot keeps a stack of
+subgoals, replans after every action (also after actions it did not choose, so it recovers
+from noise), and describes the subgoal on top of the stack as the thought.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from minigrid.envs.babyai.core.verifier import (
+    AfterInstr,
+    AndInstr,
+    BeforeInstr,
+    GoToInstr,
+    OpenInstr,
+    PickupInstr,
+    PutNextInstr,
+)
+
+from babyai.bot.subgoals import (
+    DONE,
+    TOGGLE,
+    BotError,
+    Drop,
+    GoNextTo,
+    Open,
+    Pickup,
+    require,
+)
+from babyai.bot.thoughts import describe
+
+# cells around a drop candidate, in ring order
+RING = ((-1, -1), (0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0))
+
+
+class Bot:
+    """Plans for a freshly reset BabyAI level ``env`` and explains each action with a thought."""
+
+    def __init__(self, env):
+        self.env = env
+        self.width, self.height = env.width, env.height
+        self.vis_mask = np.zeros((self.width, self.height), dtype=bool)
+        self.stack = []
+        self.prev_agent_pos = None
+        self.prev_carrying = None
+        self.prev_fwd_cell = None
+        self.fwd_door_was_open = None
+        self._plan_instr(env.instrs)
+
+    # ----------------------------------------------------------------- the step
+    def replan(self, action_taken=None, obs_image=None):
+        """Update the plan for the action just taken and return ``(action, thought)``.
+
+        ``obs_image``: the observation the env returned for the current state, if at hand
+        (saves recomputing the agent's view). Raises BotError when the original bot failed.
+        """
+        try:
+            self._observe(obs_image)
+            if (action_taken == TOGGLE and self.prev_fwd_cell is not None
+                    and self.prev_fwd_cell.type == "box"):
+                raise BotError("a box was opened: the bot cannot tell what it held")
+            self._read_agent_state()
+            if self.stack:
+                self.stack[-1].after_action(action_taken)
+            while self.stack and self.stack[-1].exploratory:
+                self.stack.pop()
+            action = None
+            while self.stack:
+                action = self.stack[-1].before_action()
+                if action is not None:
+                    break
+            if not self.stack:
+                action = DONE
+            self._remember_state()
+            return int(action), describe(self)
+        except BotError:
+            raise
+        except Exception as error:  # the original bot failed the same way; record it as such
+            raise BotError(f"{type(error).__name__}: {error}") from error
+
+    # ------------------------------------------------------------- perception
+    def _observe(self, obs_image):
+        """Mark every cell in the agent's view as seen."""
+        env = self.env
+        if obs_image is None:
+            _, view_mask = env.gen_obs_grid()
+        else:
+            view_mask = obs_image[:, :, 0] != 0  # unseen cells encode as all zeros
+        size = env.agent_view_size
+        f_vec, r_vec = env.dir_vec, env.right_vec
+        top_left = np.asarray(env.agent_pos) + f_vec * (size - 1) - r_vec * (size // 2)
+        vi, vj = np.nonzero(view_mask)
+        xs = top_left[0] - f_vec[0] * vj + r_vec[0] * vi
+        ys = top_left[1] - f_vec[1] * vj + r_vec[1] * vi
+        inside = (xs >= 0) & (xs < self.width) & (ys >= 0) & (ys < self.height)
+        self.vis_mask[xs[inside], ys[inside]] = True
+
+    def _read_agent_state(self):
+        env = self.env
+        self.pos = np.array(env.agent_pos)
+        self.dir_vec = np.array(env.dir_vec)
+        self.right_vec = np.array(env.right_vec)
+        self.fwd_pos = self.pos + self.dir_vec
+        self.fwd_cell = self.cell(self.fwd_pos)
+        self.carrying = env.carrying
+
+    def _remember_state(self):
+        self.prev_agent_pos = self.pos
+        self.prev_carrying = self.carrying
+        if self.fwd_cell is not None and self.fwd_cell.type == "door":
+            self.fwd_door_was_open = self.fwd_cell.is_open
+        self.prev_fwd_cell = self.fwd_cell
+
+    def cell(self, pos):
+        return self.env.grid.get(int(pos[0]), int(pos[1]))
+
+    # ------------------------------------------------------------- the mission
+    def _plan_instr(self, instr):
+        """Push the subgoals that carry out an instruction (last pushed runs first)."""
+        if isinstance(instr, GoToInstr):
+            self.stack.append(GoNextTo(self, instr.desc, note="to complete GoTo mission"))
+        elif isinstance(instr, OpenInstr):
+            self.stack.append(Open(self, note="to complete open mission"))
+            self.stack.append(GoNextTo(self, instr.desc, reason="Open", note="to open it"))
+        elif isinstance(instr, PickupInstr):
+            # pick up, then drop at once so other objects can be carried later
+            self.stack.append(Drop(self, note="after pickup mission"))
+            self.stack.append(Pickup(self, note="to complete pickup mission"))
+            self.stack.append(GoNextTo(self, instr.desc, note="to pick it up"))
+        elif isinstance(instr, PutNextInstr):
+            self.stack.append(Drop(self, note="to complete PutNext mission"))
+            self.stack.append(GoNextTo(self, instr.desc_fixed, reason="PutNext", note="to drop it"))
+            self.stack.append(Pickup(self, note="to complete PutNext mission"))
+            self.stack.append(GoNextTo(self, instr.desc_move, note="to pick it up"))
+        elif isinstance(instr, (BeforeInstr, AndInstr)):
+            self._plan_instr(instr.instr_b)
+            self._plan_instr(instr.instr_a)
+        elif isinstance(instr, AfterInstr):
+            self._plan_instr(instr.instr_a)
+            self._plan_instr(instr.instr_b)
+        else:
+            raise BotError(f"unknown instruction type {type(instr).__name__}")
+
+    # ------------------------------------------------------------- search
+    def _bfs(self, starts, accept, ignore_blockers):
+        """Breadth-first search over positions; straight moves are queued before turns.
+
+        Returns (path from the found cell back to a start, found position, predecessors).
+        """
+        cells, width, seen = self.env.grid.grid, self.width, self.vis_mask
+        previous = {}
+        queue = deque(starts)
+        while queue:
+            i, j, di, dj, prev = queue.popleft()
+            if (i, j) in previous:
+                continue
+            cell = cells[j * width + i]
+            previous[(i, j)] = prev
+            if accept((i, j), cell):
+                path, pos = [], (i, j)
+                while pos:
+                    path.append(pos)
+                    pos = previous[pos]
+                return path, (i, j), previous
+            if not seen[i, j]:
+                continue
+            if cell is not None:
+                if cell.type == "wall":
+                    continue
+                if cell.type == "door":
+                    if not cell.is_open:
+                        continue
+                elif not ignore_blockers:
+                    continue
+            here = (i, j)
+            for k, l in ((di, dj), (dj, di), (-dj, -di), (-di, -dj)):
+                if (i + k, j + l) not in previous:
+                    queue.append((i + k, j + l, k, l, here))
+        return None, None, previous
+
+    def shortest_path(self, accept, try_with_blockers=False):
+        """Path (excluding the agent's cell) to the nearest cell where ``accept(pos, cell)``;
+        paths through blocking objects are tried only if no clear path exists."""
+        x, y = int(self.pos[0]), int(self.pos[1])
+        start = [(x, y, int(self.dir_vec[0]), int(self.dir_vec[1]), None)]
+        path, finish, previous = self._bfs(start, accept, ignore_blockers=False)
+        with_blockers = False
+        if not path and try_with_blockers:
+            with_blockers = True
+            path, finish, _ = self._bfs([(i, j, 1, 0, None) for i, j in previous], accept,
+                                        ignore_blockers=True)
+            if path:
+                # continue the path back to the agent through the clear part
+                pos, extra = path[-1], []
+                while pos:
+                    extra.append(pos)
+                    pos = previous[pos]
+                path = path + extra[1:]
+        if path:
+            path = path[::-1][1:]
+        return path, finish, with_blockers
+
+    def find_obj_pos(self, desc, adjacent=False):
+        """The closest seen object matching ``desc`` and its position (None, None if none)."""
+        require(len(desc.obj_set) > 0, "no object matches the description")
+        best_distance, best_pos, best_obj = 999, None, None
+        carrying = self.carrying
+        for i, obj in enumerate(desc.obj_set):
+            if obj is carrying:
+                continue
+            if i >= len(desc.obj_poss):  # an object used up (e.g. a key carried through a door)
+                continue
+            obj_pos = desc.obj_poss[i]
+            if not self.vis_mask[obj_pos]:
+                continue
+            path, _, with_blockers = self.shortest_path(lambda pos, cell: pos == obj_pos,
+                                                        try_with_blockers=True)
+            require(path is not None, "no path to a seen object")
+            distance = len(path)
+            if with_blockers:
+                # lower bound on the steps to clear the way: 4 (pick, turn, drop, turn back),
+                # 7 when carrying something
+                distance = len(path) + (7 if carrying else 4)
+            if distance == 0:  # standing in the doorway we look for
+                distance = 3 if adjacent else 2
+            if adjacent and distance == 1:
+                distance = 3
+            if distance < best_distance:
+                best_distance, best_pos, best_obj = distance, obj_pos, obj
+        return best_obj, best_pos
+
+    def find_drop_pos(self, except_pos=None):
+        """A seen empty cell to drop something in, ideally one that blocks nothing."""
+        cells, width, seen = self.env.grid.grid, self.width, self.vis_mask
+        agent_pos = (int(self.pos[0]), int(self.pos[1]))
+
+        def free(pos, cell):
+            if pos == agent_pos or (except_pos and np.array_equal(pos, except_pos)):
+                return False
+            return seen[pos] and cell is None
+
+        def unblocking(pos, cell):
+            if not free(pos, cell):
+                return False
+            i, j = pos
+            # ring classes: 0 empty (or open door, or the agent), 1 seen wall, 2 anything else
+            classes = []
+            for k, l in RING:
+                nb = (i + k, j + l)
+                nb_cell = cells[nb[1] * width + nb[0]]
+                if seen[nb] and nb_cell is not None and nb_cell.type == "wall":
+                    classes.append(1)
+                elif (seen[nb] and (nb_cell is None or (nb_cell.type == "door" and nb_cell.is_open)
+                                    or nb == agent_pos) and nb != except_pos):
+                    classes.append(0)
+                else:
+                    classes.append(2)
+            # the empty cells around must stay connected...
+            changes = sum(bool(classes[(k + 1) % 8]) != bool(classes[k]) for k in range(8))
+            # ...and every object cell must keep an empty neighbour
+            for k in range(8):
+                if classes[k] == 2 and classes[k - 1] != 0 and classes[(k + 1) % 8] != 0:
+                    return False
+            return changes <= 2
+
+        for accept, blockers in ((unblocking, False), (free, False), (unblocking, True),
+                                 (free, True)):
+            _, drop_pos, _ = self.shortest_path(accept, try_with_blockers=blockers)
+            if drop_pos:
+                return drop_pos
+        return None
+
+    def distance_to_wall(self, direction):
+        """Steps from the agent along ``direction`` to the first wall or door within view."""
+        distance = 1
+        while True:
+            x, y = self.pos + distance * direction
+            if not self.env.in_view(x, y):
+                return distance - 1
+            cell = self.env.grid.get(int(x), int(y))
+            if cell and (cell.type.endswith("door") or cell.type == "wall"):
+                return distance
+            distance += 1

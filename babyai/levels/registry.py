@@ -1,0 +1,75 @@
+"""One factory for every BabyAI level, with legacy (paper) or gymnasium seeding."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib
+import io
+
+import gymnasium
+import minigrid  # noqa: F401  (registers the BabyAI levels with gymnasium)
+
+from babyai.levels.seeding import LegacyRandom
+
+SEEDINGS = ("legacy", "gymnasium")
+
+
+class UnknownLevelError(ValueError):
+    """A level id that minigrid does not provide."""
+
+
+def level_ids() -> list[str]:
+    """Every BabyAI level id minigrid registers, sorted."""
+    return sorted(
+        env_id
+        for env_id, spec in gymnasium.envs.registry.items()
+        if env_id.startswith("BabyAI-") and "minigrid.envs.babyai" in str(spec.entry_point)
+    )
+
+
+def resolve_level_id(name: str) -> str:
+    """The full level id: ``BossLevel`` (the original scripts' short form) means ``BabyAI-BossLevel-v0``."""
+    ids = level_ids()
+    if name not in ids and f"BabyAI-{name}-v0" in ids:
+        return f"BabyAI-{name}-v0"
+    return name
+
+
+def _check_level(level_id: str) -> gymnasium.envs.registration.EnvSpec:
+    ids = level_ids()
+    if level_id not in ids:
+        close = difflib.get_close_matches(level_id, ids, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see babyai.levels.level_ids()"
+        raise UnknownLevelError(f"unknown level {level_id!r}{hint}")
+    return gymnasium.envs.registry[level_id]
+
+
+def make_env(level_id: str, seeding: str = "legacy"):
+    """Create the BabyAI level ``level_id`` (unwrapped minigrid env) with the given seeding mode."""
+    if seeding not in SEEDINGS:
+        raise ValueError(f"unknown seeding {seeding!r}; choose one of {', '.join(SEEDINGS)}")
+    level_id = resolve_level_id(level_id)
+    spec = _check_level(level_id)
+    module_name, class_name = spec.entry_point.split(":")
+    env_class = getattr(importlib.import_module(module_name), class_name)
+    env = env_class(**spec.kwargs)
+    env.seeding = seeding
+    env.level_id = level_id
+    return env
+
+
+def reset_env(env, seed: int | None = None) -> dict:
+    """Seed (unless ``seed`` is None: continue the level's random stream) and reset; the first obs.
+
+    minigrid's "Sampling rejected" messages are silenced.
+    """
+    kwargs = {}
+    if seed is not None:
+        if getattr(env, "seeding", "legacy") == "legacy":
+            env.np_random = LegacyRandom(seed)
+        else:
+            kwargs["seed"] = int(seed)
+    with contextlib.redirect_stdout(io.StringIO()):
+        obs, _ = env.reset(**kwargs)
+    return obs
