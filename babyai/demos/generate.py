@@ -1,0 +1,251 @@
+"""Generate thought-annotated demonstrations with the oracle, in parallel, resumably.
+
+Episode ``k`` of a dataset starting at seed ``s`` is played on level seed ``s + k``. If the
+oracle fails there (an error, or the step limit), the level's random stream continues to the
+next level (``reset_index`` counts these retries), as the original program did; only
+successful episodes are kept. Episodes are written in shards of ``shard_size``: a killed run
+resumes at the first missing shard and produces the same bytes as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+import babyai
+from babyai.bot import Bot, BotError
+from babyai.demos.format import (
+    DemoFormatError,
+    Episode,
+    Shard,
+    decode_episode,
+    encode_episode,
+    read_meta,
+    shard_name,
+    write_meta,
+    write_shard,
+)
+from babyai.demos.noise import EpisodeNoise, NoiseInjector, OriginalNoise
+from babyai.levels import make_env, reset_env
+
+logger = logging.getLogger(__name__)
+VALID_FIRST_SEED = 10**9  # BabyAI's validation demos start here
+MAX_RETRIES = 1000
+
+
+class GenerationError(RuntimeError):
+    """The oracle failed and --on-exception crash was asked for, or retries ran out."""
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """Everything that determines a dataset's content (stored in its meta.json)."""
+
+    level: str
+    episodes: int
+    first_seed: int
+    seeding: str = "legacy"
+    noise_rate: float = 0.0
+    original_rng: bool = False
+    filter_steps: int = 0
+    shard_size: int = 1000
+
+
+def play(env, obs, injector) -> tuple:
+    """One episode of the oracle from ``obs``: (steps, reward, error). steps: per-step tuples."""
+    bot = Bot(env)
+    steps, action, reward, done = [], None, 0.0, False
+    while not done:
+        try:
+            action, thought = bot.replan(action, obs["image"])
+        except BotError as error:
+            return steps, 0.0, str(error)
+        action, thought, noisy = injector(action, thought)
+        steps.append((obs["image"], obs["direction"], action, thought, noisy))
+        obs, reward, terminated, truncated, _ = env.step(action)
+        done = terminated or truncated
+    return steps, float(reward), None
+
+
+class EpisodeMaker:
+    """Plays episode indices of one spec; keeps one env per process."""
+
+    def __init__(self, spec: DemoSpec, crash_on_failure: bool = False):
+        self.spec = spec
+        self.crash = crash_on_failure
+        self.env = make_env(spec.level, seeding=spec.seeding)
+        self.noise = OriginalNoise() if spec.original_rng else None
+
+    def make(self, index: int) -> tuple:
+        """(Episode, failed attempts) for episode ``index``."""
+        spec, env = self.spec, self.env
+        seed = spec.first_seed + index
+        src = self.noise or EpisodeNoise(seed)
+        obs, reset_index, failures, after_failure = reset_env(env, seed), 0, 0, False
+        while True:
+            steps, reward, error = play(env, obs, NoiseInjector(spec.noise_rate, src))
+            too_long = spec.filter_steps and len(steps) > spec.filter_steps
+            if reward > 0 and not too_long:
+                images, directions, actions, thoughts, noise = zip(*steps)
+                return Episode(level=spec.level, seed=seed, mission=env.mission,
+                               images=np.stack(images).astype(np.uint8),
+                               directions=np.array(directions), actions=np.array(actions),
+                               thoughts=list(thoughts), noise=np.array(noise, dtype=bool),
+                               seeding=spec.seeding, reset_index=reset_index), failures
+            failures += 1
+            reason = error or ("too long" if reward > 0 else "step limit reached")
+            if self.crash:
+                raise GenerationError(f"the oracle failed on seed {seed} (reset {reset_index}): "
+                                      f"{reason}")
+            logger.info("seed %d reset %d: oracle failed (%s); trying the next level", seed,
+                        reset_index, reason)
+            if failures > MAX_RETRIES:
+                raise GenerationError(f"episode {index}: {MAX_RETRIES} failed attempts in a row")
+            if spec.original_rng and reward > 0 and not after_failure:
+                obs, reset_index = reset_env(env, seed), 0  # the original re-seeded here
+            else:
+                obs, reset_index = reset_env(env, None), reset_index + 1
+            after_failure = after_failure or reward == 0
+
+
+def episode_words(ep: Episode) -> set:
+    """The words of an episode's mission and thoughts."""
+    words = set(ep.mission.split())
+    for sentence in set(ep.thoughts):
+        words.update(sentence.split())
+    return words
+
+
+# ---------------------------------------------------------------------------- worker side
+_MAKER = None
+
+
+def _init_worker(spec: DemoSpec, crash: bool) -> None:
+    global _MAKER
+    _MAKER = EpisodeMaker(spec, crash)
+
+
+def _make_chunk(indices) -> list:
+    out = []
+    for index in indices:
+        ep, failures = _MAKER.make(index)
+        out.append((encode_episode(ep), ep.seed, len(ep), failures, sorted(episode_words(ep))))
+    return out
+
+
+# ---------------------------------------------------------------------------- driver
+def _existing_shards(folder: str) -> int:
+    """Number of leading shards on disk that open cleanly; stray files after them go."""
+    k = 0
+    while os.path.exists(os.path.join(folder, shard_name(k))):
+        try:
+            Shard(os.path.join(folder, shard_name(k)))
+        except DemoFormatError:
+            break
+        k += 1
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if name.endswith(".tmp") or (name.startswith("shard-") and
+                                     int(name[6:11]) >= k):
+            os.remove(path)
+    return k
+
+
+def _prepare(folder: str, spec: DemoSpec) -> int:
+    """Create the dataset folder or check it holds the same spec; the shards already done."""
+    spec_dict = {**asdict(spec), "generator": f"babyai {babyai.__version__}"}
+    if os.path.exists(os.path.join(folder, "meta.json")):
+        meta = read_meta(folder)
+        old = {key: meta.get(key) for key in spec_dict}
+        if old != spec_dict:
+            diff = ", ".join(f"{k}: {old[k]!r} -> {v!r}" for k, v in spec_dict.items()
+                             if old[k] != v)
+            raise DemoFormatError(f"{folder} holds a different dataset ({diff}); choose another "
+                                  "--demos name or delete it")
+        if meta.get("complete"):
+            return -1
+        return _existing_shards(folder)
+    if os.path.exists(folder) and os.listdir(folder):
+        raise DemoFormatError(f"{folder} exists and is not a dataset; choose another --demos name")
+    os.makedirs(folder, exist_ok=True)
+    write_meta(folder, {**spec_dict, "complete": False})
+    return 0
+
+
+def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool = False,
+                     progress: bool = True, on_episode=None) -> dict:
+    """Generate (or finish) the dataset ``spec`` in ``folder``; returns its meta.
+
+    ``on_episode(Episode)`` is called for each new episode in order (e.g. to print it).
+    """
+    if spec.original_rng and workers != 1:
+        raise ValueError("--original-rng replays one global random stream: use --workers 1")
+    done_shards = _prepare(folder, spec)
+    if done_shards < 0:
+        logger.info("%s is already complete: nothing to do", folder)
+        return read_meta(folder)
+    num_shards = -(-spec.episodes // spec.shard_size)
+    start = done_shards * spec.shard_size
+    if spec.original_rng:
+        if done_shards:
+            prev = Shard(os.path.join(folder, shard_name(done_shards - 1)))
+            OriginalNoise.set_state(prev.extra["rng"])
+        else:
+            OriginalNoise.seed(spec.first_seed)
+    if start:
+        logger.info("resuming %s at episode %d (%d shards done)", folder, start, done_shards)
+
+    chunk = 8
+    chunks = [range(i, min(i + chunk, spec.episodes)) for i in range(start, spec.episodes, chunk)]
+    if workers > 1:
+        pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (spec, crash))
+        results = pool.imap(_make_chunk, chunks)
+    else:
+        pool = None
+        _init_worker(spec, crash)
+        results = map(_make_chunk, chunks)
+    bar = tqdm(total=spec.episodes, initial=start, unit="ep", desc=os.path.basename(folder),
+               disable=not progress, dynamic_ncols=True)
+    shard, buffer, failures, words = done_shards, [], 0, set()
+    try:
+        for records in results:
+            for record, seed, length, fails, ep_words in records:
+                buffer.append((record, seed, length))
+                failures += fails
+                words.update(ep_words)
+                if on_episode is not None:
+                    on_episode(decode_episode(record))
+                bar.update(1)
+                if len(buffer) == spec.shard_size or start + len(buffer) == spec.episodes:
+                    extra = {"failures": failures, "words": sorted(words)}
+                    if spec.original_rng:
+                        extra["rng"] = OriginalNoise.get_state()
+                    write_shard(os.path.join(folder, shard_name(shard)), buffer, extra)
+                    start, shard = start + len(buffer), shard + 1
+                    buffer, failures, words = [], 0, set()
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+    return _finish(folder, spec, num_shards)
+
+
+def _finish(folder: str, spec: DemoSpec, num_shards: int) -> dict:
+    """Summarise the shards' footers into meta.json and mark the dataset complete."""
+    meta = read_meta(folder)
+    shards = [Shard(os.path.join(folder, shard_name(k))) for k in range(num_shards)]
+    meta.update(
+        num_shards=num_shards,
+        num_episodes=sum(s.count for s in shards),
+        num_frames=sum(int(s.lengths.sum()) for s in shards),
+        failed_attempts=sum(s.extra.get("failures", 0) for s in shards),
+        vocabulary=sorted(set().union(*(s.extra.get("words", []) for s in shards))),
+        complete=True,
+    )
+    write_meta(folder, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    return read_meta(folder)
