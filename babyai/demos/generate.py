@@ -200,8 +200,13 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
     if start:
         logger.info("resuming %s at episode %d (%d shards done)", folder, start, done_shards)
 
-    chunk = 8
-    chunks = [range(i, min(i + chunk, spec.episodes)) for i in range(start, spec.episodes, chunk)]
+    # work units never straddle shards; with the global stream, one episode at a time so the
+    # stream's state saved with a shard is the state right after its last episode
+    chunk = 1 if spec.original_rng else 8
+    chunks = [range(i, min(i + chunk, shard_end))
+              for shard_start in range(start, spec.episodes, spec.shard_size)
+              for shard_end in [min(shard_start + spec.shard_size, spec.episodes)]
+              for i in range(shard_start, shard_end, chunk)]
     if workers > 1:
         pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (spec, crash))
         results = pool.imap(_make_chunk, chunks)

@@ -1,0 +1,66 @@
+"""Import a dataset in the original program's pickle format (only when the user trusts it).
+
+The original stored a pickled list of tuples ``(mission, blosc.pack_array(images), directions,
+actions, thoughts, seed)``. Unpickling runs whatever code the file names, so this importer runs
+only with ``trust_pickle=True`` (``--trust-pickle``); the result is written in the safe format.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import blosc
+import numpy as np
+
+from babyai.demos.format import DemoFormatError, Episode, encode_episode, shard_name, write_meta
+from babyai.demos.format import write_shard
+
+
+def load_original_pickle(path: str, trust_pickle: bool = False) -> list:
+    if not trust_pickle:
+        raise DemoFormatError(f"refusing to unpickle {path}: a pickle can run arbitrary code; "
+                              "pass --trust-pickle if you trust its source")
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)  # trusted: explicit opt-in above
+    except OSError as error:
+        raise DemoFormatError(f"cannot read {path}: {error.strerror}") from None
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as error:
+        raise DemoFormatError(f"{path} is not a readable pickle ({error})") from None
+
+
+def import_original(path: str, folder: str, level: str, trust_pickle: bool = False,
+                    shard_size: int = 1000) -> int:
+    """Convert the original pickle at ``path`` into a dataset folder; the number of episodes."""
+    demos = load_original_pickle(path, trust_pickle)
+    if os.path.exists(folder):
+        raise DemoFormatError(f"{folder} already exists; choose another name")
+    records, words = [], set()
+    for k, demo in enumerate(demos):
+        try:
+            mission, packed, directions, actions, thoughts = demo[:5]
+            seed = int(demo[5]) if len(demo) > 5 else -1
+            images = blosc.unpack_array(packed)  # trusted: explicit opt-in above
+        except (TypeError, ValueError, IndexError) as error:
+            raise DemoFormatError(f"{path}: demo {k} is not in the original format ({error})") \
+                from None
+        ep = Episode(level=level, seed=seed, mission=mission, images=np.asarray(images, np.uint8),
+                     directions=np.asarray(directions), actions=np.asarray(actions),
+                     thoughts=list(thoughts), noise=np.zeros(len(actions), bool),
+                     seeding="legacy", generator="original (imported)")
+        records.append((encode_episode(ep), seed, len(ep)))
+        words.update(mission.split())
+        for sentence in set(ep.thoughts):
+            words.update(sentence.split())
+    os.makedirs(folder)
+    chunks = [records[i:i + shard_size] for i in range(0, len(records), shard_size)]
+    for k, chunk in enumerate(chunks):
+        write_shard(os.path.join(folder, shard_name(k)), chunk, {})
+    write_meta(folder, {
+        "level": level, "episodes": len(records), "imported_from": os.path.basename(path),
+        "noise_flags_known": False, "num_shards": len(chunks), "num_episodes": len(records),
+        "num_frames": sum(n for _, _, n in records), "failed_attempts": 0,
+        "vocabulary": sorted(words), "complete": True, "generator": "original (imported)",
+    })
+    return len(records)

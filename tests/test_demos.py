@@ -1,0 +1,205 @@
+"""Demonstrations: original-stream noise replay, determinism, resume after a kill, safe loading."""
+
+import hashlib
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import blosc
+import numpy as np
+import pytest
+from conftest import ROOT, read_jsonl_gz, run_script
+
+from babyai.demos import DemoFormatError, DemoSpec, generate_dataset, open_demos
+from babyai.demos.legacy import import_original
+from babyai.demos.noise import NOISE_ACTIONS
+
+BOSS = "BabyAI-BossLevel-v0"
+
+
+def folder_bytes(folder):
+    return {name: open(os.path.join(folder, name), "rb").read() for name in sorted(os.listdir(folder))}
+
+
+@pytest.mark.parametrize("ref_file, level, seed, rate", [
+    ("noisy_bosslevel_seed2023_rate0.01.jsonl.gz", BOSS, 2023, 0.01),
+    ("noisy_gotoseq_seed7_rate0.2.jsonl.gz", "BabyAI-GoToSeq-v0", 7, 0.2),
+])
+def test_original_rng_regenerates_the_original_noisy_datasets(tmp_path, ref_file, level, seed, rate):
+    refs = read_jsonl_gz(ref_file)
+    spec = DemoSpec(level, len(refs), seed, noise_rate=rate, original_rng=True, shard_size=64)
+    generate_dataset(str(tmp_path / "d"), spec, progress=False)
+    demos = open_demos(str(tmp_path / "d"))
+    assert len(demos) == len(refs)
+    for ref in refs:
+        ep = demos[ref["index"]]
+        assert ep.mission == ref["mission"]
+        assert ep.actions.tolist() == ref["actions"]
+        assert ep.directions.tolist() == ref["directions"]
+        assert ep.thoughts == ref["thoughts"]
+        assert [hashlib.sha1(im.tobytes()).hexdigest()[:10] for im in ep.images] == \
+            ref["obs_sha1_10"]
+        assert ep.seed == ref["recorded_seed"] and ep.reset_index == 0
+
+
+def test_noise_statistics(tmp_path):
+    rate = 0.2
+    generate_dataset(str(tmp_path / "d"), DemoSpec("BabyAI-GoToLocal-v0", 300, 5, noise_rate=rate),
+                     progress=False)
+    demos = open_demos(str(tmp_path / "d"))
+    segments, steps_free = [], 0
+    for ep in demos:
+        noise = ep.noise.tolist()
+        t = 0
+        while t < len(noise):
+            if noise[t]:
+                start = t
+                while t < len(noise) and noise[t] and ep.thoughts[t] == ep.thoughts[start]:
+                    t += 1
+                segments.append(t - start)
+                assert set(ep.actions[start:t].tolist()) <= set(NOISE_ACTIONS)
+            else:
+                steps_free += 1
+                t += 1
+    lengths = np.array(segments)
+    assert lengths.min() >= 1 and lengths.max() <= 5
+    # segments end at episode ends too, so shorter ones are slightly over-represented
+    assert 2.6 < lengths.mean() < 3.4, lengths.mean()
+    # a segment starts with probability `rate` at each draw; draws happen at the oracle's steps
+    # except the one right after a segment, and at each segment's first step
+    starts_per_draw = len(segments) / steps_free
+    assert abs(starts_per_draw - rate) < 0.025, starts_per_draw
+    sentences = {t for ep in demos for t, n in zip(ep.thoughts, ep.noise) if n}
+    assert all(s.split()[0] in ("open", "unlock", "drop", "remove", "pickup") for s in sentences)
+    assert not any("{}" in s for s in sentences)
+
+
+def test_same_arguments_same_bytes_whatever_the_workers(tmp_path):
+    spec = DemoSpec(BOSS, 24, 100, noise_rate=0.05, shard_size=10)
+    generate_dataset(str(tmp_path / "a"), spec, progress=False)
+    generate_dataset(str(tmp_path / "b"), spec, workers=2, progress=False)
+    assert folder_bytes(tmp_path / "a") == folder_bytes(tmp_path / "b")
+    assert len(folder_bytes(tmp_path / "a")) == 4  # meta + 3 shards
+
+
+def test_interrupted_generation_resumes_to_the_same_dataset(tmp_path):
+    spec = DemoSpec(BOSS, 25, 7, noise_rate=0.2, original_rng=True, shard_size=10)
+    generate_dataset(str(tmp_path / "whole"), spec, progress=False)
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def stop_after_13(ep):
+        seen.append(ep)
+        if len(seen) == 13:
+            raise Stop
+
+    with pytest.raises(Stop):
+        generate_dataset(str(tmp_path / "cut"), spec, progress=False, on_episode=stop_after_13)
+    with pytest.raises(DemoFormatError, match="incomplete"):
+        open_demos(str(tmp_path / "cut"))
+    generate_dataset(str(tmp_path / "cut"), spec, progress=False)
+    assert folder_bytes(tmp_path / "cut") == folder_bytes(tmp_path / "whole")
+
+
+def test_killed_script_resumes_without_loss_or_duplicates(storage):
+    args = ["--env", "BabyAI-GoToLocal-v0", "--episodes", 400, "--save-interval", 20,
+            "--seed", 11, "--noise-rate", 0.05]
+    run_script("make_agent_demos.py", *args, "--demos", "whole", storage=storage)
+    env = dict(os.environ, BABYAI_STORAGE=str(storage))
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "make_agent_demos.py"),
+                             *map(str, args), "--demos", "cut"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shard = storage / "demos" / "cut" / "shard-00002.tcd"
+    deadline = time.time() + 120
+    while not shard.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run_script("make_agent_demos.py", *args, "--demos", "cut", storage=storage)
+    assert folder_bytes(storage / "demos" / "cut") == folder_bytes(storage / "demos" / "whole")
+    # a finished dataset is not regenerated
+    again = run_script("make_agent_demos.py", *args, "--demos", "cut", storage=storage)
+    assert "400 episodes" in again.stdout
+
+
+def test_show_demos_jsonl_and_print(storage):
+    run_script("make_agent_demos.py", "--env", BOSS, "--episodes", 3, "--seed", 0, "--demos", "x",
+               storage=storage)
+    out = run_script("show_demos.py", "x", "--jsonl", storage=storage).stdout.splitlines()
+    refs = read_jsonl_gz("bosslevel_seeds_0-499.jsonl.gz")[:3]
+    for line, ref in zip(out, refs, strict=True):
+        ep = json.loads(line)
+        assert (ep["seed"], ep["mission"], ep["actions"], ep["thoughts"], ep["success"]) == \
+            (ref["seed"], ref["mission"], ref["actions"], ref["thoughts"], True)
+    text = run_script("show_demos.py", "x", "--count", 1, storage=storage).stdout
+    assert 'Thought "explore unseen area", Action [right, right, left' in text
+
+
+def _corrupt(folder, how):
+    shard = os.path.join(folder, "shard-00000.tcd")
+    data = bytearray(open(shard, "rb").read())
+    if how == "truncated":
+        data = data[: len(data) // 2]
+    elif how == "flipped":
+        data[100] ^= 0xFF
+    open(shard, "wb").write(bytes(data))
+
+
+@pytest.mark.parametrize("how", ["truncated", "flipped", "no-meta", "bad-meta", "missing"])
+def test_bad_dataset_gives_one_line_error(storage, how):
+    run_script("make_agent_demos.py", "--env", "BabyAI-GoToLocal-v0", "--episodes", 5,
+               "--demos", "d", storage=storage)
+    folder = storage / "demos" / "d"
+    if how in ("truncated", "flipped"):
+        _corrupt(folder, how)
+    elif how == "no-meta":
+        os.remove(folder / "meta.json")
+    elif how == "bad-meta":
+        (folder / "meta.json").write_text("{not json")
+    proc = run_script("show_demos.py", "d" if how != "missing" else "nope", storage=storage,
+                      check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_level_and_bad_flags(storage):
+    proc = run_script("make_agent_demos.py", "--env", "BabyAI-BossLevle-v0", storage=storage,
+                      check=False)
+    assert proc.returncode == 2 and "BabyAI-BossLevel-v0" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    proc = run_script("make_agent_demos.py", "--noise-rate", "2", storage=storage, check=False)
+    assert proc.returncode == 2
+    assert not (storage / "demos").exists()
+
+
+def _original_pickle(path, episodes):
+    demos = [(ep.mission, blosc.pack_array(ep.images), ep.directions.tolist(), ep.actions.tolist(),
+              ep.thoughts, ep.seed) for ep in episodes]
+    with open(path, "wb") as f:
+        pickle.dump(demos, f)
+
+
+def test_pickle_import_needs_explicit_trust(tmp_path, storage):
+    generate_dataset(str(tmp_path / "src"), DemoSpec(BOSS, 4, 0), progress=False)
+    src = open_demos(str(tmp_path / "src"))
+    _original_pickle(tmp_path / "old.pkl", src)
+    with pytest.raises(DemoFormatError, match="trust-pickle"):
+        import_original(str(tmp_path / "old.pkl"), str(tmp_path / "new"), BOSS)
+    assert not (tmp_path / "new").exists()
+    proc = run_script("import_demos.py", tmp_path / "old.pkl", "--env", BOSS, "--demos", "imp",
+                      storage=storage, check=False)
+    assert proc.returncode != 0 and "--trust-pickle" in proc.stderr
+    run_script("import_demos.py", tmp_path / "old.pkl", "--env", BOSS, "--demos", "imp",
+               "--trust-pickle", storage=storage)
+    imported = open_demos(str(storage / "demos" / "imp"))
+    for a, b in zip(src, imported, strict=True):
+        assert (a.mission, a.seed, a.thoughts) == (b.mission, b.seed, b.thoughts)
+        assert np.array_equal(a.images, b.images) and np.array_equal(a.actions, b.actions)

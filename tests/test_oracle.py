@@ -1,0 +1,74 @@
+"""The oracle reproduces what the original Thought Cloning program did, seed for seed."""
+
+import hashlib
+from collections import defaultdict
+
+import pytest
+from conftest import read_jsonl_gz
+
+from babyai.bot import Bot, BotError
+from babyai.levels import make_env, reset_env
+
+
+def play(env, seed):
+    obs = reset_env(env, seed)
+    first = (obs["mission"], obs["image"].flatten().tolist(), int(obs["direction"]))
+    bot, action, actions, thoughts, hashes, error, done = Bot(env), None, [], [], [], None, False
+    reward = 0
+    while not done:
+        try:
+            action, thought = bot.replan(action, obs["image"])
+        except BotError as e:
+            error = str(e)
+            break
+        hashes.append(hashlib.sha1(obs["image"].tobytes()).hexdigest()[:10])
+        actions.append(action)
+        thoughts.append(thought)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        done = terminated or truncated
+    return first, actions, thoughts, hashes, reward, error
+
+
+def check_episodes(records):
+    envs, mismatches = {}, []
+    for ref in records:
+        env = envs.get(ref["level"]) or envs.setdefault(ref["level"], make_env(ref["level"]))
+        first, actions, thoughts, hashes, reward, error = play(env, ref["seed"])
+        expected = (ref["mission"], ref["first_image"], ref["first_direction"])
+        if first != expected:
+            mismatches.append((ref["level"], ref["seed"], "level"))
+        elif (actions, thoughts, hashes) != (ref["actions"], ref["thoughts"], ref["obs_sha1_10"]):
+            step = next((t for t, pair in enumerate(zip(actions, thoughts))
+                         if t >= len(ref["actions"])
+                         or pair != (ref["actions"][t], ref["thoughts"][t])), len(actions))
+            mismatches.append((ref["level"], ref["seed"], f"step {step}"))
+        elif (reward > 0) != ref["success"] or (error is None) != (ref["error"] is None):
+            mismatches.append((ref["level"], ref["seed"], "outcome"))
+    return mismatches
+
+
+def test_bosslevel_500_seeds():
+    assert check_episodes(read_jsonl_gz("bosslevel_seeds_0-499.jsonl.gz")) == []
+
+
+def _by_level():
+    groups = defaultdict(list)
+    for ref in read_jsonl_gz("levels_seeds_0-99.jsonl.gz"):
+        groups[ref["level"]].append(ref)
+    return groups
+
+
+LEVELS = _by_level()
+
+
+@pytest.mark.parametrize("level", sorted(LEVELS))
+def test_levels_100_seeds(level):
+    assert check_episodes(LEVELS[level]) == []
+
+
+def test_thought_sentences_are_short_and_known_shapes():
+    refs = read_jsonl_gz("bosslevel_seeds_0-499.jsonl.gz")[:50]
+    env = make_env("BabyAI-BossLevel-v0")
+    for ref in refs:
+        _, _, thoughts, _, _, _ = play(env, ref["seed"])
+        assert all(1 <= len(t.split()) <= 8 for t in thoughts)
