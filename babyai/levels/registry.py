@@ -10,6 +10,7 @@ import io
 import gymnasium
 import minigrid  # noqa: F401  (registers the BabyAI levels with gymnasium)
 
+from babyai.levels.compat import LEGACY_ALIASES, legacy_kwargs, legacy_level_class
 from babyai.levels.seeding import LegacyRandom
 
 SEEDINGS = ("legacy", "gymnasium")
@@ -29,20 +30,23 @@ def level_ids() -> list[str]:
 
 
 def resolve_level_id(name: str) -> str:
-    """The full level id: ``BossLevel`` (the original scripts' short form) means ``BabyAI-BossLevel-v0``."""
-    ids = level_ids()
+    """The full level id: ``BossLevel`` (the original scripts' short form) means ``BabyAI-BossLevel-v0``.
+
+    BabyAI 1.1's names of levels that minigrid renamed (``BabyAI-1RoomS8-v0``, ...) are kept.
+    """
+    ids = level_ids() + list(LEGACY_ALIASES)
     if name not in ids and f"BabyAI-{name}-v0" in ids:
         return f"BabyAI-{name}-v0"
     return name
 
 
 def _check_level(level_id: str) -> gymnasium.envs.registration.EnvSpec:
-    ids = level_ids()
+    ids = level_ids() + list(LEGACY_ALIASES)
     if level_id not in ids:
         close = difflib.get_close_matches(level_id, ids, n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see babyai.levels.level_ids()"
         raise UnknownLevelError(f"unknown level {level_id!r}{hint}")
-    return gymnasium.envs.registry[level_id]
+    return gymnasium.envs.registry[LEGACY_ALIASES.get(level_id, (level_id,))[0]]
 
 
 def make_env(level_id: str, seeding: str = "legacy"):
@@ -53,7 +57,11 @@ def make_env(level_id: str, seeding: str = "legacy"):
     spec = _check_level(level_id)
     module_name, class_name = spec.entry_point.split(":")
     env_class = getattr(importlib.import_module(module_name), class_name)
-    env = env_class(**spec.kwargs)
+    kwargs = {**spec.kwargs, **LEGACY_ALIASES.get(level_id, (None, {}))[1]}
+    if seeding == "legacy":  # the original levels' behaviour (see babyai.levels.compat)
+        env_class = legacy_level_class(env_class)
+        kwargs.update(legacy_kwargs(spec.id))
+    env = env_class(**kwargs)
     env.seeding = seeding
     env.level_id = level_id
     return env

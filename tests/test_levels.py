@@ -1,0 +1,96 @@
+"""Legacy seeding rebuilds the original program's levels: mission, first view, step limit.
+
+The fixture ``levels_first_obs_seeds_0-99.jsonl.gz`` holds, from the reference episodes of the
+original Thought Cloning program (``levels_seeds_0-99.jsonl.gz``: 20 levels x seeds 0..99, made
+with one env per level walking the seeds in order), each episode's level, seed, mission, first
+direction and first 7x7x3 view (C order), plus its length in steps and whether it succeeded.
+"""
+
+import gzip
+import json
+import os
+from collections import defaultdict
+
+import pytest
+
+from babyai.levels import UnknownLevelError, make_env, reset_env
+
+FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
+                       "levels_first_obs_seeds_0-99.jsonl.gz")
+
+
+def _load():
+    groups = defaultdict(list)
+    with gzip.open(FIXTURE, "rt") as f:
+        for line in f:
+            ref = json.loads(line)
+            groups[ref["level"]].append(ref)
+    return groups
+
+
+REFS = _load()
+
+
+@pytest.mark.parametrize("level", sorted(REFS))
+def test_first_observation_and_mission_match_the_original(level):
+    # One env per level, seeds in the reference's order: on Synth, SynthLoc and SynthSeq a level
+    # depends on the locked room of the level generated before it, as in the original.
+    env = make_env(level)
+    mismatches = []
+    for ref in REFS[level]:
+        obs = reset_env(env, ref["seed"])
+        got = (obs["mission"], int(obs["direction"]), obs["image"].flatten().tolist())
+        if got != (ref["mission"], ref["first_direction"], ref["first_image"]):
+            mismatches.append(ref["seed"])
+    assert len(REFS[level]) == 100
+    assert mismatches == []
+
+
+def test_keycorridor_step_limit_is_the_originals():
+    env = make_env("BabyAI-KeyCorridorS3R3-v0")
+    for seed in range(5):
+        reset_env(env, seed)
+        # BabyAI 1.1: room_size**2 * num_rows * num_cols per navigation; "pick up" needs one.
+        assert env.max_steps == 3**2 * 3 * 3 == 81
+    # The original's failed episodes ran exactly that long.
+    failed = [ref for ref in REFS["BabyAI-KeyCorridorS3R3-v0"] if not ref["success"]]
+    assert failed and all(ref["steps"] == 81 for ref in failed)
+    # And the env truncates there: turning in place never finishes the mission.
+    reset_env(env, failed[0]["seed"])
+    for step in range(1, 82):
+        _, reward, terminated, truncated, _ = env.step(env.actions.left)
+        if terminated or truncated:
+            break
+    assert (step, terminated, truncated, reward) == (81, False, True, 0)
+    # gymnasium seeding stays plain minigrid (fixed 30 * room_size**2).
+    plain = make_env("BabyAI-KeyCorridorS3R3-v0", seeding="gymnasium")
+    reset_env(plain, 0)
+    assert plain.max_steps == 270
+
+
+def test_step_limit_is_recomputed_for_every_level_with_a_constructor_limit():
+    for level, navs in [("BabyAI-PutNextS6N3-v0", 2), ("BabyAI-BlockedUnlockPickup-v0", 1),
+                        ("BabyAI-UnlockToUnlock-v0", 1), ("BabyAI-FindObjS5-v0", 1)]:
+        env = make_env(level)
+        reset_env(env, 1)
+        assert env.max_steps == navs * env.room_size**2 * env.num_rows * env.num_cols, level
+
+
+def test_synths5r2_has_the_original_layout():
+    env = make_env("BabyAI-SynthS5R2-v0")
+    reset_env(env, 0)
+    assert (env.room_size, env.num_rows, env.num_cols, env.num_dists) == (5, 2, 2, 7)
+
+
+def test_renamed_levels_keep_their_original_names():
+    assert make_env("BabyAI-1RoomS8-v0").room_size == 8
+    assert make_env("BabyAI-GoToObjS6-v0").room_size == 6
+    assert make_env("OpenTwoDoorsDebug").strict is True
+
+
+def test_unknown_level_names_close_matches():
+    with pytest.raises(UnknownLevelError) as info:
+        make_env("BabyAI-BossLevl-v0")
+    message = str(info.value)
+    assert "BabyAI-BossLevl-v0" in message and "BabyAI-BossLevel-v0" in message
+    assert "\n" not in message
