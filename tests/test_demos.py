@@ -86,8 +86,10 @@ def test_same_arguments_same_bytes_whatever_the_workers(tmp_path):
     assert len(folder_bytes(tmp_path / "a")) == 4  # meta + 3 shards
 
 
-def test_interrupted_generation_resumes_to_the_same_dataset(tmp_path):
-    spec = DemoSpec(BOSS, 25, 7, noise_rate=0.2, original_rng=True, shard_size=10)
+@pytest.mark.parametrize("level, original_rng", [(BOSS, True), ("BabyAI-SynthSeq-v0", True),
+                                                 ("BabyAI-SynthSeq-v0", False)])
+def test_interrupted_generation_resumes_to_the_same_dataset(tmp_path, level, original_rng):
+    spec = DemoSpec(level, 25, 7, noise_rate=0.2, original_rng=original_rng, shard_size=10)
     generate_dataset(str(tmp_path / "whole"), spec, progress=False)
 
     class Stop(Exception):

@@ -38,7 +38,7 @@ def test_first_observation_and_mission_match_the_original(level):
     env = make_env(level)
     mismatches = []
     for ref in REFS[level]:
-        obs = reset_env(env, ref["seed"])
+        obs = reset_env(env, ref["seed"], fresh=False)
         got = (obs["mission"], int(obs["direction"]), obs["image"].flatten().tolist())
         if got != (ref["mission"], ref["first_direction"], ref["first_image"]):
             mismatches.append(ref["seed"])
@@ -94,3 +94,16 @@ def test_unknown_level_names_close_matches():
     message = str(info.value)
     assert "BabyAI-BossLevl-v0" in message and "BabyAI-BossLevel-v0" in message
     assert "\n" not in message
+
+
+def test_fresh_reset_gives_each_seed_one_level_whatever_came_before():
+    level = "BabyAI-SynthLoc-v0"
+    alone = {}
+    for seed in (30, 40, 62, 79, 80):
+        obs = reset_env(make_env(level), seed)
+        alone[seed] = (obs["mission"], obs["image"].tobytes())
+    walked = make_env(level)
+    for seed in range(81):
+        obs = reset_env(walked, seed)
+        if seed in alone:
+            assert (obs["mission"], obs["image"].tobytes()) == alone[seed]

@@ -11,7 +11,9 @@ from babyai.levels import make_env, reset_env
 
 
 def play(env, seed):
-    obs = reset_env(env, seed)
+    # seeds in the reference's order on one env, as the original walked them (Synth levels
+    # remember the previous level's locked room)
+    obs = reset_env(env, seed, fresh=False)
     first = (obs["mission"], obs["image"].flatten().tolist(), int(obs["direction"]))
     bot, action, actions, thoughts, hashes, error, done = Bot(env), None, [], [], [], None, False
     reward = 0

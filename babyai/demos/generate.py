@@ -81,14 +81,23 @@ class EpisodeMaker:
         self.env = make_env(spec.level, seeding=spec.seeding)
         self.noise = OriginalNoise() if spec.original_rng else None
 
+    def replay_levels(self, last_level) -> None:
+        """Regenerate the last level a previous run made, so this env's history is the same."""
+        seed, resets = last_level
+        reset_env(self.env, seed, fresh=False)
+        for _ in range(resets):
+            reset_env(self.env, None)
+
     def make(self, index: int) -> tuple:
         """(Episode, failed attempts) for episode ``index``."""
         spec, env = self.spec, self.env
         seed = spec.first_seed + index
         src = self.noise or EpisodeNoise(seed)
-        obs, reset_index, failures, after_failure = reset_env(env, seed), 0, 0, False
+        fresh = not spec.original_rng  # the original walked seeds with one env (its history)
+        obs, reset_index, failures, after_failure = reset_env(env, seed, fresh), 0, 0, False
         while True:
             steps, reward, error = play(env, obs, NoiseInjector(spec.noise_rate, src))
+            self.last_level = [seed, reset_index]
             too_long = spec.filter_steps and len(steps) > spec.filter_steps
             if reward > 0 and not too_long:
                 images, directions, actions, thoughts, noise = zip(*steps)
@@ -107,7 +116,7 @@ class EpisodeMaker:
             if failures > MAX_RETRIES:
                 raise GenerationError(f"episode {index}: {MAX_RETRIES} failed attempts in a row")
             if spec.original_rng and reward > 0 and not after_failure:
-                obs, reset_index = reset_env(env, seed), 0  # the original re-seeded here
+                obs, reset_index = reset_env(env, seed, fresh), 0  # the original re-seeded here
             else:
                 obs, reset_index = reset_env(env, None), reset_index + 1
             after_failure = after_failure or reward == 0
@@ -195,8 +204,11 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
         if done_shards:
             prev = Shard(os.path.join(folder, shard_name(done_shards - 1)))
             OriginalNoise.set_state(prev.extra["rng"])
+            _init_worker(spec, crash)
+            _MAKER.replay_levels(prev.extra["last_level"])
         else:
             OriginalNoise.seed(spec.first_seed)
+            _init_worker(spec, crash)
     if start:
         logger.info("resuming %s at episode %d (%d shards done)", folder, start, done_shards)
 
@@ -212,7 +224,8 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
         results = pool.imap(_make_chunk, chunks)
     else:
         pool = None
-        _init_worker(spec, crash)
+        if not spec.original_rng:
+            _init_worker(spec, crash)
         results = map(_make_chunk, chunks)
     bar = tqdm(total=spec.episodes, initial=start, unit="ep", desc=os.path.basename(folder),
                disable=not progress, dynamic_ncols=True)
@@ -230,6 +243,7 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
                     extra = {"failures": failures, "words": sorted(words)}
                     if spec.original_rng:
                         extra["rng"] = OriginalNoise.get_state()
+                        extra["last_level"] = _MAKER.last_level
                     write_shard(os.path.join(folder, shard_name(shard)), buffer, extra)
                     start, shard = start + len(buffer), shard + 1
                     buffer, failures, words = [], 0, set()

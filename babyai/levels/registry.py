@@ -10,7 +10,12 @@ import io
 import gymnasium
 import minigrid  # noqa: F401  (registers the BabyAI levels with gymnasium)
 
-from babyai.levels.compat import LEGACY_ALIASES, legacy_kwargs, legacy_level_class
+from babyai.levels.compat import (
+    LEGACY_ALIASES,
+    forget_locked_room,
+    legacy_kwargs,
+    legacy_level_class,
+)
 from babyai.levels.seeding import LegacyRandom
 
 SEEDINGS = ("legacy", "gymnasium")
@@ -67,15 +72,21 @@ def make_env(level_id: str, seeding: str = "legacy"):
     return env
 
 
-def reset_env(env, seed: int | None = None) -> dict:
+def reset_env(env, seed: int | None = None, fresh: bool = True) -> dict:
     """Seed (unless ``seed`` is None: continue the level's random stream) and reset; the first obs.
 
+    ``fresh`` (with a seed): generate the level as a newly made env would, so a seed always gives
+    the same level. ``fresh=False`` keeps what a legacy level remembers from the levels generated
+    before on this env (the Synth levels' locked room, see ``babyai.levels.compat``), as the
+    original program did when it walked through seeds with one env.
     minigrid's "Sampling rejected" messages are silenced.
     """
     kwargs = {}
     if seed is not None:
         if getattr(env, "seeding", "legacy") == "legacy":
             env.np_random = LegacyRandom(seed)
+            if fresh:
+                forget_locked_room(env)
         else:
             kwargs["seed"] = int(seed)
     with contextlib.redirect_stdout(io.StringIO()):
