@@ -1,0 +1,184 @@
+"""The Thought Cloning agent (Thought Generator + Action Generator) and the Behavioral Cloning agent.
+
+Both run a *window* of time steps over a batch of episodes in one ``forward``. The episodes are
+sorted by decreasing length, so the episodes still running at step t are the first ``counts[t]``
+rows; the frames of the window are stacked step after step (the first counts[0] rows are step 0,
+and so on). The memory is a flat tuple of (n, M) tensors, for the episodes running at the window
+start, and comes back for those still running at its end.
+
+Per-step work that does not depend on the memory (the image encoder, the first FiLM block's
+convolutions, the mission and thought encoders, and, under teacher forcing, the thought decoder
+and the actor) is done once for the whole window.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn as nn
+
+from babyai.model.config import EOS_ID, PAD_ID, SOS_ID, TCConfig
+from babyai.model.generators import ActionGenerator, ThoughtGenerator
+from babyai.model.layers import ImageEncoder, SequenceEncoder, init_linear
+
+Memory = tuple[torch.Tensor, ...]
+
+
+class AgentOutput(NamedTuple):
+    action_logits: torch.Tensor  # (N, A), one row per frame of the window
+    thought_logits: torch.Tensor | None  # (N, Lt - 1, V): logits of ground-truth tokens 1.. (TC only)
+    thought_tokens: torch.Tensor | None  # (N, 1 + max_thought_len): thoughts spoken when thinking freely
+    memory: Memory  # memory of the episodes still running after the window
+
+
+def _step_slices(counts: list[int]) -> list[slice]:
+    slices, start = [], 0
+    for n in counts:
+        slices.append(slice(start, start + n))
+        start += n
+    return slices
+
+
+class _LanguageAgent(nn.Module):
+    """What both agents share: the word embedding, the image encoder and the mission encoder."""
+
+    def __init__(self, cfg: TCConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.word_embedding = nn.Embedding(cfg.vocab_size, cfg.instr_dim)
+        self.image_encoder = ImageEncoder(cfg.image_values, 128)
+        self.mission_encoder = SequenceEncoder(cfg.instr_dim)
+
+    def encode_mission(self, mission: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # mission: (B, Lm) token ids; lengths: (B,)
+        return self.mission_encoder(self.word_embedding(mission), lengths)  # (B, Lm, D)
+
+
+class ThoughtCloningAgent(_LanguageAgent):
+    """The Thought Cloning agent: a Thought Generator that speaks a thought at every step and an
+    Action Generator that acts on it. Memory: (tg_h, tg_c, ag_h, ag_c, history_h, history_c)."""
+
+    def __init__(self, cfg: TCConfig | None = None):
+        super().__init__(cfg or TCConfig())
+        cfg = self.cfg
+        self.thought_encoder = SequenceEncoder(cfg.instr_dim)
+        self.thought_generator = ThoughtGenerator(cfg)
+        self.action_generator = ActionGenerator(cfg, use_thought=True)
+        self.apply(init_linear)
+
+    def initial_memory(self, batch_size: int, device: torch.device | str = "cpu") -> Memory:
+        return tuple(torch.zeros(batch_size, self.cfg.memory_dim, device=device) for _ in range(6))
+
+    def encode_thoughts(self, thoughts: torch.Tensor) -> torch.Tensor:
+        # thoughts: (n, Lt) token ids "sos ... eos" then padding
+        lengths = (thoughts != PAD_ID).sum(dim=1)  # (n,)
+        return self.thought_encoder(self.word_embedding(thoughts), lengths)  # (n, Lt, D)
+
+    def forward(
+        self,
+        images: torch.Tensor,
+        counts: list[int],
+        mission: torch.Tensor,
+        mission_lengths: torch.Tensor,
+        memory: Memory,
+        thoughts: torch.Tensor | None = None,
+        thought_ids: torch.Tensor | None = None,
+        teacher_forcing: bool = True,
+    ) -> AgentOutput:
+        """Run the window.
+
+        images: (N, 7, 7, 3) uint8, N = sum(counts); mission: (counts[0], Lm); memory: at least counts[0] rows.
+        thoughts: (U, Lt) distinct ground-truth thoughts, "sos ... eos" then padding; thought_ids: (N,)
+        the row of each frame's thought. Under teacher forcing the Action Generator and the history
+        read the ground-truth thought; otherwise the thought decoded greedily (thoughts may then be
+        None, when acting). thought_logits score the ground truth in both cases.
+        """
+        tg, ag = self.thought_generator, self.action_generator
+        image_map = self.image_encoder(images)  # (N, 128, 7, 7)
+        tg_first = tg.fusion.films[0].features(image_map)  # (N, 128, 7, 7)
+        ag_first = ag.fusion.films[0].features(image_map)  # (N, 128, 7, 7)
+        mission_enc = self.encode_mission(mission, mission_lengths)  # (B0, Lm, D)
+        mission_pad = mission == PAD_ID  # (B0, Lm)
+        mission_kv = tg.project_mission(mission_enc)  # per layer (B0, H, Lm, D/H) x2
+        if thoughts is not None:
+            frame_thoughts = thoughts[thought_ids]  # (N, Lt)
+            target_len = thoughts.shape[1] - 1
+        if teacher_forcing:
+            thought_table = self.encode_thoughts(thoughts)  # (U, Lt, D)
+
+        tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = memory
+        tg_states, ag_states, free_logits, free_tokens = [], [], [], []
+        for rows in _step_slices(counts):
+            n = rows.stop - rows.start
+            kv = [(k[:n], v[:n]) for k, v in mission_kv]
+            tg_h, tg_c = tg.step(
+                image_map[rows], tg_first[rows], mission_enc[:n], kv, mission_pad[:n], (tg_h[:n], tg_c[:n]), (hist_h[:n], hist_c[:n])
+            )  # (n, M) each
+            if teacher_forcing:
+                step_thoughts = frame_thoughts[rows]  # (n, Lt)
+                thought_enc = thought_table[thought_ids[rows]]  # (n, Lt, D)
+            else:
+                min_steps = target_len if thoughts is not None else 0
+                step_thoughts, logits = tg.decoder.greedy(
+                    (tg_h, tg_c), self.word_embedding, SOS_ID, EOS_ID, self.cfg.max_thought_len, min_steps
+                )  # (n, 1 + K), (n, K, V)
+                thought_enc = self.encode_thoughts(step_thoughts)  # (n, 1 + K, D)
+                free_logits.append(logits[:, :target_len] if thoughts is not None else logits[:, :0])
+                free_tokens.append(nn.functional.pad(step_thoughts, (0, 1 + self.cfg.max_thought_len - step_thoughts.shape[1])))
+            thought_pad = step_thoughts == PAD_ID  # (n, Lt)
+            hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h[:n], hist_c[:n]), thought_enc, thought_pad)
+            ag_h, ag_c = ag.step(
+                image_map[rows], ag_first[rows], mission_enc[:n], mission_pad[:n], thought_enc, thought_pad, (ag_h[:n], ag_c[:n])
+            )  # (n, M) each
+            tg_states.append((tg_h, tg_c))
+            ag_states.append(ag_h)
+
+        action_logits = ag.actor(torch.cat(ag_states))  # (N, A)
+        thought_logits, thought_tokens = None, None
+        if teacher_forcing:
+            state = (torch.cat([s[0] for s in tg_states]), torch.cat([s[1] for s in tg_states]))  # (N, M) each
+            thought_logits = tg.decoder(state, self.word_embedding(frame_thoughts[:, :-1]))  # (N, Lt - 1, V)
+        else:
+            thought_logits = torch.cat(free_logits) if thoughts is not None else None  # (N, Lt - 1, V)
+            thought_tokens = torch.cat(free_tokens)  # (N, 1 + max_thought_len)
+        return AgentOutput(action_logits, thought_logits, thought_tokens, (tg_h, tg_c, ag_h, ag_c, hist_h, hist_c))
+
+
+class BCAgent(_LanguageAgent):
+    """Behavioral Cloning: the Action Generator alone, reading the mission and the image, no thought.
+    Memory: (ag_h, ag_c)."""
+
+    def __init__(self, cfg: TCConfig | None = None):
+        super().__init__(cfg or TCConfig())
+        self.action_generator = ActionGenerator(self.cfg, use_thought=False)
+        self.apply(init_linear)
+
+    def initial_memory(self, batch_size: int, device: torch.device | str = "cpu") -> Memory:
+        return tuple(torch.zeros(batch_size, self.cfg.memory_dim, device=device) for _ in range(2))
+
+    def forward(
+        self,
+        images: torch.Tensor,
+        counts: list[int],
+        mission: torch.Tensor,
+        mission_lengths: torch.Tensor,
+        memory: Memory,
+        thoughts: torch.Tensor | None = None,
+        thought_ids: torch.Tensor | None = None,
+        teacher_forcing: bool = True,
+    ) -> AgentOutput:
+        """Run the window (same arguments as ThoughtCloningAgent.forward; thoughts are ignored)."""
+        ag = self.action_generator
+        image_map = self.image_encoder(images)  # (N, 128, 7, 7)
+        ag_first = ag.fusion.films[0].features(image_map)  # (N, 128, 7, 7)
+        mission_enc = self.encode_mission(mission, mission_lengths)  # (B0, Lm, D)
+        mission_pad = mission == PAD_ID  # (B0, Lm)
+        ag_h, ag_c = memory
+        ag_states = []
+        for rows in _step_slices(counts):
+            n = rows.stop - rows.start
+            ag_h, ag_c = ag.step(image_map[rows], ag_first[rows], mission_enc[:n], mission_pad[:n], None, None, (ag_h[:n], ag_c[:n]))
+            ag_states.append(ag_h)  # (n, M)
+        action_logits = ag.actor(torch.cat(ag_states))  # (N, A)
+        return AgentOutput(action_logits, None, None, (ag_h, ag_c))

@@ -1,0 +1,207 @@
+"""Building blocks shared by the Thought Generator and the Action Generator.
+
+Shapes use n for a batch of rows, L for a token sequence, D for instr_dim, M for memory_dim,
+V for the vocabulary size. Token id 0 is padding everywhere.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+def init_linear(module: nn.Module) -> None:
+    """BabyAI's initialisation: Linear weights normal, each output row normalised to norm 1; bias 0."""
+    if isinstance(module, nn.Linear):
+        with torch.no_grad():
+            module.weight.normal_(0.0, 1.0)
+            module.weight.div_(module.weight.pow(2).sum(1, keepdim=True).sqrt())
+            if module.bias is not None:
+                module.bias.zero_()
+
+
+class ImageEncoder(nn.Module):
+    """Bag-of-words image embedding (one table row per channel value, summed per cell), two 3x3 convs."""
+
+    def __init__(self, image_values: int = 147, channels: int = 128):
+        super().__init__()
+        self.embedding = nn.Embedding(3 * image_values, channels)
+        self.register_buffer("offsets", torch.arange(3) * image_values, persistent=False)
+        self.conv = nn.Sequential(
+            nn.Conv2d(channels, 128, kernel_size=3, padding=1),
+            nn.BatchNorm2d(128),
+            nn.ReLU(),
+            nn.Conv2d(128, 128, kernel_size=3, padding=1),
+            nn.BatchNorm2d(128),
+            nn.ReLU(),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        n = images.shape[0]  # images: (n, 7, 7, 3) uint8, cells indexed (x, y)
+        index = (images.long() + self.offsets).reshape(n * 49, 3)  # (n*49, 3)
+        x = F.embedding_bag(index, self.embedding.weight, mode="sum")  # (n*49, C)
+        x = x.reshape(n, 7, 7, -1).permute(0, 3, 1, 2)  # (n, C, 7, 7)
+        return self.conv(x)  # (n, 128, 7, 7)
+
+
+class FiLM(nn.Module):
+    """A FiLM block: conv-BN-ReLU-conv, scaled and shifted by linear maps of a conditioning vector, BN, ReLU.
+
+    ``features`` does not depend on the conditioning, so callers may compute it for many steps at once.
+    """
+
+    def __init__(self, cond_dim: int, out_channels: int, in_channels: int = 128, imm_channels: int = 128):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, imm_channels, kernel_size=3, padding=1)
+        self.bn1 = nn.BatchNorm2d(imm_channels)
+        self.conv2 = nn.Conv2d(imm_channels, out_channels, kernel_size=3, padding=1)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.weight = nn.Linear(cond_dim, out_channels)
+        self.bias = nn.Linear(cond_dim, out_channels)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (n, C_in, 7, 7)
+        return self.conv2(F.relu(self.bn1(self.conv1(x))))  # (n, C_out, 7, 7)
+
+    def modulate(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        # h: (n, C_out, 7, 7), cond: (n, cond_dim)
+        scale = self.weight(cond)[:, :, None, None]  # (n, C_out, 1, 1)
+        shift = self.bias(cond)[:, :, None, None]  # (n, C_out, 1, 1)
+        return F.relu(self.bn2(h * scale + shift))  # (n, C_out, 7, 7)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.modulate(self.features(x), cond)  # (n, C_out, 7, 7)
+
+
+class FiLMFusion(nn.Module):
+    """Two residual FiLM blocks on the image map, then max-pooling over the 7x7 cells."""
+
+    def __init__(self, cond_dim: int, image_dim: int):
+        super().__init__()
+        self.films = nn.ModuleList([FiLM(cond_dim, 128), FiLM(cond_dim, image_dim)])
+
+    def forward(self, image_map: torch.Tensor, first_features: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        # image_map: (n, 128, 7, 7); first_features = films[0].features(image_map); cond: (n, D)
+        x = image_map + self.films[0].modulate(first_features, cond)  # (n, 128, 7, 7)
+        x = x + self.films[1](x, cond)  # (n, image_dim, 7, 7)
+        return F.relu(x.amax(dim=(2, 3)))  # (n, image_dim)
+
+
+class KeyedAttention(nn.Module):
+    """Scaled dot-product attention of one query per row over a padded sequence (padding masked)."""
+
+    def __init__(self, dim: int, dropout: float):
+        super().__init__()
+        self.scale = dim**-0.5
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, query: torch.Tensor, values: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        # query: (n, D), values: (n, L, D), pad: (n, L) True at padding
+        scores = torch.bmm(values, query.unsqueeze(2)).squeeze(2) * self.scale  # (n, L)
+        weights = self.dropout(scores.masked_fill(pad, float("-inf")).softmax(dim=1))  # (n, L)
+        return torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (n, D)
+
+
+class QueryTransformerLayer(nn.Module):
+    """A transformer-encoder layer whose single query attends over a memory sequence.
+
+    Multi-head attention, dropout, residual + layer norm, then a position-wise feed-forward, dropout,
+    residual + layer norm (post-norm, as the original). Padding of the memory is masked.
+    """
+
+    def __init__(self, dim: int, heads: int, ff_dim: int, attn_dropout: float, dropout: float):
+        super().__init__()
+        self.heads = heads
+        self.attn_dropout = attn_dropout
+        self.w_q = nn.Linear(dim, dim)
+        self.w_k = nn.Linear(dim, dim)
+        self.w_v = nn.Linear(dim, dim)
+        self.w_o = nn.Linear(dim, dim)
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.ff1 = nn.Linear(dim, ff_dim)
+        self.ff2 = nn.Linear(ff_dim, dim)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.dropout = nn.Dropout(dropout)
+
+    def project_memory(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # memory: (n, L, D); the keys and values do not depend on the query, so compute them once
+        n, length, dim = memory.shape
+        k = self.w_k(memory).view(n, length, self.heads, -1).transpose(1, 2)  # (n, H, L, D/H)
+        v = self.w_v(memory).view(n, length, self.heads, -1).transpose(1, 2)  # (n, H, L, D/H)
+        return k, v
+
+    def forward(self, query: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        # query: (n, D), k/v: (n, H, L, D/H) from project_memory, pad: (n, L) True at padding
+        n, dim = query.shape
+        q = self.w_q(query).view(n, self.heads, 1, -1)  # (n, H, 1, D/H)
+        attend = ~pad[:, None, None, :]  # (n, 1, 1, L)
+        p = self.attn_dropout if self.training else 0.0
+        o = F.scaled_dot_product_attention(q, k, v, attn_mask=attend, dropout_p=p)  # (n, H, 1, D/H)
+        x = self.norm1(self.dropout(self.w_o(o.reshape(n, dim))) + query)  # (n, D)
+        return self.norm2(self.dropout(self.ff2(F.relu(self.ff1(x)))) + x)  # (n, D)
+
+
+class SequenceEncoder(nn.Module):
+    """A bidirectional GRU over embedded tokens, keeping one output per token (zeros at padding)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.rnn = nn.GRU(dim, dim // 2, batch_first=True, bidirectional=True)
+
+    def forward(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # embedded: (n, L, D), lengths: (n,) int64 on any device, each >= 1
+        packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=embedded.shape[1])
+        return out  # (n, L, D)
+
+
+class ThoughtDecoder(nn.Module):
+    """A one-layer LSTM language decoder started from the Thought Generator's memory.
+
+    The word embedding is the agent's shared table, passed in by the caller.
+    """
+
+    def __init__(self, dim: int, memory_dim: int, vocab_size: int):
+        super().__init__()
+        self.rnn = nn.LSTM(dim, memory_dim, num_layers=1, batch_first=True)
+        self.out = nn.Linear(memory_dim, vocab_size)
+
+    def forward(self, state: tuple[torch.Tensor, torch.Tensor], inputs: torch.Tensor) -> torch.Tensor:
+        # state: (h, c) each (n, M); inputs: (n, L, D) embedded tokens starting with "sos" (teacher forcing)
+        h0, c0 = state[0].unsqueeze(0).contiguous(), state[1].unsqueeze(0).contiguous()  # (1, n, M)
+        outputs, _ = self.rnn(inputs, (h0, c0))  # (n, L, M)
+        return self.out(outputs)  # (n, L, V): logits of the token after each input token
+
+    def greedy(
+        self,
+        state: tuple[torch.Tensor, torch.Tensor],
+        embedding: nn.Embedding,
+        sos: int,
+        eos: int,
+        max_len: int,
+        min_steps: int = 0,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode greedily, feeding back each argmax token, for at least min_steps and at most max_len tokens.
+
+        Returns the thought tokens (n, 1 + K): "sos", the tokens up to and including the first "eos",
+        then padding; and the logits of every step (n, K, V), K <= max_len.
+        """
+        n = state[0].shape[0]
+        hidden = (state[0].unsqueeze(0).contiguous(), state[1].unsqueeze(0).contiguous())  # (1, n, M)
+        token = torch.full((n, 1), sos, dtype=torch.long, device=state[0].device)  # (n, 1)
+        ended = torch.zeros(n, dtype=torch.bool, device=state[0].device)  # (n,)
+        tokens, logits = [token], []
+        for step in range(max_len):
+            if step >= min_steps and bool(ended.all()):
+                break
+            emb = embedding(token)  # (n, 1, D)
+            output, hidden = self.rnn(emb, hidden)  # (n, 1, M)
+            step_logits = self.out(output.squeeze(1))  # (n, V)
+            token = step_logits.argmax(dim=1, keepdim=True)  # (n, 1)
+            tokens.append(token.masked_fill(ended.unsqueeze(1), 0))  # padding after the first eos
+            logits.append(step_logits)
+            ended = ended | (token.squeeze(1) == eos)
+        return torch.cat(tokens, dim=1), torch.stack(logits, dim=1)  # (n, 1 + K), (n, K, V)

@@ -1,0 +1,1 @@
+"""Imitation training of the Thought Cloning agent and of the Behavioral Cloning baseline."""

@@ -1,0 +1,142 @@
+"""The command line of scripts/train_tc.py and scripts/train_il.py, with the original flag names."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+from babyai.model.config import TCConfig
+
+
+def build_parser(algo: str) -> argparse.ArgumentParser:
+    what = "Thought Cloning (--sg-coef 0: TC without imitating thought)" if algo == "tc" else "Behavioral Cloning"
+    p = argparse.ArgumentParser(description=f"Train a {what} agent by imitating demonstrations.")
+    a = p.add_argument
+    # base
+    a("--env", default=None, help="level to validate on, e.g. BabyAI-BossLevel-v0 (REQUIRED unless --multi-env)")
+    a("--model", default=None, help="run name: <storage>/models/NAME (default: ENV_ALGO_seedSEED)")
+    a("--pretrained-model", default=None, help="start from the weights (and vocabulary) of this run")
+    a("--seed", type=int, default=1, help="random seed; 0 draws one, which is logged and saved (default: 1)")
+    a("--task-id-seed", action="store_true", help="use $SLURM_ARRAY_TASK_ID as the seed")
+    a("--tb", action="store_true", default=False, help="also log to TensorBoard (<run>/tb)")
+    a("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
+    a("--procs", type=int, default=64, help="ignored (an RL setting of the original)")
+    # training
+    a("--log-interval", type=int, default=1, help="epochs between two log rows (default: 1)")
+    a("--frames", type=int, default=int(9e10), help="stop after this many training frames (default: 9e10)")
+    a("--patience", type=int, default=100, help="stop after this many validations without a better success rate")
+    a("--epochs", type=int, default=1000000, help="number of epochs")
+    a("--epoch-length", type=int, default=0, help="episodes per epoch; 0: the whole dataset")
+    a("--frames-per-proc", type=int, default=40, help="ignored (an RL setting of the original)")
+    a("--lr", type=float, default=1e-4, help="learning rate (default: 1e-4)")
+    a("--beta1", type=float, default=0.9, help="Adam beta1 (default: 0.9)")
+    a("--beta2", type=float, default=0.999, help="Adam beta2 (default: 0.999)")
+    a("--recurrence", type=int, default=20, help="time steps of truncated backpropagation (default: 20)")
+    a("--optim-eps", type=float, default=1e-5, help="Adam epsilon (default: 1e-5)")
+    a("--optim-alpha", type=float, default=0.99, help="ignored (an RMSprop setting of the original)")
+    a("--batch-size", type=int, default=1280, help="episodes per batch, over all processes (default: 1280)")
+    a("--entropy-coef", type=float, default=0.01, help="entropy bonus coefficient (default: 0.01)")
+    a("--checkpoint-minutes", type=float, default=10.0, help="also checkpoint within an epoch this often (default: 10)")
+    a("--device", default=None, help="cpu, cuda, cuda:N or a GPU index (default: the GPU if there is one)")
+    # model
+    a("--image-dim", type=int, default=128, help="image embedding width (must be 128)")
+    a("--memory-dim", type=int, default=128, help="width of each LSTM memory (paper: 2048)")
+    a("--instr-dim", type=int, default=128, help="word embedding width (paper: 256)")
+    a("--no-instr", action="store_true", default=False, help="not supported: the agents always read the mission")
+    a("--instr-arch", default="attgru", help="mission encoder; only attgru (the paper's) is supported")
+    a("--no-mem", action="store_true", default=False, help="not supported: the agents always have memory")
+    a("--arch", default="bow_endpool_res", help="image architecture; only bow_endpool_res is supported")
+    # validation
+    a("--val-seed", type=int, default=2023, help="first seed of the validation levels (default: 2023)")
+    a("--val-interval", type=int, default=1, help="epochs between two validations (default: 1)")
+    a("--val-episodes", type=int, default=512, help="validation levels, and validation demos for accuracy (default: 512)")
+    a("--seeding", default="legacy", choices=["legacy", "gymnasium"], help="level seeding (default: legacy, the paper's)")
+    # data
+    a("--demos", default=None, help="demos name (in <storage>/demos) or path (REQUIRED unless --multi-demos)")
+    a("--demos-origin", default=None, help="ignored (the original's demos naming)")
+    a("--valid", default=None, help="validation demos name or path (default: DEMOS_valid)")
+    a("--episodes", type=int, default=0, help="number of demo episodes to use (default: 0, all)")
+    a("--multi-env", nargs="*", default=None, help="levels to validate on, when training on several")
+    a("--multi-demos", nargs="*", default=None, help="demos to train on, one per --multi-env level")
+    a("--multi-episodes", type=int, nargs="*", default=None, help="episodes to use from each --multi-demos dataset")
+    a("--save-interval", type=int, default=1, help="epochs between two checkpoints (default: 1; 0: only at the end)")
+    a("--sg-coef", type=float, default=2.0, help="thought loss coefficient (default: 2; 0: TC without imitating thought)")
+    a("--warm-start", action="store_true", default=False, help="5 warm-up epochs of increasing lr")
+    a("--expr-group-name", default="", help="group runs under <storage>/GROUP/models")
+    a("--stop-tf", type=int, default=10, help="epoch from which teacher forcing is phased out (default: 10)")
+    a("--wandb-id", default=None, help="ignored (Weights & Biases is not used)")
+    return p
+
+
+def default_model_name(envs: list[str], algo: str, seed: int, sg_coef: float, pretrained: str | None) -> str:
+    """A name fixed by the command line, so that re-running a command resumes its run."""
+    tag = {"tc": "TC", "bc": "BC"}[algo] + ("-nothought" if algo == "tc" and sg_coef == 0 else "")
+    name = f"{'-'.join(envs)}_{tag}_seed{seed}"
+    return f"{pretrained}_pretrained_{name}" if pretrained else name
+
+
+def config_from_args(args: argparse.Namespace, algo: str, command: str):
+    """The typed TrainConfig of parsed flags; bad combinations raise ValueError with the flag's name."""
+    from babyai.train.run import TrainConfig
+
+    if args.no_instr:
+        raise ValueError("--no-instr is not supported: the agents always read the mission")
+    if args.no_mem:
+        raise ValueError("--no-mem is not supported: the agents always have memory")
+    if args.task_id_seed:
+        if "SLURM_ARRAY_TASK_ID" not in os.environ:
+            raise ValueError("--task-id-seed needs $SLURM_ARRAY_TASK_ID")
+        args.seed = int(os.environ["SLURM_ARRAY_TASK_ID"])
+    if args.multi_env or args.multi_demos:
+        if not (args.multi_env and args.multi_demos):
+            raise ValueError("--multi-env and --multi-demos go together")
+        envs, demos = list(args.multi_env), list(args.multi_demos)
+        episodes = list(args.multi_episodes) if args.multi_episodes else [0] * len(demos)
+        if len(episodes) != len(demos):
+            raise ValueError("give one --multi-episodes count per --multi-demos dataset")
+    else:
+        if not args.env:
+            raise ValueError("--env is required (or --multi-env)")
+        if not args.demos:
+            raise ValueError("--demos is required (or --multi-demos)")
+        envs, demos, episodes = [args.env], [args.demos], [args.episodes]
+    model = TCConfig(image_dim=args.image_dim, memory_dim=args.memory_dim, instr_dim=args.instr_dim,
+                     instr_arch=args.instr_arch, arch=args.arch)
+    name = args.model or default_model_name(envs, algo, args.seed, args.sg_coef, args.pretrained_model)
+    return TrainConfig(
+        algo=algo, model_name=name, envs=envs, demos=demos, episodes=episodes,
+        valid_demos=[args.valid] if args.valid else None, model=model, storage=args.storage_dir,
+        group=args.expr_group_name, pretrained_model=args.pretrained_model, seed=args.seed, lr=args.lr,
+        beta1=args.beta1, beta2=args.beta2, optim_eps=args.optim_eps, batch_size=args.batch_size,
+        recurrence=args.recurrence, epochs=args.epochs, epoch_length=args.epoch_length, frames=args.frames,
+        patience=args.patience, entropy_coef=args.entropy_coef, sg_coef=args.sg_coef if algo == "tc" else 0.0,
+        warm_start=args.warm_start, stop_tf=args.stop_tf, val_interval=args.val_interval,
+        val_episodes=args.val_episodes, val_seed=args.val_seed, log_interval=args.log_interval,
+        save_interval=args.save_interval, checkpoint_minutes=args.checkpoint_minutes, tb=args.tb,
+        seeding=args.seeding, device=args.device, command=command,
+    )
+
+
+def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = None) -> int:
+    """Parse the flags and train; a bad input ends with one line on stderr and exit status 2."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    prog = prog or os.path.basename(sys.argv[0])
+    parser = build_parser(algo)
+    parser.prog = prog
+    args = parser.parse_args(argv)
+    from babyai.train.trainer import train
+
+    try:
+        cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
+        train(cfg)
+    except (ValueError, OSError) as e:
+        if os.environ.get("BABYAI_DEBUG"):
+            raise
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; rerun the same command to resume from the last checkpoint", file=sys.stderr)
+        return 130
+    return 0

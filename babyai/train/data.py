@@ -1,0 +1,267 @@
+"""Demonstrations for training: a lazy episode index, the epoch order, and batches laid out by time step.
+
+Only the per-episode lengths are held in memory; the episodes of a batch are read from disk when
+the batch is built (by a background thread, one batch ahead of training). A batch lays its frames
+out step-major: all frames of time step 0 (one per episode, longest episode first), then step 1
+for the episodes still running, and so on, so a truncated-BPTT window is one contiguous slice.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from babyai.model.config import PAD_ID
+from babyai.train.vocab import Vocabulary, VocabularyError
+
+
+class DatasetError(ValueError):
+    """A demonstration dataset that is missing, corrupt or unusable."""
+
+
+def open_dataset(path: str):
+    """Open a demonstration dataset with the project's reader, with a one-line error if it cannot be."""
+    from babyai.demos import open_demos  # the dataset format lives in babyai.demos
+
+    try:
+        return open_demos(path)
+    except FileNotFoundError as e:
+        raise DatasetError(f"no demonstrations at {path} ({e.strerror or e})") from None
+    except (OSError, ValueError, KeyError) as e:
+        raise DatasetError(f"cannot read the demonstrations at {path}: {e}") from None
+
+
+@dataclass(frozen=True)
+class Source:
+    """The first ``episodes`` episodes of one dataset."""
+
+    name: str
+    reader: object  # a babyai.demos DemoReader: len(), .lengths, [i] -> Episode
+    episodes: int
+
+
+class EpisodeIndex:
+    """Several sources seen as one list of episodes; only their lengths are held in memory."""
+
+    def __init__(self, sources: Sequence[Source]):
+        if not sources:
+            raise DatasetError("no demonstrations to train on")
+        self.sources = list(sources)
+        self.lengths = np.concatenate([np.asarray(s.reader.lengths[: s.episodes], dtype=np.int64) for s in sources])
+        self._starts = np.cumsum([0] + [s.episodes for s in sources])
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.lengths.sum())
+
+    def episode(self, i: int):
+        k = int(np.searchsorted(self._starts, i, side="right")) - 1
+        return self.sources[k].reader[int(i - self._starts[k])]
+
+    def seed_range(self) -> list[tuple[str, int, int]]:
+        """(source, first seed, last seed) of each source, from its first and last episode."""
+        out = []
+        for s in self.sources:
+            seeds = getattr(s.reader, "seeds", None)  # the reader's seed index, when it keeps one
+            if seeds is not None and len(seeds) >= s.episodes:
+                seeds = np.asarray(seeds[: s.episodes])
+            else:
+                seeds = np.array([s.reader[0].seed, s.reader[s.episodes - 1].seed])
+            out.append((s.name, int(seeds.min()), int(seeds.max())))
+        return out
+
+
+class EpochSampler:
+    """Epoch e covers episodes [e * L, (e + 1) * L) of an endless stream of shuffled passes over the data,
+    so episodes are drawn without replacement across epochs; pass p is a permutation seeded by (seed, p)."""
+
+    def __init__(self, n: int, epoch_length: int, seed: int):
+        self.n, self.epoch_length, self.seed = n, epoch_length or n, seed
+        self._pass, self._perm = None, None
+
+    def _permutation(self, p: int) -> np.ndarray:
+        if p != self._pass:
+            self._pass, self._perm = p, np.random.default_rng([self.seed, p]).permutation(self.n)
+        return self._perm
+
+    def epoch(self, e: int) -> np.ndarray:
+        start, out = e * self.epoch_length, []
+        while sum(len(x) for x in out) < self.epoch_length:
+            p, offset = divmod(start, self.n)
+            take = min(self.epoch_length - sum(len(x) for x in out), self.n - offset)
+            out.append(self._permutation(p)[offset : offset + take])
+            start += take
+        return np.concatenate(out)
+
+
+@dataclass
+class Batch:
+    """B episodes, longest first, frames step-major. counts[t] episodes are running at step t."""
+
+    counts: np.ndarray  # (T,) int64, non-increasing
+    images: torch.Tensor  # (F, 7, 7, 3) uint8
+    actions: torch.Tensor  # (F,) int64
+    thought_ids: torch.Tensor  # (F,) int64, row of each frame's thought in `thoughts`
+    thoughts: torch.Tensor  # (U, Lt) int64, distinct thoughts "sos ... eos", padded
+    mission: torch.Tensor  # (B, Lm) int64, padded
+    mission_lengths: torch.Tensor  # (B,) int64
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.images.shape[0])
+
+    def windows(self, recurrence: int) -> Iterator[tuple[slice, list[int]]]:
+        """Truncated-BPTT windows: (frame slice, episodes running at each step of the window)."""
+        offsets = np.concatenate([[0], np.cumsum(self.counts)])
+        for t0 in range(0, len(self.counts), recurrence):
+            t1 = min(t0 + recurrence, len(self.counts))
+            yield slice(int(offsets[t0]), int(offsets[t1])), [int(c) for c in self.counts[t0:t1]]
+
+    def pin(self) -> "Batch":
+        return Batch(*(x.pin_memory() if isinstance(x, torch.Tensor) else x for x in self.__dict__.values()))
+
+    def to(self, device: torch.device) -> "Batch":
+        return Batch(
+            *(x.to(device, non_blocking=True) if isinstance(x, torch.Tensor) else x for x in self.__dict__.values())
+        )
+
+
+class Tokenizer:
+    """Missions and thoughts to token ids, each distinct string tokenised once."""
+
+    def __init__(self, vocab: Vocabulary, max_thought_len: int):
+        self.vocab, self.max_thought_len = vocab, max_thought_len
+        self._missions: dict[str, np.ndarray] = {}
+        self._thoughts: dict[str, np.ndarray] = {}
+
+    def mission(self, text: str) -> np.ndarray:
+        ids = self._missions.get(text)
+        if ids is None:
+            ids = self._missions[text] = self.vocab.encode(text)
+            if len(ids) == 0:
+                raise DatasetError(f"empty mission {text!r}")
+        return ids
+
+    def thought(self, text: str) -> np.ndarray:
+        ids = self._thoughts.get(text)
+        if ids is None:
+            ids = self.vocab.encode_thought(text)
+            if len(ids) - 1 > self.max_thought_len:
+                raise DatasetError(f"thought {text!r} is longer than the decoder's {self.max_thought_len} tokens")
+            if len(self._thoughts) < 100_000:
+                self._thoughts[text] = ids
+        return ids
+
+
+def _pad(rows: Sequence[np.ndarray]) -> np.ndarray:
+    out = np.full((len(rows), max(len(r) for r in rows)), PAD_ID, dtype=np.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def make_batch(episodes: Sequence, tokenizer: Tokenizer) -> Batch:
+    """Lay out episodes (objects with mission, images, actions, thoughts) step-major, longest first."""
+    episodes = sorted(episodes, key=lambda ep: -len(ep.actions))
+    lengths = np.array([len(ep.actions) for ep in episodes], dtype=np.int64)
+    counts = (lengths[None, :] > np.arange(lengths[0])[:, None]).sum(1)  # (T,)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    total = int(offsets[-1])
+    images = np.empty((total, 7, 7, 3), dtype=np.uint8)
+    actions = np.empty(total, dtype=np.int64)
+    thought_ids = np.empty(total, dtype=np.int64)
+    table: dict[str, int] = {}
+    for b, ep in enumerate(episodes):
+        where = f"episode (level {getattr(ep, 'level', '?')}, seed {getattr(ep, 'seed', '?')})"
+        n = int(lengths[b])
+        if len(ep.images) != n or len(ep.thoughts) != n:
+            raise DatasetError(f"{where} has {len(ep.images)} images, {n} actions and {len(ep.thoughts)} thoughts")
+        pos = offsets[:n] + b  # where this episode's frames go
+        images[pos] = ep.images
+        actions[pos] = ep.actions
+        try:
+            thought_ids[pos] = [table.setdefault(t, len(table)) for t in ep.thoughts]
+        except TypeError:
+            raise DatasetError(f"{where} has thoughts that are not strings") from None
+    try:
+        missions = [tokenizer.mission(ep.mission) for ep in episodes]
+        thoughts = [tokenizer.thought(t) for t in table]
+    except VocabularyError as e:
+        raise VocabularyError(f"{e} (in the demonstrations)") from None
+    mission = _pad(missions)
+    return Batch(
+        counts=counts,
+        images=torch.from_numpy(images),
+        actions=torch.from_numpy(actions),
+        thought_ids=torch.from_numpy(thought_ids),
+        thoughts=torch.from_numpy(_pad(thoughts)),
+        mission=torch.from_numpy(mission),
+        mission_lengths=torch.from_numpy((mission != PAD_ID).sum(1)),
+    )
+
+
+def split_for_rank(indices: np.ndarray, lengths: np.ndarray, rank: int, world: int) -> np.ndarray:
+    """This process's share of a global batch: deal the episodes, longest first, round-robin."""
+    order = indices[np.argsort(-lengths[indices], kind="stable")]
+    return order[rank::world]
+
+
+def batches(
+    index: EpisodeIndex, epoch_indices: np.ndarray, batch_size: int, tokenizer: Tokenizer, rank: int = 0, world: int = 1,
+    start: int = 0, pin: bool = False, drop_last: bool = True,
+) -> Iterator[tuple[Batch, int]]:
+    """(this process's batch, frames in the global batch) for each global batch of the epoch (the last,
+    partial one only without drop_last), from batch number ``start`` on, read one batch ahead by a
+    background thread."""
+    num = len(epoch_indices) // batch_size if drop_last else -(-len(epoch_indices) // batch_size)
+    jobs = [epoch_indices[i * batch_size : (i + 1) * batch_size] for i in range(start, num)]
+
+    def build(global_indices: np.ndarray):
+        mine = split_for_rank(global_indices, index.lengths, rank, world)
+        batch = make_batch([index.episode(int(i)) for i in mine], tokenizer)
+        return (batch.pin() if pin else batch), int(index.lengths[global_indices].sum())
+
+    yield from prefetch(build, jobs)
+
+
+def prefetch(fn, jobs: Sequence, depth: int = 2) -> Iterator:
+    """fn(job) for each job, computed by a background thread up to ``depth`` jobs ahead; errors re-raised here."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def worker():
+        for job in jobs:
+            if stop.is_set():
+                return
+            try:
+                q.put((True, fn(job)))
+            except BaseException as e:  # handed to the consumer, which re-raises it
+                q.put((False, e))
+                return
+        q.put((True, StopIteration))
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = q.get()
+            if not ok:
+                raise item
+            if item is StopIteration:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a worker waiting on a full queue
+            try:
+                q.get(timeout=0.1)
+            except queue.Empty:
+                pass

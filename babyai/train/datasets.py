@@ -1,0 +1,84 @@
+"""Opening the training and validation demonstrations of a run, and the checks made before training."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from babyai.train.data import DatasetError, Source, Tokenizer, open_dataset
+from babyai.train.run import TrainConfig
+from babyai.train.vocab import Vocabulary
+
+CHECKED_EPISODES = 100  # episodes of each dataset whose words are checked before training starts
+
+
+def load_sources(cfg: TrainConfig, tokenizer: Tokenizer, log: logging.Logger) -> tuple[list[Source], list[Source]]:
+    """The training sources (first --episodes of each dataset) and the validation sources (first
+    --val-episodes of each NAME_valid, or of --valid), their words checked against the vocabulary."""
+    from babyai.storage import demos_path, storage_dir
+
+    root = storage_dir(cfg.storage)
+    train = []
+    for name, episodes in zip(cfg.demos, cfg.episodes):
+        reader = open_dataset(demos_path(name, root))
+        if episodes > len(reader):
+            raise DatasetError(f"there are only {len(reader)} episodes in the demos {name}, not {episodes}")
+        source = Source(name, reader, episodes or len(reader))
+        _check_words(source, tokenizer)
+        level = (getattr(reader, "meta", None) or {}).get("level")
+        if level is not None and level not in cfg.envs and len(cfg.envs) == 1:
+            log.warning(f"the demos {name} are of level {level}, but validation runs on {cfg.envs[0]}")
+        train.append(source)
+    valid = []
+    for name in cfg.valid_demos or [f"{n}_valid" for n in cfg.demos]:
+        path = demos_path(name, root)
+        if not os.path.exists(path):
+            log.warning(f"no validation demos {name} ({path}): validation accuracy is not measured")
+            continue
+        reader = open_dataset(path)
+        if cfg.val_episodes > len(reader):
+            log.info(f"using all the {len(reader)} episodes of {name} for validation accuracy")
+        source = Source(name, reader, min(cfg.val_episodes, len(reader)))
+        if source.episodes:
+            _check_words(source, tokenizer)
+            valid.append(source)
+    return train, valid
+
+
+def _check_words(source: Source, tokenizer: Tokenizer) -> None:
+    words = getattr(source.reader, "vocabulary", None)  # the dataset's own word list, when it keeps one
+    if words:
+        tokenizer.vocab.check(words, f"the demos {source.name}")
+    for i in range(min(CHECKED_EPISODES, source.episodes)):
+        ep = source.reader[i]
+        try:
+            tokenizer.mission(ep.mission)
+            for thought in set(ep.thoughts):
+                tokenizer.thought(thought)
+        except ValueError as e:
+            raise type(e)(f"demos {source.name}, episode {i}: {e}") from None
+
+
+def check_levels(cfg: TrainConfig, vocab: Vocabulary, log: logging.Logger, probes: int = 5) -> None:
+    """Every validation level exists and its missions (on the first seeds of validation) use known words."""
+    from babyai.train.rollout import make_level
+
+    for level in cfg.envs:
+        env, reset = make_level(level, cfg.seeding)
+        missions = [reset(env, cfg.val_seed + k)["mission"] for k in range(probes)]
+        vocab.check(missions, f"level {level}")
+
+
+def warn_seed_overlap(cfg: TrainConfig, index, log: logging.Logger) -> None:
+    """Warn when the validation levels' seeds fall among the training demos' seeds (the README flags do:
+    demos from seed 2023 and --val-seed 2023 validate on the first training levels)."""
+    if cfg.val_episodes == 0:
+        return
+    lo, hi = cfg.val_seed, cfg.val_seed + cfg.val_episodes * len(cfg.envs) - 1
+    for name, first, last in index.seed_range():
+        if first <= hi and lo <= last:
+            log.warning(
+                f"validation levels (seeds {lo}..{hi} at the first validation) overlap the seeds of the training demos "
+                f"{name} ({first}..{last}): validation success is then measured on training levels; choose a "
+                f"--val-seed outside the demos' seeds for a held-out measure"
+            )

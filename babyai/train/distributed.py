@@ -1,0 +1,89 @@
+"""Data-parallel training with torch.distributed: started by torchrun (gloo on CPU, nccl on GPU)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class Dist:
+    rank: int
+    world: int
+    local_rank: int
+    device: torch.device
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def pick_device(requested: str | None, local_rank: int = 0) -> torch.device:
+    """``requested`` ("cpu", "cuda", "cuda:1", "1") or, when None, the local GPU if there is one, else the CPU."""
+    if requested is None:
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.isdigit():
+        requested = f"cuda:{requested}"
+    device = torch.device(requested)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {requested}: CUDA is not available on this machine")
+        if device.index is None:
+            device = torch.device("cuda", local_rank)
+    return device
+
+
+def setup(requested_device: str | None) -> Dist:
+    """Join the process group when started by torchrun with several processes."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = pick_device(requested_device, local_rank)
+    if world > 1 and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Dist(rank, world, local_rank, device)
+
+
+def teardown(d: Dist) -> None:
+    if d.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def all_sum(d: Dist, values: list[float]) -> list[float]:
+    """Element-wise sum of ``values`` over all processes."""
+    if not d.enabled:
+        return list(values)
+    t = torch.tensor(values, dtype=torch.float64, device=d.device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+def all_gather(d: Dist, obj) -> list:
+    if not d.enabled:
+        return [obj]
+    out = [None] * d.world
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def broadcast(d: Dist, obj):
+    """Rank 0's ``obj`` on every process."""
+    if not d.enabled:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def barrier(d: Dist) -> None:
+    if d.enabled:
+        dist.barrier()

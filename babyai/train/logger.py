@@ -1,0 +1,125 @@
+"""One logging call feeds the console, ``log.csv`` and TensorBoard."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+import sys
+
+ORIGINAL_COLUMNS = [
+    "update",
+    "frames",
+    "FPS",
+    "duration",
+    "entropy",
+    "policy_loss",
+    "sg_loss",
+    "train_accuracy",
+    "validation_accuracy",
+]
+EXTRA_COLUMNS = ["loss", "lr", "tf_ratio", "teacher_forced_share", "epoch", "validation_seed"]
+
+_SHORT = {
+    "frames": "F", "FPS": "FPS", "duration": "D", "entropy": "H", "policy_loss": "pL", "sg_loss": "sL",
+    "train_accuracy": "A", "validation_accuracy": "vA", "lr": "lr", "tf_ratio": "tf",
+}
+
+
+def csv_columns(envs: list[str]) -> list[str]:
+    """The original's columns first (per-level return and success with several levels), extras after."""
+    if len(envs) == 1:
+        validation = ["validation_return", "validation_success_rate"]
+    else:
+        validation = [f"validation_return_{e}" for e in envs] + [f"validation_success_rate_{e}" for e in envs]
+    return ORIGINAL_COLUMNS + validation + EXTRA_COLUMNS
+
+
+def console_logger(run_dir: str | None, enabled: bool) -> logging.Logger:
+    """The run's text logger: to stdout and, for a run folder, to ``train.log`` in it."""
+    logger = logging.getLogger("babyai.train")
+    logger.handlers.clear()
+    logger.propagate = False
+    logger.setLevel(logging.INFO if enabled else logging.WARNING)
+    fmt = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
+    out = logging.StreamHandler(sys.stdout)
+    out.setFormatter(fmt)
+    logger.addHandler(out)
+    if run_dir and enabled:
+        f = logging.FileHandler(os.path.join(run_dir, "train.log"))
+        f.setFormatter(fmt)
+        logger.addHandler(f)
+    return logger
+
+
+class RunLogger:
+    """``log(values)`` writes one CSV row, one console line and, with TensorBoard on, one scalar per value.
+
+    On resume, rows after the checkpoint's last update are dropped (they will be redone) and
+    TensorBoard events after it are purged.
+    """
+
+    def __init__(self, run_dir: str, columns: list[str], tensorboard: bool, resume_update: int | None,
+                 logger: logging.Logger, enabled: bool = True):
+        self.columns, self.logger, self.enabled = columns, logger, enabled
+        self.path = os.path.join(run_dir, "log.csv")
+        self.writer = None
+        if not enabled:
+            return
+        rows = []
+        if resume_update is not None and os.path.exists(self.path):
+            with open(self.path, newline="") as f:
+                reader = csv.DictReader(f)
+                if reader.fieldnames and list(reader.fieldnames) != columns:
+                    raise ValueError(f"{self.path} has other columns than this run logs; use another --model name")
+                rows = [r for r in reader if r.get("update") and int(r["update"]) <= resume_update]
+        with open(self.path, "w", newline="") as f:
+            w = csv.DictWriter(f, columns)
+            w.writeheader()
+            w.writerows(rows)
+        if tensorboard:
+            from tensorboardX import SummaryWriter
+
+            purge = None if resume_update is None else resume_update + 1
+            self.writer = SummaryWriter(os.path.join(run_dir, "tb"), purge_step=purge)
+
+    def log(self, values: dict) -> None:
+        if not self.enabled:
+            return
+        unknown = set(values) - set(self.columns)
+        if unknown:
+            raise KeyError(f"not a column of log.csv: {sorted(unknown)}")
+        row = {c: _cell(values.get(c)) for c in self.columns}
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, self.columns).writerow(row)
+        parts = [f"U {values['update']}"]
+        for key, value in values.items():
+            if key in _SHORT and _is_number(value):
+                parts.append(f"{_SHORT[key]} {_fmt(value)}")
+            elif key.startswith("validation_success_rate") and _is_number(value):
+                parts.append(f"vS{key[len('validation_success_rate'):]} {value:.3f}")
+        self.logger.info(" | ".join(parts))
+        if self.writer is not None:
+            for key, value in values.items():
+                if key != "update" and _is_number(value):
+                    self.writer.add_scalar(key, float(value), int(values["update"]))
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _cell(x):
+    return "" if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+
+
+def _fmt(x) -> str:
+    if isinstance(x, int):
+        return str(x)
+    return f"{x:.3g}" if abs(x) < 1e-2 and x != 0 else f"{x:.3f}"

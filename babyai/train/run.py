@@ -1,0 +1,179 @@
+"""A training run's folder, its settings, and how a run starts: new, resumed, or from a pretrained model.
+
+``<storage>/models/NAME/`` holds config.json, vocab.json, command.txt, last.pt, best.pt, log.csv,
+train.log and, with TensorBoard on, tb/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from babyai.model.config import TCConfig
+from babyai.train.checkpoint import CheckpointError, atomic_write_text, load_checkpoint
+from babyai.train.vocab import Vocabulary
+
+ALGOS = ("tc", "bc")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; the scripts fill it from the original flags."""
+
+    algo: str  # "tc": Thought Cloning (sg_coef 0: TC without imitating thought); "bc": Behavioral Cloning
+    model_name: str
+    envs: list[str]  # levels for validation (one, or several with --multi-env)
+    demos: list[str]  # dataset names or paths (one, or several with --multi-demos)
+    episodes: list[int]  # how many episodes of each dataset to use (0: all)
+    valid_demos: list[str] | None = None  # validation datasets (default: each NAME_valid)
+    model: TCConfig = field(default_factory=TCConfig)
+    storage: str | None = None
+    group: str = ""  # --expr-group-name: runs go to <storage>/<group>/models/NAME
+    pretrained_model: str | None = None
+    seed: int = 1  # 0: draw one (it is logged and saved)
+    lr: float = 1e-4
+    beta1: float = 0.9
+    beta2: float = 0.999
+    optim_eps: float = 1e-5
+    batch_size: int = 1280
+    recurrence: int = 20
+    epochs: int = 1_000_000
+    epoch_length: int = 0  # episodes per epoch (0: the whole dataset)
+    frames: int = int(9e10)
+    patience: int = 100
+    entropy_coef: float = 0.01
+    sg_coef: float = 2.0
+    warm_start: bool = False
+    stop_tf: int = 10
+    val_interval: int = 1
+    val_episodes: int = 512
+    val_seed: int = 2023
+    log_interval: int = 1
+    save_interval: int = 1  # epochs between checkpoints of the last model (0: only at the end)
+    checkpoint_minutes: float = 10.0  # also checkpoint within an epoch this often
+    tb: bool = False
+    seeding: str = "legacy"
+    device: str | None = None  # None: the GPU if there is one, else the CPU
+    command: str = ""
+
+    def __post_init__(self):
+        if self.algo not in ALGOS:
+            raise ValueError(f"unknown algorithm {self.algo!r}")
+        if not self.model_name or os.path.isabs(self.model_name) or ".." in self.model_name.split(os.sep):
+            raise ValueError(f"--model must be a plain run name, got {self.model_name!r}")
+        for name in ("batch_size", "recurrence", "val_interval", "log_interval"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.epochs < 1:
+            raise ValueError(f"--epochs must be at least 1, got {self.epochs}")
+        if len(self.demos) != len(self.episodes):
+            raise ValueError("give one --multi-episodes count per --multi-demos dataset")
+        if self.val_episodes < 0 or any(e < 0 for e in self.episodes) or self.epoch_length < 0:
+            raise ValueError("episode counts must not be negative")
+
+    # settings that may change between a run and its resumption
+    MUTABLE = ("tb", "log_interval", "save_interval", "checkpoint_minutes", "device", "command", "storage")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["model"] = self.model.to_dict()
+        return d
+
+    def schedule_differences(self, saved: dict) -> list[str]:
+        """The settings (other than MUTABLE and the seed) in which this config differs from a saved one."""
+        mine = self.to_dict()
+        out = []
+        for key in sorted(set(mine) | set(saved)):
+            if key in self.MUTABLE or key == "seed":
+                continue
+            if _canon(mine.get(key)) != _canon(saved.get(key)):
+                out.append(f"{key} {saved.get(key)!r} -> {mine.get(key)!r}")
+        return out
+
+
+def _canon(x):
+    return json.loads(json.dumps(x))
+
+
+def run_storage(cfg: TrainConfig) -> str:
+    from babyai.storage import storage_dir
+
+    root = storage_dir(cfg.storage)
+    return os.path.join(root, cfg.group) if cfg.group else root
+
+
+def run_dir(cfg: TrainConfig, name: str | None = None) -> str:
+    from babyai.storage import model_dir
+
+    return model_dir(name or cfg.model_name, run_storage(cfg))
+
+
+def choose_seed(seed: int) -> int:
+    """``seed``, or for 0 a random one (as the original's --seed 0)."""
+    return seed if seed != 0 else 1 + secrets.randbelow(2**31 - 2)
+
+
+@dataclass
+class Start:
+    """How the run starts: from a checkpoint of this run, from a pretrained model, or fresh."""
+
+    checkpoint: dict | None  # last.pt of this run (resume)
+    pretrained: dict | None  # weights to start from
+    model_config: TCConfig
+    vocab: Vocabulary
+    seed: int
+
+
+class RunExistsError(ValueError):
+    """A run folder that cannot be resumed with this command."""
+
+
+def decide_start(cfg: TrainConfig, folder: str) -> Start:
+    """Resume when ``folder`` holds a checkpoint (refusing other settings), else start fresh or pretrained."""
+    last = os.path.join(folder, "last.pt")
+    if os.path.exists(last):
+        ckpt = load_checkpoint(last)
+        if ckpt.get("algo") != cfg.algo:
+            raise RunExistsError(f"run {cfg.model_name} is a {ckpt.get('algo')} run, not {cfg.algo}; use another --model")
+        saved_cfg = dict(ckpt["train_config"])
+        diffs = cfg.schedule_differences(saved_cfg)
+        if cfg.seed not in (0, saved_cfg.get("seed"), ckpt["seed"]):
+            diffs.append(f"seed {ckpt['seed']} -> {cfg.seed}")
+        if diffs:
+            raise RunExistsError(
+                f"run {cfg.model_name} exists with other settings ({'; '.join(diffs)}); rerun its own command to "
+                f"resume it, or choose another --model"
+            )
+        return Start(ckpt, None, TCConfig.from_dict(ckpt["model_config"]), Vocabulary.from_dict(ckpt["vocab"]), ckpt["seed"])
+    seed = choose_seed(cfg.seed)
+    if cfg.pretrained_model:
+        source = run_dir(cfg, cfg.pretrained_model)
+        path = next((p for p in (os.path.join(source, "best.pt"), os.path.join(source, "last.pt")) if os.path.exists(p)), None)
+        if path is None:
+            raise CheckpointError(f"no pretrained model {cfg.pretrained_model} (no best.pt or last.pt in {source})")
+        ckpt = load_checkpoint(path)
+        if ckpt.get("algo") != cfg.algo:
+            raise RunExistsError(f"pretrained model {cfg.pretrained_model} is a {ckpt.get('algo')} model, not {cfg.algo}")
+        return Start(None, ckpt, TCConfig.from_dict(ckpt["model_config"]), Vocabulary.from_dict(ckpt["vocab"]), seed)
+    return Start(None, None, cfg.model, Vocabulary.babyai(cfg.model.vocab_size), seed)
+
+
+def write_run_files(folder: str, cfg: TrainConfig, start: Start, world: int) -> None:
+    """config.json and vocab.json (written once), and the command line appended to command.txt."""
+    os.makedirs(folder, exist_ok=True)
+    if start.checkpoint is None:
+        config = {
+            "algo": cfg.algo,
+            "seed": start.seed,
+            "model": start.model_config.to_dict(),
+            "train": cfg.to_dict(),
+            "world_size": world,
+        }
+        atomic_write_text(os.path.join(folder, "config.json"), json.dumps(config, indent=1) + "\n")
+        atomic_write_text(os.path.join(folder, "vocab.json"), start.vocab.to_json() + "\n")
+    with open(os.path.join(folder, "command.txt"), "a") as f:
+        f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} seed={start.seed} world={world} {cfg.command}\n")
