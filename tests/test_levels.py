@@ -11,6 +11,7 @@ import json
 import os
 from collections import defaultdict
 
+import numpy as np
 import pytest
 
 from babyai.levels import UnknownLevelError, make_env, reset_env
@@ -107,3 +108,21 @@ def test_fresh_reset_gives_each_seed_one_level_whatever_came_before():
         obs = reset_env(walked, seed)
         if seed in alone:
             assert (obs["mission"], obs["image"].tobytes()) == alone[seed]
+
+
+def test_fast_observation_is_minigrids_observation():
+    # the cached-encoding view must equal minigrid's own gen_obs after any action sequence
+    import random
+
+    from minigrid.minigrid_env import MiniGridEnv
+
+    rng = random.Random(0)
+    for level in ("BabyAI-BossLevel-v0", "BabyAI-KeyCorridorS3R3-v0", "BabyAI-UnblockPickup-v0"):
+        env = make_env(level)
+        for seed in range(8):
+            obs = reset_env(env, seed)
+            for _ in range(250):
+                assert np.array_equal(obs["image"], MiniGridEnv.gen_obs(env)["image"])
+                obs, _, terminated, truncated, _ = env.step(rng.choice([0, 1, 2, 2, 2, 3, 4, 5]))
+                if terminated or truncated:
+                    break

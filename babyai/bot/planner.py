@@ -7,8 +7,6 @@ from noise), and describes the subgoal on top of the stack as the thought.
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 from minigrid.envs.babyai.core.verifier import (
     AfterInstr,
@@ -30,6 +28,7 @@ from babyai.bot.subgoals import (
     Pickup,
     require,
 )
+from babyai.bot.search import Traversal, cell_kinds
 from babyai.bot.thoughts import describe
 
 # cells around a drop candidate, in ring order
@@ -63,6 +62,7 @@ class Bot:
                     and self.prev_fwd_cell.type == "box"):
                 raise BotError("a box was opened: the bot cannot tell what it held")
             self._read_agent_state()
+            self._searches = {}
             if self.stack:
                 self.stack[-1].after_action(action_taken)
             while self.stack and self.stack[-1].exploratory:
@@ -145,63 +145,46 @@ class Bot:
             raise BotError(f"unknown instruction type {type(instr).__name__}")
 
     # ------------------------------------------------------------- search
-    def _bfs(self, starts, accept, ignore_blockers):
-        """Breadth-first search over positions; straight moves are queued before turns.
+    def _traversal(self, ignore_blockers: bool) -> Traversal:
+        """This step's BFS from the agent (without blockers), or from every cell that one
+        reached (with blockers); made once per step, extended as queries need."""
+        key = bool(ignore_blockers)
+        if key not in self._searches:
+            if ignore_blockers:
+                clear = self._traversal(False)
+                clear.exhaust()
+                starts = [(i, j, 1, 0) for i, j in clear.visited()]
+            else:
+                x, y = int(self.pos[0]), int(self.pos[1])
+                starts = [(x, y, int(self.dir_vec[0]), int(self.dir_vec[1]))]
+                self._kinds = cell_kinds(self.env.grid)
+                self._seen = self.vis_mask.T.ravel().tolist()  # by cell number j * width + i
+            self._searches[key] = Traversal(self.env.grid, self._kinds, self._seen, starts,
+                                            ignore_blockers)
+        return self._searches[key]
 
-        Returns (path from the found cell back to a start, found position, predecessors).
-        """
-        cells, width, seen = self.env.grid.grid, self.width, self.vis_mask
-        previous = {}
-        queue = deque(starts)
-        while queue:
-            i, j, di, dj, prev = queue.popleft()
-            if (i, j) in previous:
-                continue
-            cell = cells[j * width + i]
-            previous[(i, j)] = prev
-            if accept((i, j), cell):
-                path, pos = [], (i, j)
-                while pos:
-                    path.append(pos)
-                    pos = previous[pos]
-                return path, (i, j), previous
-            if not seen[i, j]:
-                continue
-            if cell is not None:
-                if cell.type == "wall":
-                    continue
-                if cell.type == "door":
-                    if not cell.is_open:
-                        continue
-                elif not ignore_blockers:
-                    continue
-            here = (i, j)
-            for k, l in ((di, dj), (dj, di), (-dj, -di), (-di, -dj)):
-                if (i + k, j + l) not in previous:
-                    queue.append((i + k, j + l, k, l, here))
-        return None, None, previous
-
-    def shortest_path(self, accept, try_with_blockers=False):
-        """Path (excluding the agent's cell) to the nearest cell where ``accept(pos, cell)``;
-        paths through blocking objects are tried only if no clear path exists."""
-        x, y = int(self.pos[0]), int(self.pos[1])
-        start = [(x, y, int(self.dir_vec[0]), int(self.dir_vec[1]), None)]
-        path, finish, previous = self._bfs(start, accept, ignore_blockers=False)
-        with_blockers = False
-        if not path and try_with_blockers:
+    def shortest_path(self, accept, try_with_blockers=False, target=None):
+        """Path (excluding the agent's cell) to the nearest cell where ``accept(pos, cell)``
+        (or to ``target``); paths through blocking objects are tried only if no clear path
+        exists. Returns (path, found position, whether the path goes through blockers)."""
+        clear = self._traversal(False)
+        found = clear.find_position(target) if target is not None else clear.find(accept)
+        with_blockers, path = False, None
+        if found is not None:
+            path = clear.path_back(found)
+        elif try_with_blockers:
             with_blockers = True
-            path, finish, _ = self._bfs([(i, j, 1, 0, None) for i, j in previous], accept,
-                                        ignore_blockers=True)
-            if path:
-                # continue the path back to the agent through the clear part
-                pos, extra = path[-1], []
-                while pos:
-                    extra.append(pos)
-                    pos = previous[pos]
-                path = path + extra[1:]
+            blocked = self._traversal(True)
+            # its first visits are the cells of the clear search, where nothing was accepted
+            skip = len(clear.order)
+            found = (blocked.find_position(target, skip) if target is not None
+                     else blocked.find(accept, skip))
+            if found is not None:
+                path = blocked.path_back(found)
+                path = path + clear.path_back(path[-1])[1:]
         if path:
             path = path[::-1][1:]
-        return path, finish, with_blockers
+        return path, found, with_blockers
 
     def find_obj_pos(self, desc, adjacent=False):
         """The closest seen object matching ``desc`` and its position (None, None if none)."""
@@ -216,8 +199,8 @@ class Bot:
             obj_pos = desc.obj_poss[i]
             if not self.vis_mask[obj_pos]:
                 continue
-            path, _, with_blockers = self.shortest_path(lambda pos, cell: pos == obj_pos,
-                                                        try_with_blockers=True)
+            path, _, with_blockers = self.shortest_path(None, try_with_blockers=True,
+                                                        target=tuple(map(int, obj_pos)))
             require(path is not None, "no path to a seen object")
             distance = len(path)
             if with_blockers:

@@ -231,12 +231,10 @@ class GoNextTo(Subgoal):
             self.pop()
             return None
 
-        def at_target(pos, cell):
-            return pos == target_pos
-
-        path, _, _ = bot.shortest_path(at_target)
+        target = (int(target_pos[0]), int(target_pos[1]))
+        path, _, _ = bot.shortest_path(None, target=target)
         if not path:
-            path, _, _ = bot.shortest_path(at_target, try_with_blockers=True)
+            path, _, _ = bot.shortest_path(None, try_with_blockers=True, target=target)
         if not path:
             self.push(Explore(bot))
             return None

@@ -16,6 +16,7 @@ from babyai.levels.compat import (
     legacy_kwargs,
     legacy_level_class,
 )
+from babyai.levels.fastobs import fast_observation_class
 from babyai.levels.seeding import LegacyRandom
 
 SEEDINGS = ("legacy", "gymnasium")
@@ -66,7 +67,7 @@ def make_env(level_id: str, seeding: str = "legacy"):
     if seeding == "legacy":  # the original levels' behaviour (see babyai.levels.compat)
         env_class = legacy_level_class(env_class)
         kwargs.update(legacy_kwargs(spec.id))
-    env = env_class(**kwargs)
+    env = fast_observation_class(env_class)(**kwargs)
     env.seeding = seeding
     env.level_id = level_id
     return env
