@@ -28,7 +28,7 @@ from babyai.bot.subgoals import (
     Pickup,
     require,
 )
-from babyai.bot.search import Traversal, cell_kinds
+from babyai.bot.search import Traversal, cell_kind, cell_kinds
 from babyai.bot.thoughts import describe
 
 # cells around a drop candidate, in ring order
@@ -47,6 +47,7 @@ class Bot:
         self.prev_carrying = None
         self.prev_fwd_cell = None
         self.fwd_door_was_open = None
+        self._kinds, self._kinds_grid = None, None  # see _update_kinds
         self._plan_instr(env.instrs)
 
     # ----------------------------------------------------------------- the step
@@ -157,11 +158,21 @@ class Bot:
             else:
                 x, y = int(self.pos[0]), int(self.pos[1])
                 starts = [(x, y, int(self.dir_vec[0]), int(self.dir_vec[1]))]
-                self._kinds = cell_kinds(self.env.grid)
+                self._update_kinds()
                 self._seen = self.vis_mask.T.ravel().tolist()  # by cell number j * width + i
             self._searches[key] = Traversal(self.env.grid, self._kinds, self._seen, starts,
                                             ignore_blockers)
         return self._searches[key]
+
+    def _update_kinds(self):
+        """Keep ``cell_kinds`` of the grid current: an action changes at most the cell in front
+        (pickup, drop, toggle), so only it (and the agent's) is looked at after the first step."""
+        if self._kinds is None or self._kinds_grid is not self.env.grid:
+            self._kinds, self._kinds_grid = cell_kinds(self.env.grid), self.env.grid
+        else:
+            for x, y in (self.fwd_pos, self.pos):
+                p = int(y) * self.width + int(x)
+                self._kinds[p] = cell_kind(self.env.grid.grid[p])
 
     def shortest_path(self, accept, try_with_blockers=False, target=None):
         """Path (excluding the agent's cell) to the nearest cell where ``accept(pos, cell)``

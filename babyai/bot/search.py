@@ -22,19 +22,20 @@ NEIGHBOURS = {
 }
 
 
+def cell_kind(cell) -> int:
+    """FREE, STOP or BLOCKER."""
+    if cell is None:
+        return FREE
+    if cell.type == "wall":
+        return STOP
+    if cell.type == "door":
+        return FREE if cell.is_open else STOP
+    return BLOCKER
+
+
 def cell_kinds(grid) -> list:
-    """FREE / STOP / BLOCKER for every cell of the grid."""
-    kinds = []
-    for cell in grid.grid:
-        if cell is None:
-            kinds.append(FREE)
-        elif cell.type == "wall":
-            kinds.append(STOP)
-        elif cell.type == "door":
-            kinds.append(FREE if cell.is_open else STOP)
-        else:
-            kinds.append(BLOCKER)
-    return kinds
+    """``cell_kind`` of every cell of the grid, by cell number."""
+    return [cell_kind(cell) for cell in grid.grid]
 
 
 class Traversal:
@@ -50,46 +51,47 @@ class Traversal:
         self.order = []  # cell numbers in visit order
         self.rank = {}  # cell number -> index in ``order``
 
-    def _advance(self) -> bool:
-        """Visit the next cell; False when the search is exhausted."""
-        queue, previous, width = self.queue, self.previous, self.width
+    def _grow(self, target: int = -1, accept=None, skip: int = 0):
+        """Visit cells until ``target`` (a cell number) or a cell where ``accept(pos, cell)``
+        is visited (cells visited before the ``skip``-th are not tested); that cell's number,
+        or None when the search is exhausted first."""
+        queue, previous, order, rank = self.queue, self.previous, self.order, self.rank
+        seen, kinds, stop, cells, width = self.seen, self.kinds, self.stop, self.cells, self.width
         while queue:
             p, heading, prev = queue.popleft()
             if previous[p] != UNVISITED:
                 continue
             previous[p] = prev
-            self.rank[p] = len(self.order)
-            self.order.append(p)
-            if self.seen[p] and self.kinds[p] not in self.stop:
+            rank[p] = len(order)
+            order.append(p)
+            if seen[p] and kinds[p] not in stop:
                 for k, l in NEIGHBOURS[heading]:
                     q = p + l * width + k
                     if previous[q] == UNVISITED:
                         queue.append((q, (k, l), p))
-            return True
-        return False
+            if len(order) > skip and (p == target or (
+                    accept is not None and accept((p % width, p // width), cells[p]))):
+                return p
+        return None
 
     def find(self, accept, start: int = 0):
         """The first visited position (from the ``start``-th) where ``accept(pos, cell)``."""
-        order, cells, width, k = self.order, self.cells, self.width, start
-        while True:
-            while k >= len(order):
-                if not self._advance():
-                    return None
-            p = order[k]
+        cells, width = self.cells, self.width
+        for p in self.order[start:]:
             if accept((p % width, p // width), cells[p]):
                 return p % width, p // width
-            k += 1
+        p = self._grow(accept=accept, skip=start)
+        return None if p is None else (p % width, p // width)
 
     def find_position(self, target, start: int = 0):
         """``target`` if the search reaches it at or after the ``start``-th visit, else None."""
         p = target[1] * self.width + target[0]
-        while p not in self.rank and self._advance():
-            pass
+        if p not in self.rank:
+            self._grow(target=p)
         return target if self.rank.get(p, -1) >= start else None
 
     def exhaust(self) -> None:
-        while self._advance():
-            pass
+        self._grow()
 
     def visited(self) -> list:
         """Every position visited so far, in order."""
