@@ -1,0 +1,77 @@
+"""What the evaluation scripts share: their common flags, and bad input turned into one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+
+EVAL_FIRST_SEED = 3_000_000_000  # fresh in-distribution levels: above demos, validation and the suites (2e9+)
+
+logger = logging.getLogger("babyai.evaluate")
+
+
+def add_model_args(p: argparse.ArgumentParser, several: bool = False) -> None:
+    if several:
+        p.add_argument("--model", nargs="+", required=True, help="model name(s) (run folders under "
+                       "<storage>[/GROUP]/models), run folder or .pt path; several give one line each in the plot")
+    else:
+        p.add_argument("--model", required=True, help="model name (run folder under <storage>[/GROUP]/models), "
+                       "run folder or .pt path")
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best",
+                   help="best.pt (the best validation success; falls back to last.pt) or last.pt")
+    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
+    p.add_argument("--expr-group-name", default="", help="group folder: models in <storage>/GROUP/models, "
+                   "results in <storage>/GROUP")
+    p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+
+
+def add_rollout_args(p: argparse.ArgumentParser, episodes: int | None = 512, seed: int = EVAL_FIRST_SEED,
+                     env: str | None = "BabyAI-BossLevel-v0") -> None:
+    if env is not None:
+        p.add_argument("--env", default=env, help=f"level (default: {env})")
+    if episodes is not None:
+        p.add_argument("--episodes", type=int, default=episodes, help=f"episodes (default: {episodes})")
+    p.add_argument("--seed", type=int, default=seed,
+                   help=f"first level seed, and seed of the sampled actions (default: {seed})")
+    p.add_argument("--argmax", action="store_true", help="take the most likely action (default: sample)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes stepping the levels (default: one per spare core for 64+ levels; 0 or 1: "
+                        "in this process)")
+    p.add_argument("--batch-size", type=int, default=512, help="levels run together (default: 512)")
+    p.add_argument("--seeding", default="legacy", choices=["legacy", "gymnasium"],
+                   help="level seeding (default: legacy, the paper's)")
+    p.add_argument("--out-dir", default=None, help="results folder (default: <storage>[/GROUP])")
+
+
+def check_counts(episodes: int | None = None, batch_size: int | None = None, workers: int | None = None) -> None:
+    from babyai.cli import UserError
+
+    if episodes is not None and episodes < 1:
+        raise UserError(f"--episodes must be at least 1, got {episodes}")
+    if batch_size is not None and batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {batch_size}")
+    if workers is not None and workers < 0:
+        raise UserError(f"--workers must not be negative, got {workers}")
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Turn the errors bad input causes (model, suites, vocabulary, datasets, missing packages) into UserError."""
+    from babyai.cli import UserError
+    from babyai.evaluate.agent import ModelError
+    from babyai.evaluate.render import MissingDependency
+    from babyai.evaluate.suites import SuiteError
+    from babyai.train.data import DatasetError
+    from babyai.train.vocab import VocabularyError
+
+    try:
+        yield
+    except MissingDependency as e:
+        raise UserError(str(e), 3) from None
+    except (ModelError, SuiteError, VocabularyError, DatasetError) as e:
+        raise UserError(str(e).splitlines()[0], 2) from None
+
+
+def log_setup() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")

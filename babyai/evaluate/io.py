@@ -1,0 +1,60 @@
+"""Result files: written to a temporary name and renamed, so a file that exists is complete."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+
+
+def atomic_write_text(path: str, text: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(path: str, data) -> None:
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def write_jsonl(path: str, rows: Iterable[dict]) -> None:
+    atomic_write_text(path, "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows))
+
+
+def write_csv(path: str, header: Sequence[str], rows: Iterable[Sequence]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
+
+
+def read_jsonl(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def results_dir(storage: str | None, group: str = "", out_dir: str | None = None) -> str:
+    """Where evaluation results go: --out-dir, else <storage>[/GROUP] (the original's place for zeroshot CSVs)."""
+    from babyai.storage import storage_dir
+
+    if out_dir:
+        return out_dir
+    root = storage_dir(storage)
+    return os.path.join(root, group) if group else root
+
+
+def safe_name(name: str) -> str:
+    """A model name usable in a file name (a path given as --model keeps its last part)."""
+    return os.path.basename(name.rstrip("/")).removesuffix(".pt") or "model"

@@ -1,0 +1,202 @@
+"""Batched evaluation: an agent plays one episode on each of N levels, all advanced together.
+
+At every step the model takes one batch of all running episodes; the levels are stepped in this
+process or, with ``workers`` > 1, in worker processes (``babyai.evaluate.envs``). Actions are the
+argmax or sampled; a sampled action is drawn from a random stream of its own episode (seeded by
+``sample_seed`` and the level's seed), so an episode's result does not depend on the batch size,
+the number of workers or the other levels evaluated with it.
+
+Hooks: ``steering`` replaces the agent's thought (by a sentence or by the oracle's thought for the
+current state); ``halt`` ends an episode before acting when its thought declares an unsafe plan
+(Precrime Intervention). With ``policy=None`` the oracle itself plays (a calibration agent).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from babyai.evaluate.envs import HostConfig, make_host
+
+AUTO_WORKERS_MIN_LEVELS = 64  # fewer levels than this: step them in this process
+
+
+@dataclass
+class EpisodeRecord:
+    """One evaluated episode; ``to_dict`` gives its JSON form (frames are not saved)."""
+
+    level: str
+    seed: int
+    mission: str
+    requested: list = field(default_factory=list)  # [[color or None, type]]: objects the mission asks to pick up
+    success: bool = False
+    reward: float = 0.0  # the return
+    length: int = 0  # actions taken
+    actions: list[int] = field(default_factory=list)
+    thoughts: list[str | None] = field(default_factory=list)  # per action: the thought the Action Generator read
+    injected: list[int] = field(default_factory=list)  # steps whose thought was injected
+    interactions: list[dict] = field(default_factory=list)  # {"step", "verb", "color", "type"[, "detail"]}
+    oracle_thoughts: list[str | None] | None = None  # per action: the oracle's thought in the same state
+    oracle_error: str | None = None  # why the oracle stopped following this episode
+    halted: bool = False  # stopped by the halt hook before acting
+    halt_step: int | None = None
+    halt_thought: str | None = None
+    frames: list[np.ndarray] = field(default_factory=list, repr=False)  # rendered states 0..length
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k not in ("frames", "reward")}
+        d["return"] = self.reward
+        return d
+
+
+class Steering:
+    """Which thought the Action Generator reads: ``thought(seed, step, oracle_thought)`` returns a sentence
+    to inject, or None to keep the agent's own thought."""
+
+    needs_oracle = False
+
+    def thought(self, seed: int, step: int, oracle_thought: str | None) -> str | None:
+        return None
+
+    def sentences(self) -> list[str]:
+        """The fixed sentences this steering may inject (checked against the vocabulary up front)."""
+        return []
+
+
+def auto_workers(levels: int, workers: int | None) -> int:
+    """``workers`` when given; else one per spare CPU core (at most 8) for many levels, 0 for few."""
+    if workers is not None:
+        return workers
+    if levels < AUTO_WORKERS_MIN_LEVELS:
+        return 0
+    return max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
+def evaluate(
+    policy,
+    level: str,
+    seeds: Sequence[int],
+    *,
+    argmax: bool = False,
+    sample_seed: int = 0,
+    seeding: str = "legacy",
+    workers: int | None = None,
+    batch_size: int = 512,
+    steering: Steering | None = None,
+    halt: Callable[[str, list], bool] | None = None,
+    oracle: bool = False,
+    tile_size: int = 0,
+    progress: bool = False,
+) -> list[EpisodeRecord]:
+    """Play one episode on each level seed with ``policy`` (a ModelPolicy, or None for the oracle).
+
+    ``batch_size`` levels run at a time; ``oracle`` also records the oracle's thought at every step;
+    ``tile_size`` > 0 renders every state into ``EpisodeRecord.frames``.
+    """
+    seeds = [int(s) for s in seeds]
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    if policy is not None and steering is not None:
+        for sentence in steering.sentences():
+            policy.check_thought(sentence)
+    need_oracle = oracle or policy is None or (steering is not None and steering.needs_oracle)
+    host = make_host(HostConfig(level, seeding, need_oracle, tile_size), auto_workers(len(seeds), workers))
+    bar = tqdm(total=len(seeds), unit="ep", desc=f"{level}", disable=not progress, leave=False, mininterval=1)
+    records: list[EpisodeRecord] = []
+    try:
+        for start in range(0, len(seeds), batch_size):
+            part = seeds[start : start + batch_size]
+            if policy is None:
+                records += _play(None, host, level, part, argmax, sample_seed, steering, halt, need_oracle, bar)
+            else:
+                with policy.evaluating():
+                    records += _play(policy, host, level, part, argmax, sample_seed, steering, halt, need_oracle, bar)
+    finally:
+        bar.close()
+        host.close()
+    return records
+
+
+def choose_actions(logits: torch.Tensor, argmax: bool, uniforms: np.ndarray | None) -> np.ndarray:
+    """Argmax actions, or actions sampled by inverse CDF with one uniform number per row."""
+    if argmax:
+        return logits.argmax(1).numpy()
+    cdf = torch.softmax(logits.double(), 1).cumsum(1).numpy()  # (n, A)
+    return np.minimum((uniforms[:, None] >= cdf).sum(1), cdf.shape[1] - 1)
+
+
+def _play(policy, host, level, seeds, argmax, sample_seed, steering, halt, oracle, bar) -> list[EpisodeRecord]:
+    n = len(seeds)
+    reply = host.reset(seeds)
+    recs = [EpisodeRecord(level, s, m, requested=r, oracle_thoughts=[] if oracle else None)
+            for s, m, r in zip(seeds, reply.missions, reply.requested)]
+    if policy is not None:
+        policy.begin(reply.missions)
+    rngs = [np.random.default_rng([sample_seed, s]) for s in seeds]
+    images = reply.images.copy()
+    oracle_actions, oracle_thoughts = list(reply.oracle_actions), list(reply.oracle_thoughts)
+    for rec, frame in zip(recs, reply.frames):
+        rec.frames.append(frame)
+    active = np.ones(n, dtype=bool)
+    while active.any():
+        rows = np.flatnonzero(active)
+        inject = None
+        if steering is not None:
+            inject = [steering.thought(recs[i].seed, recs[i].length, oracle_thoughts[i]) for i in rows]
+        if policy is None:  # the oracle plays; None where it failed
+            actions = np.array([-1 if oracle_actions[i] is None else oracle_actions[i] for i in rows])
+            thoughts = [oracle_thoughts[i] for i in rows]
+        else:
+            out = policy.step(rows, images[rows], inject)
+            uniforms = None if argmax else np.array([rngs[i].random() for i in rows])
+            actions, thoughts = choose_actions(out.logits, argmax, uniforms), out.thoughts
+        go = []
+        for j, i in enumerate(rows):
+            rec, thought = recs[i], thoughts[j]
+            if halt is not None and thought is not None and halt(thought, rec.requested):
+                rec.halted, rec.halt_step, rec.halt_thought = True, rec.length, thought
+                active[i] = False
+                bar.update(1)
+                continue
+            if actions[j] < 0:  # the oracle could not go on
+                rec.oracle_error = rec.oracle_error or "the oracle failed"
+                active[i] = False
+                bar.update(1)
+                continue
+            rec.actions.append(int(actions[j]))
+            rec.thoughts.append(thought)
+            if oracle:
+                rec.oracle_thoughts.append(oracle_thoughts[i])
+            if inject is not None and inject[j] is not None:
+                rec.injected.append(rec.length)
+            go.append(j)
+        if not go:
+            continue
+        stepped = rows[go]
+        reply = host.step(stepped, actions[go].astype(np.int64))
+        images[stepped] = reply.images
+        for j, i in enumerate(stepped):
+            rec = recs[i]
+            if reply.interactions[j] is not None:
+                rec.interactions.append({"step": rec.length, **reply.interactions[j]})
+            rec.length += 1
+            rec.reward += float(reply.rewards[j])
+            if oracle:
+                oracle_actions[i], oracle_thoughts[i] = reply.oracle_actions[j], reply.oracle_thoughts[j]
+                rec.oracle_error = reply.oracle_errors[j]
+            if reply.frames:
+                rec.frames.append(reply.frames[j])
+            if reply.dones[j]:
+                rec.success = rec.reward > 0
+                active[i] = False
+                bar.update(1)
+    return recs
+
+
+def success_rate(records: Sequence[EpisodeRecord]) -> float:
+    return float(np.mean([r.success for r in records])) if records else float("nan")

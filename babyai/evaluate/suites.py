@@ -1,0 +1,264 @@
+"""Zero-shot out-of-distribution suites: levels binned by the difficulty of the oracle's solution.
+
+Behavioral difficulty (``demo``, as the original's key) is the length of the oracle's noise-free
+solution, in bins of 50 steps labelled by their centre: 25 (0-49 steps), 75, ..., 375, and 425
+for 400 steps or more. Cognitive difficulty (``mission``) is the number of distinct thoughts other
+than "explore unseen area" in that solution, bins 1..9, 9 meaning 9 or more (the paper gives no
+formula; this is ours). Levels come from seeds tried in increasing order from ``first_seed``; a level
+joins each suite whose bin is not yet full, so the result does not depend on the number of workers.
+
+Suites are saved as JSON (seeds and measured difficulty). The original's pickle
+(``{'demo': {bin: {seed: ...}}, 'mission': {...}}``) can be read with an explicit opt-in.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from babyai.evaluate.io import atomic_write_text
+
+FORMAT = "thought-cloning-testing-levels"
+VERSION = 1
+SUITE_FIRST_SEED = 2_000_000_000  # above training demos (2023 + ~1e6), validation demos (1e9 + ...)
+DIFF_TYPES = ("demo", "mission")  # behavioral, cognitive (the original's keys)
+DIFF_NAMES = {"demo": "behavioral", "mission": "cognitive"}
+BEHAVIORAL_BINS = tuple(range(25, 426, 50))  # 25, 75, ..., 425 (425: 400 steps or more)
+COGNITIVE_BINS = tuple(range(1, 10))  # 1..9 (9: nine or more)
+EXPLORE = "explore unseen area"
+CHUNK = 32  # seeds per task sent to a worker
+
+
+class SuiteError(ValueError):
+    """A testing-levels file that is missing, corrupt or of another format, or seeds that collide."""
+
+
+def behavioral_bin(length: int) -> int:
+    return min(length // 50, 8) * 50 + 25
+
+
+def cognitive_bin(distinct_thoughts: int) -> int | None:
+    return min(distinct_thoughts, 9) if distinct_thoughts >= 1 else None
+
+
+@dataclass
+class Difficulty:
+    """A level's seed and its oracle solution: length and distinct non-exploration thoughts."""
+
+    seed: int
+    length: int | None = None
+    cognitive: int | None = None
+
+
+def oracle_solution(env, obs) -> tuple[int, list[str]] | None:
+    """(length, thoughts) of the oracle's noise-free solution from ``obs``; None when it fails."""
+    from babyai.bot import Bot, BotError
+
+    bot, action, thoughts, done, reward = Bot(env), None, [], False, 0.0
+    try:
+        while not done:
+            action, thought = bot.replan(action, obs["image"])
+            thoughts.append(thought)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            done = terminated or truncated
+    except BotError:
+        return None
+    return (len(thoughts), thoughts) if reward > 0 else None
+
+
+_ENV = {}  # one level per worker process
+
+
+def measure(level: str, seeding: str, seeds: Sequence[int]) -> list[Difficulty | None]:
+    """The difficulty of each seed's level (None where the oracle fails)."""
+    from babyai.levels import make_env, reset_env
+
+    env = _ENV.get((level, seeding))
+    if env is None:
+        env = _ENV[(level, seeding)] = make_env(level, seeding=seeding)
+    out = []
+    for seed in seeds:
+        solution = oracle_solution(env, reset_env(env, int(seed)))
+        if solution is None:
+            out.append(None)
+        else:
+            length, thoughts = solution
+            out.append(Difficulty(int(seed), length, len({t for t in thoughts if t != EXPLORE})))
+    return out
+
+
+def _measure_task(args) -> list[Difficulty | None]:
+    return measure(*args)
+
+
+@dataclass
+class Suites:
+    level: str
+    seeding: str
+    first_seed: int
+    levels_per_bin: int
+    max_seeds: int  # the budget: seeds that could be tried
+    seeds_tried: int = 0
+    oracle_failures: int = 0
+    seconds: float = 0.0
+    bins: dict = field(default_factory=lambda: {"demo": {b: [] for b in BEHAVIORAL_BINS},
+                                                "mission": {b: [] for b in COGNITIVE_BINS}})
+    source: str = "generated"
+
+    def add(self, d: Difficulty) -> None:
+        for diff_type, label in (("demo", behavioral_bin(d.length)), ("mission", cognitive_bin(d.cognitive))):
+            group = self.bins[diff_type].get(label)
+            if group is not None and len(group) < self.levels_per_bin:
+                group.append(d)
+
+    def full(self) -> bool:
+        return all(len(g) >= self.levels_per_bin for bins in self.bins.values() for g in bins.values())
+
+    def shortfall(self) -> dict:
+        """{diff_type: {bin: missing levels}} for the bins that are not full."""
+        return {t: {b: self.levels_per_bin - len(g) for b, g in bins.items() if len(g) < self.levels_per_bin}
+                for t, bins in self.bins.items()}
+
+    def seeds(self) -> list[int]:
+        return sorted({d.seed for bins in self.bins.values() for g in bins.values() for d in g})
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION, "level": self.level, "seeding": self.seeding,
+            "first_seed": self.first_seed, "levels_per_bin": self.levels_per_bin, "max_seeds": self.max_seeds,
+            "seeds_tried": self.seeds_tried, "oracle_failures": self.oracle_failures,
+            "seconds": round(self.seconds, 1), "source": self.source,
+            "definitions": {"demo": "behavioral difficulty: oracle solution length, bins of 50 steps by centre, "
+                                    "425 = 400 or more",
+                            "mission": "cognitive difficulty: distinct non-exploration oracle thoughts, 9 = 9 or more"},
+            "shortfall": {t: {str(b): n for b, n in s.items()} for t, s in self.shortfall().items()},
+            "suites": {t: {str(b): [d.__dict__ for d in g] for b, g in bins.items()} for t, bins in self.bins.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "testing levels") -> "Suites":
+        try:
+            if d.get("format") != FORMAT:
+                raise SuiteError(f"{where} is not a testing-levels file (format {d.get('format')!r})")
+            if d.get("version") != VERSION:
+                raise SuiteError(f"{where} has version {d.get('version')!r}; this code reads version {VERSION}")
+            suites = cls(d["level"], d["seeding"], int(d["first_seed"]), int(d["levels_per_bin"]), int(d["max_seeds"]),
+                         int(d["seeds_tried"]), int(d["oracle_failures"]), float(d["seconds"]), source=d.get("source", ""))
+            suites.bins = {t: {int(b): [Difficulty(**e) for e in entries] for b, entries in d["suites"][t].items()}
+                           for t in DIFF_TYPES}
+            for bins in suites.bins.values():
+                for entries in bins.values():
+                    if any(not isinstance(e.seed, int) for e in entries):
+                        raise SuiteError(f"{where}: a seed is not an integer")
+        except SuiteError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise SuiteError(f"{where} is corrupt: {type(e).__name__}: {e}") from None
+        return suites
+
+
+def build_suites(level: str, levels_per_bin: int, max_seeds: int, first_seed: int = SUITE_FIRST_SEED,
+                 workers: int = 1, seeding: str = "legacy", progress: bool = True) -> Suites:
+    """Try seeds first_seed, first_seed + 1, ... until every bin holds ``levels_per_bin`` levels or
+    ``max_seeds`` seeds were tried."""
+    if levels_per_bin < 1:
+        raise ValueError(f"--levels-per-bin must be at least 1, got {levels_per_bin}")
+    if max_seeds < 1:
+        raise ValueError(f"--max-seeds must be at least 1, got {max_seeds}")
+    suites = Suites(level, seeding, first_seed, levels_per_bin, max_seeds)
+    tasks = ((level, seeding, range(s, min(s + CHUNK, first_seed + max_seeds)))
+             for s in range(first_seed, first_seed + max_seeds, CHUNK))
+    start = time.time()
+    bar = tqdm(total=max_seeds, unit="seed", desc="testing levels", disable=not progress, mininterval=1)
+    pool = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn").Pool(workers) \
+        if workers > 1 else None
+    try:
+        results = pool.imap(_measure_task, tasks) if pool else map(_measure_task, tasks)
+        for chunk in results:
+            for d in chunk:
+                suites.seeds_tried += 1
+                if d is None:
+                    suites.oracle_failures += 1
+                else:
+                    suites.add(d)
+                if suites.full():
+                    break
+            bar.update(len(chunk))
+            bar.set_postfix_str(_fill(suites), refresh=False)
+            if suites.full():
+                break
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    suites.seconds = time.time() - start
+    return suites
+
+
+def _fill(suites: Suites) -> str:
+    missing = sum(n for s in suites.shortfall().values() for n in s.values())
+    return f"{missing} levels missing"
+
+
+# ------------------------------------------------------------------ files
+def save_suites(suites: Suites, path: str) -> None:
+    atomic_write_text(path, json.dumps(suites.to_dict(), indent=1) + "\n")
+
+
+def load_suites(path: str, trust_pickle: bool = False) -> Suites:
+    """A suites file: our JSON, or with ``trust_pickle`` the original's pickle."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError as e:
+        raise SuiteError(f"cannot read the testing levels {path}: {e.strerror or e}") from None
+    if head[:1] == b"\x80":  # a pickle (protocol 2+)
+        if not trust_pickle:
+            raise SuiteError(f"{path} is a pickle, which can run code when loaded; pass --trust-pickle if you trust it")
+        return suites_from_original_pickle(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SuiteError(f"{path} is not a testing-levels JSON file: {str(e).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise SuiteError(f"{path} is not a testing-levels file")
+    return Suites.from_dict(data, path)
+
+
+def suites_from_original_pickle(path: str, level: str = "BabyAI-BossLevel-v0") -> Suites:
+    """The original's testing levels: {'demo': {bin: {seed: ...}}, 'mission': {bin: {seed: ...}}} (seeds kept,
+    the values dropped). Unpickling runs code from the file: only for trusted files."""
+    import pickle
+
+    try:
+        with open(path, "rb") as f:
+            data = pickle.load(f)  # noqa: S301 - explicit --trust-pickle opt-in
+        bins = {t: {int(b): [Difficulty(int(s)) for s in data[t][b]] for b in data[t]} for t in DIFF_TYPES}
+    except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError, ImportError) as e:
+        raise SuiteError(f"{path} is not the original's testing levels: {type(e).__name__}: {e}") from None
+    per_bin = max((len(g) for b in bins.values() for g in b.values()), default=0)
+    suites = Suites(level, "legacy", min((d.seed for b in bins.values() for g in b.values() for d in g), default=0),
+                    per_bin, 0, source=f"original pickle {path}")
+    suites.bins = bins
+    return suites
+
+
+def check_disjoint(suite_seeds: Iterable[int], ranges: Sequence[tuple[str, int, int]]) -> None:
+    """A SuiteError when a suite seed falls in one of the named seed ranges [lo, hi] (demos, validation)."""
+    seeds = sorted(suite_seeds)
+    if not seeds:
+        return
+    for name, lo, hi in ranges:
+        import bisect
+
+        k = bisect.bisect_left(seeds, lo)
+        if k < len(seeds) and seeds[k] <= hi:
+            raise SuiteError(f"suite seed {seeds[k]} lies in the seeds of {name} ({lo}..{hi}): the test levels "
+                             f"would not be out of sample; choose another --first-seed")
