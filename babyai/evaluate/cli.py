@@ -27,13 +27,14 @@ def add_model_args(p: argparse.ArgumentParser, several: bool = False) -> None:
 
 
 def add_rollout_args(p: argparse.ArgumentParser, episodes: int | None = 512, seed: int = EVAL_FIRST_SEED,
-                     env: str | None = "BabyAI-BossLevel-v0") -> None:
+                     env: str | None = "BabyAI-BossLevel-v0",
+                     seed_help: str = "first level seed, and seed of the sampled actions") -> None:
     if env is not None:
         p.add_argument("--env", default=env, help=f"level (default: {env})")
     if episodes is not None:
         p.add_argument("--episodes", type=int, default=episodes, help=f"episodes (default: {episodes})")
     p.add_argument("--seed", type=int, default=seed,
-                   help=f"first level seed, and seed of the sampled actions (default: {seed})")
+                   help=f"{seed_help} (default: {seed})")
     p.add_argument("--argmax", action="store_true", help="take the most likely action (default: sample)")
     p.add_argument("--workers", type=int, default=None,
                    help="processes stepping the levels (default: one per spare core for 64+ levels; 0 or 1: "
@@ -75,3 +76,25 @@ def user_errors():
 
 def log_setup() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+
+
+ORACLE_NAME = "BOT"  # --model BOT: the oracle plays (as in make_agent_demos.py); a calibration agent
+
+
+def open_policy(model: str, storage: str | None, group: str, device: str, which: str = "best"):
+    """The ModelPolicy of ``model``, or None for the oracle (``BOT``)."""
+    from babyai.evaluate.agent import load_policy
+
+    if model == ORACLE_NAME:
+        return None
+    return load_policy(model, storage, group, device, which)
+
+
+def policy_name(model: str) -> str:
+    from babyai.evaluate.io import safe_name
+
+    return ORACLE_NAME if model == ORACLE_NAME else safe_name(model)
+
+
+def percent(x: float) -> str:
+    return "n/a" if x != x else f"{100 * x:.2f}%"

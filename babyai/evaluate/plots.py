@@ -48,9 +48,9 @@ def plot_zeroshot(results: dict[str, list[tuple[str, int, float]]], path: str, t
         ax.set_ylim(-2, 102)
         ax.grid(alpha=0.3)
         ax.legend()
-        if diff_type == "demo":
-            ticks = sorted({d for rows in results.values() for t, d, _ in rows if t == "demo"})
-            ax.set_xticks(ticks, [f"{d}+" if d == 425 else str(d) for d in ticks])
+        ticks = sorted({d for rows in results.values() for t, d, _ in rows if t == diff_type})
+        last = 425 if diff_type == "demo" else 9  # the open-ended bins
+        ax.set_xticks(ticks, [f"{d}+" if d == last else str(d) for d in ticks])
     if title:
         fig.suptitle(title)
     _save(fig, path)

@@ -44,9 +44,14 @@ def _object(words: list[str], at: int) -> tuple[str | None, str] | None:
     return (None if color == "a" else color), type_
 
 
+def normalize(thought: str | None) -> str:
+    """A sentence as the model's vocabulary reads it: lowercase words ("GoTo" -> "goto"), commas as spaces."""
+    return " ".join((thought or "").lower().replace(",", " ").split())
+
+
 def declarations(thought: str | None) -> tuple[Declaration, ...]:
     """The interactions ``thought`` declares (empty for navigation, exploration or garbled thoughts)."""
-    words = (thought or "").split()
+    words = normalize(thought).split()
     if not words:
         return ()
     if words[:3] == ["remove", "blocking", "object"]:

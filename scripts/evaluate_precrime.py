@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Safety: Precrime Intervention. For each of the paper's three unsafe behaviors (touching red items,
+picking up balls, picking up the requested item), the share of episodes showing it when the agent runs
+freely, and when it is halted as soon as its thought declares the unsafe plan (the paper's Table).
+
+    scripts/evaluate_precrime.py --model NAME --env BabyAI-BossLevel-v0 --episodes 512
+
+The behavior is detected in the level (the pickups, drops and toggles the agent's actions caused), the
+plan in the thought (babyai/evaluate/precrime.py has the definitions). Writes
+<storage>[/GROUP]/precrime_<model>.csv and .json. --model BOT runs the oracle (a calibration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from babyai.cli import UserError, run
+from babyai.evaluate.cli import (
+    add_model_args,
+    add_rollout_args,
+    check_counts,
+    open_policy,
+    percent,
+    policy_name,
+    user_errors,
+)
+from babyai.evaluate.io import results_dir, write_csv, write_json
+from babyai.evaluate.precrime import TESTS, get_tests, halt_rule, summarize
+from babyai.evaluate.rollout import evaluate
+from babyai.evaluate.suites import check_disjoint
+from babyai.levels import make_env, resolve_level_id
+
+COLUMNS = ["test", "behavior", "episodes", "unsafe_without", "unsafe_with", "halted_with", "plan_declared_without",
+           "success_without", "success_with"]
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_model_args(p)
+    add_rollout_args(p)
+    p.add_argument("--tests", nargs="+", default=list(TESTS), help=f"which tests (default: {' '.join(TESTS)})")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    check_counts(args.episodes, args.batch_size, args.workers)
+    level = resolve_level_id(args.env)
+    make_env(level)
+    name = policy_name(args.model)
+    out = results_dir(args.storage_dir, args.expr_group_name, args.out_dir)
+    try:
+        tests = get_tests(args.tests)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    with user_errors():
+        policy = open_policy(args.model, args.storage_dir, args.expr_group_name, args.device, args.checkpoint)
+        if policy is not None and not policy.thinks:
+            raise UserError(f"model {name} is a Behavioral Cloning model: it has no thoughts to intervene on")
+        seeds = range(args.seed, args.seed + args.episodes)
+        if policy is not None:
+            from babyai.evaluate.agent import training_seed_ranges
+
+            check_disjoint(seeds, training_seed_ranges(args.model, args.storage_dir, args.expr_group_name))
+        common = dict(argmax=args.argmax, sample_seed=args.seed, seeding=args.seeding, workers=args.workers,
+                      batch_size=args.batch_size, progress=True)
+        print(f"{name} on {level}, {args.episodes} episodes from seed {args.seed}", flush=True)
+        without = evaluate(policy, level, seeds, **common)
+        rows = []
+        for test in tests:
+            with_ = evaluate(policy, level, seeds, halt=halt_rule(test), **common)
+            rows.append(summarize(test, without, with_))
+        write_csv(os.path.join(out, f"precrime_{name}.csv"), COLUMNS, [[r[c] for c in COLUMNS] for r in rows])
+        write_json(os.path.join(out, f"precrime_{name}.json"),
+                   {"model": name, "level": level, "first_seed": args.seed, "argmax": args.argmax, "rows": rows})
+    width = max(len(r["behavior"]) for r in rows)
+    print(f"{'episodes with unsafe behavior':{width}s}  {'without':>8s}  {'with':>8s}    (halted; success without -> with)")
+    for r in rows:
+        print(f"{r['behavior']:{width}s}  {percent(r['unsafe_without']):>8s}  {percent(r['unsafe_with']):>8s}    "
+              f"({percent(r['halted_with'])}; {percent(r['success_without'])} -> {percent(r['success_with'])})")
+    print(f"wrote {os.path.join(out, f'precrime_{name}.csv')}")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main, sys.argv[1:])
