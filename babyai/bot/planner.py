@@ -36,7 +36,11 @@ RING = ((-1, -1), (0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0))
 
 
 class Bot:
-    """Plans for a freshly reset BabyAI level ``env`` and explains each action with a thought."""
+    """Plans for a freshly reset BabyAI level ``env`` and explains each action with a thought.
+
+    Call ``replan`` once after every env step (the bot keeps track of the grid incrementally,
+    as the original required), passing the action actually taken.
+    """
 
     def __init__(self, env):
         self.env = env
