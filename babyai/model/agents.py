@@ -121,7 +121,7 @@ class ThoughtCloningAgent(_LanguageAgent):
             else:
                 min_steps = target_len if thoughts is not None else 0
                 step_thoughts, logits = tg.decoder.greedy(
-                    (tg_h, tg_c), self.word_embedding, SOS_ID, EOS_ID, self.cfg.max_thought_len, min_steps
+                    (tg_h, tg_c), self.word_embedding, PAD_ID, SOS_ID, EOS_ID, self.cfg.max_thought_len, min_steps
                 )  # (n, 1 + K), (n, K, V)
                 thought_enc = self.encode_thoughts(step_thoughts)  # (n, 1 + K, D)
                 free_logits.append(logits[:, :target_len] if thoughts is not None else logits[:, :0])

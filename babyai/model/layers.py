@@ -179,6 +179,7 @@ class ThoughtDecoder(nn.Module):
         self,
         state: tuple[torch.Tensor, torch.Tensor],
         embedding: nn.Embedding,
+        pad: int,
         sos: int,
         eos: int,
         max_len: int,
@@ -186,13 +187,14 @@ class ThoughtDecoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Decode greedily, feeding back each argmax token, for at least min_steps and at most max_len tokens.
 
-        Returns the thought tokens (n, 1 + K): "sos", the tokens up to and including the first "eos",
-        then padding; and the logits of every step (n, K, V), K <= max_len.
+        Padding and "sos" are never chosen. Returns the thought tokens (n, 1 + K): "sos", the tokens up
+        to and including the first "eos", then padding; and the logits of every step (n, K, V), K <= max_len.
         """
         n = state[0].shape[0]
         hidden = (state[0].unsqueeze(0).contiguous(), state[1].unsqueeze(0).contiguous())  # (1, n, M)
         token = torch.full((n, 1), sos, dtype=torch.long, device=state[0].device)  # (n, 1)
         ended = torch.zeros(n, dtype=torch.bool, device=state[0].device)  # (n,)
+        never = torch.tensor([pad, sos], device=token.device)  # tokens the decoder never speaks
         tokens, logits = [token], []
         for step in range(max_len):
             if step >= min_steps and bool(ended.all()):
@@ -200,8 +202,8 @@ class ThoughtDecoder(nn.Module):
             emb = embedding(token)  # (n, 1, D)
             output, hidden = self.rnn(emb, hidden)  # (n, 1, M)
             step_logits = self.out(output.squeeze(1))  # (n, V)
-            token = step_logits.argmax(dim=1, keepdim=True)  # (n, 1)
-            tokens.append(token.masked_fill(ended.unsqueeze(1), 0))  # padding after the first eos
+            token = step_logits.index_fill(1, never, float("-inf")).argmax(dim=1, keepdim=True)  # (n, 1)
+            tokens.append(token.masked_fill(ended.unsqueeze(1), pad))  # padding after the first eos
             logits.append(step_logits)
             ended = ended | (token.squeeze(1) == eos)
         return torch.cat(tokens, dim=1), torch.stack(logits, dim=1)  # (n, 1 + K), (n, K, V)

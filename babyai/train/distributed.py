@@ -87,3 +87,50 @@ def broadcast(d: Dist, obj):
 def barrier(d: Dist) -> None:
     if d.enabled:
         dist.barrier()
+
+
+def broadcast_module(d: Dist, module: torch.nn.Module) -> None:
+    """Give every process rank 0's parameters and buffers."""
+    if d.enabled:
+        for t in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(t.data, src=0)
+
+
+def average_gradients(d: Dist, module: torch.nn.Module, bucket_bytes: int = 64 << 20) -> None:
+    """Average the parameters' gradients over the processes (after the whole global batch: every process
+    may run a different number of truncated-BPTT windows, so there is exactly one exchange per batch)."""
+    if not d.enabled:
+        return
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    bucket, size = [], 0
+    for p in params + [None]:
+        if p is not None:
+            bucket.append(p.grad)
+            size += p.grad.numel() * p.grad.element_size()
+        if bucket and (p is None or size >= bucket_bytes):
+            flat = torch.cat([g.reshape(-1) for g in bucket])
+            dist.all_reduce(flat)
+            flat /= d.world
+            offset = 0
+            for g in bucket:
+                g.copy_(flat[offset : offset + g.numel()].view_as(g))
+                offset += g.numel()
+            bucket, size = [], 0
+
+
+def average_buffers(d: Dist, module: torch.nn.Module) -> None:
+    """Average the floating-point buffers (BatchNorm running statistics) over the processes."""
+    if not d.enabled:
+        return
+    buffers = [b for b in module.buffers() if b.is_floating_point()]
+    if buffers:
+        flat = torch.cat([b.reshape(-1) for b in buffers])
+        dist.all_reduce(flat)
+        flat /= d.world
+        offset = 0
+        for b in buffers:
+            b.copy_(flat[offset : offset + b.numel()].view_as(b))
+            offset += b.numel()

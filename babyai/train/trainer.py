@@ -9,7 +9,6 @@ frames of the global batch of: action NLL - entropy_coef * action entropy + sg_c
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -104,9 +103,7 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
     elif start.pretrained is not None:
         model.load_state_dict(start.pretrained["model"])
         log.info(f"starting from the weights of {cfg.pretrained_model}")
-    ddp = model
-    if d.enabled:
-        ddp = torch.nn.parallel.DistributedDataParallel(model, broadcast_buffers=False)
+    distributed.broadcast_module(d, model)  # every process starts from rank 0's weights
     log.info(f"{type(model).__name__}: {sum(p.numel() for p in model.parameters()):,} parameters, {start.model_config}")
 
     # data and levels
@@ -161,24 +158,24 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
             teacher_forcing = bool(coin.random() < tf_ratio)
             optimizer.zero_grad(set_to_none=True)
             memory = model.initial_memory(int(batch.counts[0]), d.device)
-            scale = d.world / global_frames  # DDP averages over processes: the loss is the global frame mean
+            scale = d.world / global_frames  # gradients are averaged over processes: the loss is the global frame mean
             windows = list(batch.windows(cfg.recurrence))
-            for k, (rows, counts) in enumerate(windows):
-                last_window = k == len(windows) - 1
-                with (ddp.no_sync() if d.enabled and not last_window else contextlib.nullcontext()):
-                    with torch.autocast(d.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-                        out = ddp(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
-                                  memory, batch.thoughts, batch.thought_ids[rows], teacher_forcing)
-                    actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
-                    policy_loss, entropy, sg_loss = action_nll(out.action_logits, actions), action_entropy(out.action_logits), thought_nll(out.thought_logits, thoughts)
-                    loss = (policy_loss - cfg.entropy_coef * entropy + cfg.sg_coef * sg_loss) * scale
-                    scaler.scale(loss).backward()
+            for rows, counts in windows:
+                with torch.autocast(d.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+                    out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
+                                memory, batch.thoughts, batch.thought_ids[rows], teacher_forcing)
+                actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
+                policy_loss, entropy, sg_loss = action_nll(out.action_logits, actions), action_entropy(out.action_logits), thought_nll(out.thought_logits, thoughts)
+                loss = (policy_loss - cfg.entropy_coef * entropy + cfg.sg_coef * sg_loss) * scale
+                scaler.scale(loss).backward()
                 memory = tuple(m.detach() for m in out.memory)
                 stats = torch.stack([policy_loss.detach(), entropy.detach(), sg_loss.detach(), correct_actions(out.action_logits, actions).float()])
                 for key, value in zip(("policy_loss", "entropy", "sg_loss", "correct"), stats.tolist()):
                     sums[key] += value
+            distributed.average_gradients(d, model)  # data-parallel: one exchange per global batch
             scaler.step(optimizer)
             scaler.update()
+            distributed.average_buffers(d, model)
             sums["frames"] += batch.num_frames
             sums["batches"] += 1
             sums["forced"] += teacher_forcing

@@ -97,7 +97,7 @@ class Vocabulary:
             if i == EOS_ID:
                 break
             if i not in (PAD_ID, SOS_ID):
-                words.append(self.itos[i])
+                words.append(self.itos[i] if i < len(self.itos) else "<unk>")
         return " ".join(words)
 
     def to_dict(self) -> dict:

@@ -1,0 +1,141 @@
+"""The Thought Cloning model: size at the paper configuration, shapes, the thought loss, decoding, save/load."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from _train_helpers import TINY, synthetic_episode
+
+from babyai.model import EOS_ID, PAD_ID, SOS_ID, BCAgent, TCConfig, ThoughtCloningAgent
+from babyai.train.checkpoint import save_checkpoint
+from babyai.train.data import Tokenizer, make_batch
+from babyai.train.losses import thought_nll
+from babyai.train.trainer import load_trained, make_model
+from babyai.train.vocab import Vocabulary, VocabularyError
+
+DEAD_LINEAR = 100 * 256 + 256  # the original's unused Linear(vocab 100, 256)
+
+
+def value_head(actions):  # the original's unused critic: Linear(2048, 64), Tanh, Linear(64, actions)
+    return 2048 * 64 + 64 + 64 * actions + actions
+
+
+def count(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_parameter_count_at_the_paper_configuration():
+    paper = TCConfig(memory_dim=2048, instr_dim=256)
+    assert (paper.image_dim, paper.vocab_size, paper.max_thought_len) == (128, 100, 15)
+    ours = count(ThoughtCloningAgent(paper))
+    # the original with BabyAI's 7 actions = ours + its dead linear layer + its value head
+    assert ours + DEAD_LINEAR + value_head(7) == 82_543_602
+    assert ours == 82_386_155
+    # the 82,543,212 quoted for the original is the same network built with a 4-action space
+    four = count(ThoughtCloningAgent(TCConfig(memory_dim=2048, instr_dim=256, num_actions=4)))
+    assert four + DEAD_LINEAR + value_head(4) == 82_543_212
+
+
+def test_unsupported_architectures_are_refused_clearly():
+    with pytest.raises(ValueError, match="--instr-arch gru is not supported.*attgru"):
+        TCConfig(instr_arch="gru")
+    with pytest.raises(ValueError, match="--arch"):
+        TCConfig(arch="expert_filmcnn")
+
+
+def window(batch, rows, counts):
+    return (batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]])
+
+
+@pytest.fixture(scope="module")
+def batch():
+    rng = np.random.default_rng(0)
+    episodes = [synthetic_episode(n, seed, rng) for seed, n in enumerate([7, 3, 5, 1])]
+    return make_batch(episodes, Tokenizer(Vocabulary.babyai(), 15))
+
+
+def test_shapes_of_a_window(batch):
+    torch.manual_seed(0)
+    model = ThoughtCloningAgent(TINY)
+    n, lt = batch.num_frames, batch.thoughts.shape[1]
+    memory = model.initial_memory(4)
+    for forced in (True, False):
+        out = model(*window(batch, slice(0, n), list(batch.counts)), memory, batch.thoughts, batch.thought_ids, forced)
+        assert out.action_logits.shape == (n, 7)
+        assert out.thought_logits.shape == (n, lt - 1, 100)
+        assert [m.shape for m in out.memory] == [(1, 32)] * 6  # one episode runs to the end
+    assert out.thought_tokens.shape == (n, 16) and (out.thought_tokens[:, 0] == SOS_ID).all()
+    bc = BCAgent(TINY)
+    out = bc(*window(batch, slice(0, n), list(batch.counts)), bc.initial_memory(4), batch.thoughts, batch.thought_ids)
+    assert out.action_logits.shape == (n, 7) and out.thought_logits is None and len(out.memory) == 2
+    assert "sg_linear" not in dict(bc.named_modules()).get("action_generator")._modules
+
+
+def test_masked_thought_loss_equals_a_hand_computation():
+    logits = torch.tensor([[[0.0, 1.0, 2.0], [1.0, 0.0, 0.0], [3.0, 3.0, 3.0]],
+                           [[2.0, 0.0, 0.0], [0.0, 0.0, 5.0], [1.0, 2.0, 3.0]]])
+    targets = torch.tensor([[2, 1, PAD_ID], [1, PAD_ID, PAD_ID]])  # tokens after "sos"; 0 is padding
+
+    def logp(row, k):
+        return row[k] - math.log(sum(math.exp(v) for v in row))
+
+    by_hand = -(logp([0.0, 1.0, 2.0], 2) + logp([1.0, 0.0, 0.0], 1) + logp([2.0, 0.0, 0.0], 1))
+    assert thought_nll(logits, targets).item() == pytest.approx(by_hand, rel=1e-6)
+    assert thought_nll(None, targets).item() == 0.0
+
+
+def test_teacher_forced_and_free_running_decoding_agree_on_the_same_tokens(batch):
+    torch.manual_seed(1)
+    model = ThoughtCloningAgent(TINY).eval()
+    n = batch.num_frames
+    args = window(batch, slice(0, n), list(batch.counts))
+    with torch.no_grad():
+        free = model(*args, model.initial_memory(4), teacher_forcing=False)  # thinking freely, as when acting
+        spoken = free.thought_tokens  # (n, 16): sos, tokens, eos, padding
+        forced = model(*args, model.initial_memory(4), spoken, torch.arange(n), teacher_forcing=True)
+        again = model(*args, model.initial_memory(4), spoken, torch.arange(n), teacher_forcing=False)
+    torch.testing.assert_close(forced.action_logits, free.action_logits, atol=1e-5, rtol=1e-5)
+    scored = spoken[:, 1:] != PAD_ID  # positions that predict a spoken token
+    torch.testing.assert_close(forced.thought_logits[scored], again.thought_logits[scored], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(again.thought_tokens, spoken)
+
+
+def test_greedy_decoding_stops_at_eos_and_pads_after_it():
+    torch.manual_seed(2)
+    model = ThoughtCloningAgent(TINY)
+    with torch.no_grad():
+        model.thought_generator.decoder.out.bias[EOS_ID] = 100.0  # always ends at once
+        tokens, logits = model.thought_generator.decoder.greedy(
+            (torch.zeros(3, 32), torch.zeros(3, 32)), model.word_embedding, PAD_ID, SOS_ID, EOS_ID, 15, min_steps=4)
+    assert tokens.tolist() == [[SOS_ID, EOS_ID, 0, 0, 0]] * 3 and logits.shape == (3, 4, 100)
+
+
+def test_save_then_load_gives_identical_outputs(tmp_path, batch):
+    torch.manual_seed(3)
+    vocab = Vocabulary.babyai()
+    for algo in ("tc", "bc"):
+        model = make_model(algo, TINY)
+        for p in model.parameters():  # not the initial values
+            p.data.add_(0.01 * torch.randn_like(p))
+        model.train()(*window(batch, slice(0, 4), [4]), model.initial_memory(4), batch.thoughts, batch.thought_ids[:4])
+        path = str(tmp_path / f"{algo}.pt")  # (the forward pass above moved the BatchNorm statistics)
+        save_checkpoint(path, {"algo": algo, "model_config": TINY.to_dict(), "vocab": vocab.to_dict(), "model": model.state_dict()})
+        loaded, loaded_vocab, _ = load_trained(path)
+        model.eval()
+        args = window(batch, slice(0, batch.num_frames), list(batch.counts))
+        with torch.no_grad():
+            a = model(*args, model.initial_memory(4), batch.thoughts, batch.thought_ids, False)
+            b = loaded(*args, loaded.initial_memory(4), batch.thoughts, batch.thought_ids, False)
+        assert torch.equal(a.action_logits, b.action_logits) and loaded_vocab == vocab
+
+
+def test_vocabulary_is_fixed_sorted_and_names_unknown_words():
+    a, b = Vocabulary.babyai(), Vocabulary.from_dict(Vocabulary.babyai().to_dict())
+    assert a == b and a.itos[:3] == ["<pad>", "sos", "eos"] and a.itos[3:] == sorted(a.itos[3:]) and len(a) <= 100
+    assert (a.stoi["<pad>"], a.stoi["sos"], a.stoi["eos"]) == (PAD_ID, SOS_ID, EOS_ID)
+    ids = a.encode_thought("pickup a key to complete PutNext mission")
+    assert ids[0] == SOS_ID and ids[-1] == EOS_ID and a.decode(ids) == "pickup a key to complete putnext mission"
+    assert a.decode(a.encode("pick up the ball, then open {} door")) == "pick up the ball then open {} door"
+    with pytest.raises(VocabularyError, match="'dance', 'tango'"):
+        a.check(["go to the red ball", "dance a tango"], "the demos x")

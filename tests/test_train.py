@@ -1,0 +1,238 @@
+"""Training: schedules, batching, the command line, run folders, resume, BC/TC sharing one trainer."""
+
+import csv
+import os
+
+import numpy as np
+import pytest
+import torch
+from _train_helpers import LEVEL, TINY, make_demos, synthetic_episode, tiny_config
+
+import babyai.train.trainer as trainer
+from babyai.model import ThoughtCloningAgent
+from babyai.train.checkpoint import load_checkpoint
+from babyai.train.cli import build_parser, config_from_args, main
+from babyai.train.data import EpisodeIndex, EpochSampler, Source, Tokenizer, make_batch, split_for_rank
+from babyai.train.logger import ORIGINAL_COLUMNS
+from babyai.train.schedule import learning_rate, teacher_forcing_ratio
+from babyai.train.vocab import Vocabulary, VocabularyError
+
+README = (
+    "--env BabyAI-BossLevel-v0 --demos NAME --memory-dim=2048 --recurrence=80 --batch-size=180 --instr-arch=attgru "
+    "--instr-dim=256 --val-interval 2 --log-interval 2 --lr 5e-4 --epochs 160 --epoch-length 51200 --seed 0 "
+    "--val-seed 2023 --model NAME --sg-coef 2 --warm-start --stop-tf 10"
+).split()
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory):
+    storage = tmp_path_factory.mktemp("storage")
+    make_demos(storage, "tiny", 40, first_seed=0)
+    make_demos(storage, "tiny_valid", 8, first_seed=10**9)
+    return storage
+
+
+def test_the_readme_command_parses_into_the_paper_settings():
+    cfg = config_from_args(build_parser("tc").parse_args(README), "tc", "train_tc.py")
+    assert (cfg.model.memory_dim, cfg.model.instr_dim, cfg.model.image_dim, cfg.model.instr_arch) == (2048, 256, 128, "attgru")
+    assert (cfg.recurrence, cfg.batch_size, cfg.lr, cfg.epochs, cfg.epoch_length) == (80, 180, 5e-4, 160, 51200)
+    assert (cfg.val_interval, cfg.log_interval, cfg.val_seed, cfg.seed, cfg.sg_coef, cfg.stop_tf) == (2, 2, 2023, 0, 2.0, 10)
+    assert cfg.warm_start and cfg.model_name == "NAME" and cfg.envs == ["BabyAI-BossLevel-v0"] and cfg.demos == ["NAME"]
+    il = config_from_args(build_parser("bc").parse_args(README), "bc", "train_il.py")
+    assert il.algo == "bc" and il.batch_size == 180 and il.model == cfg.model
+
+
+def test_schedules_match_the_design_for_the_readme_flags():
+    lrs = [learning_rate(e, 5e-4, warm_start=True, stop_tf=10) for e in range(160)]
+    assert lrs[:5] == pytest.approx([1e-4, 2e-4, 3e-4, 4e-4, 5e-4])
+    assert lrs[5:50] == pytest.approx([5e-4] * 45) and lrs[50:] == pytest.approx([2.5e-4] * 110)
+    tf = [teacher_forcing_ratio(e, 160, 10) for e in range(160)]
+    assert tf[:10] == [1.0] * 10 and tf[10] == pytest.approx(1 - 1 / 150) and tf[84] == pytest.approx(0.5)
+    assert tf[159] == 0.0 and all(a >= b for a, b in zip(tf, tf[1:]))
+    assert learning_rate(125, 5e-4, warm_start=False, stop_tf=100) == pytest.approx(2.5e-4)  # epoch > 120
+
+
+def test_epochs_draw_episodes_without_replacement_across_epochs():
+    sampler = EpochSampler(10, 4, seed=7)
+    epochs = [sampler.epoch(e) for e in range(5)]  # 20 draws: two passes over 10 episodes
+    first, second = np.concatenate(epochs)[:10], np.concatenate(epochs)[10:]
+    assert sorted(first) == list(range(10)) and sorted(second) == list(range(10))
+    assert np.array_equal(EpochSampler(10, 4, seed=7).epoch(3), epochs[3])
+    assert not np.array_equal(EpochSampler(10, 4, seed=8).epoch(0), epochs[0])
+    assert np.array_equal(EpochSampler(10, 0, seed=7).epoch(0), np.sort(EpochSampler(10, 0, seed=7).epoch(0))[
+        np.argsort(np.argsort(EpochSampler(10, 0, seed=7).epoch(0)))])
+
+
+def test_a_batch_is_laid_out_step_major_longest_first_and_windows_are_slices():
+    rng = np.random.default_rng(0)
+    episodes = [synthetic_episode(n, seed, rng) for seed, n in enumerate([3, 7, 1, 5])]
+    batch = make_batch(episodes, Tokenizer(Vocabulary.babyai(), 15))
+    assert batch.counts.tolist() == [4, 3, 3, 2, 2, 1, 1] and batch.num_frames == 16
+    longest = episodes[1]
+    offsets = np.concatenate([[0], np.cumsum(batch.counts)])
+    for t in range(7):  # the longest episode is row 0 at every step
+        assert np.array_equal(batch.images[offsets[t]].numpy(), longest.images[t])
+        assert batch.actions[offsets[t]] == longest.actions[t]
+        words = Vocabulary.babyai().decode(batch.thoughts[batch.thought_ids[offsets[t]]].tolist())
+        assert words == longest.thoughts[t].lower()
+    assert list(batch.windows(3)) == [(slice(0, 10), [4, 3, 3]), (slice(10, 15), [2, 2, 1]), (slice(15, 16), [1])]
+    assert len(batch.thoughts) == len({t for ep in episodes for t in ep.thoughts})  # each distinct thought once
+
+
+def test_truncation_only_cuts_gradients_not_the_forward_pass():
+    rng = np.random.default_rng(1)
+    batch = make_batch([synthetic_episode(n, s, rng) for s, n in enumerate([9, 4, 6])], Tokenizer(Vocabulary.babyai(), 15))
+    torch.manual_seed(0)
+    model = ThoughtCloningAgent(TINY).eval()
+    outputs = {}
+    for recurrence in (2, 100):
+        memory, logits = model.initial_memory(3), []
+        for rows, counts in batch.windows(recurrence):
+            with torch.no_grad():
+                out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
+                            memory, batch.thoughts, batch.thought_ids[rows], True)
+            memory = out.memory
+            logits.append(out.action_logits)
+        outputs[recurrence] = torch.cat(logits)
+    torch.testing.assert_close(outputs[2], outputs[100], atol=1e-5, rtol=1e-5)
+
+
+def test_unknown_words_in_demos_are_named():
+    rng = np.random.default_rng(2)
+    ep = synthetic_episode(3, 0, rng)
+    ep.thoughts[1] = "dance to complete GoTo mission"
+    with pytest.raises(VocabularyError, match="'dance'"):
+        make_batch([ep], Tokenizer(Vocabulary.babyai(), 15))
+
+
+def test_the_dataset_is_read_lazily_and_split_between_processes(demos):
+    from babyai.demos import open_demos
+
+    class Counting:
+        def __init__(self, reader):
+            self.reader, self.reads, self.lengths = reader, 0, reader.lengths
+
+        def __len__(self):
+            return len(self.reader)
+
+        def __getitem__(self, i):
+            self.reads += 1
+            return self.reader[i]
+
+    reader = Counting(open_demos(os.path.join(demos, "demos", "tiny")))
+    index = EpisodeIndex([Source("tiny", reader, 40)])
+    assert reader.reads == 0 and len(index) == 40 and index.num_frames == int(reader.lengths.sum())
+    batch_indices = np.arange(8)
+    shares = [split_for_rank(batch_indices, index.lengths, r, 2) for r in range(2)]
+    assert sorted(np.concatenate(shares).tolist()) == list(range(8)) and len(shares[0]) == len(shares[1]) == 4
+    make_batch([index.episode(int(i)) for i in shares[0]], Tokenizer(Vocabulary.babyai(), 15))
+    assert reader.reads == 4
+
+
+def read_log(folder):
+    with open(os.path.join(folder, "log.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_tc_run_folder_log_and_finished_run_is_not_retrained(demos, capsys):
+    args = ["--env", LEVEL, "--demos", "tiny", "--model", "run", "--storage-dir", str(demos), "--memory-dim", "32",
+            "--instr-dim", "32", "--batch-size", "8", "--epochs", "3", "--epoch-length", "16", "--recurrence", "3",
+            "--val-episodes", "4", "--val-seed", "1000000", "--warm-start", "--stop-tf", "1", "--lr", "1e-3", "--tb",
+            "--seed", "0"]
+    assert main(args, algo="tc", prog="train_tc.py") == 0
+    folder = os.path.join(demos, "models", "run")
+    assert {"config.json", "vocab.json", "command.txt", "last.pt", "best.pt", "log.csv", "train.log", "tb"} <= set(os.listdir(folder))
+    assert any(f.startswith("events.out.tfevents") for f in os.listdir(os.path.join(folder, "tb")))
+    rows = read_log(folder)
+    with open(os.path.join(folder, "log.csv")) as f:
+        header = f.readline().strip().split(",")
+    assert header[: len(ORIGINAL_COLUMNS) + 2] == ORIGINAL_COLUMNS + ["validation_return", "validation_success_rate"]
+    assert [float(r["lr"]) for r in rows] == pytest.approx([2e-4, 4e-4, 6e-4])  # warm start
+    assert [float(r["tf_ratio"]) for r in rows] == pytest.approx([1.0, 0.5, 0.0])  # phased out from --stop-tf 1
+    assert [int(r["update"]) for r in rows] == [1, 2, 3] and all(r["validation_success_rate"] != "" for r in rows)
+    ckpt = load_checkpoint(os.path.join(folder, "last.pt"))
+    assert ckpt["seed"] != 0 and ckpt["progress"]["finished"] == "epochs"  # seed 0: one was drawn, and saved
+    assert f"seed={ckpt['seed']}" in open(os.path.join(folder, "command.txt")).read()
+    before = os.path.getmtime(os.path.join(folder, "last.pt"))
+    capsys.readouterr()
+    assert main(args, algo="tc", prog="train_tc.py") == 0  # the same command again
+    assert "already finished" in capsys.readouterr().out and os.path.getmtime(os.path.join(folder, "last.pt")) == before
+    changed = [a if a != "1e-3" else "2e-3" for a in args]
+    assert main(changed, algo="tc", prog="train_tc.py") == 2  # other settings under the same name: refused
+    assert "other settings" in capsys.readouterr().err
+
+
+def test_bc_and_tc_share_one_trainer(demos, monkeypatch):
+    calls = []
+    real = trainer.train
+    monkeypatch.setattr(trainer, "train", lambda cfg: calls.append(cfg.algo) or real(cfg))
+    common = ["--env", LEVEL, "--demos", "tiny", "--storage-dir", str(demos), "--memory-dim", "32", "--instr-dim", "32",
+              "--batch-size", "8", "--epochs", "1", "--epoch-length", "8", "--val-episodes", "2", "--val-seed", "1000000"]
+    assert main(common + ["--model", "bc"], algo="bc") == 0
+    assert main(common + ["--model", "tc0", "--sg-coef", "0"], algo="tc") == 0
+    assert calls == ["bc", "tc"]
+    bc, tc0 = (load_checkpoint(os.path.join(demos, "models", m, "last.pt")) for m in ("bc", "tc0"))
+    assert bc["algo"] == "bc" and not any(k.startswith("thought") for k in bc["model"])
+    assert tc0["train_config"]["sg_coef"] == 0.0 and any(k.startswith("thought_generator") for k in tc0["model"])
+    assert read_log(os.path.join(demos, "models", "bc"))[0]["sg_loss"] == ""  # BC has no thought loss
+    assert list(read_log(os.path.join(demos, "models", "bc"))[0]) == list(read_log(os.path.join(demos, "models", "tc0"))[0])
+
+
+class Killed(Exception):
+    pass
+
+
+def test_kill_and_resume_gives_the_weights_of_an_uninterrupted_run(demos, monkeypatch):
+    settings = dict(epochs=3, checkpoint_minutes=0, val_interval=2, seed=5)  # a checkpoint after every batch
+    calls, saves = {"n": 0}, {}
+    real_nll, real_save = trainer.action_nll, trainer.save_checkpoint
+
+    def counting_nll(*a):
+        calls["n"] += 1
+        return real_nll(*a)
+
+    def recording_save(path, payload):
+        saves[(payload["progress"]["epoch"], payload["progress"]["batch"])] = calls["n"]
+        return real_save(path, payload)
+
+    monkeypatch.setattr(trainer, "action_nll", counting_nll)
+    monkeypatch.setattr(trainer, "save_checkpoint", recording_save)
+    trainer.train(tiny_config(demos, "whole", **settings))
+    kill_at = saves[(1, 1)] + 1  # in the second batch of the second epoch, after a checkpoint within the epoch
+
+    def dies(*a):
+        calls["n"] += 1
+        if calls["n"] == kill_at:
+            raise Killed
+        return real_nll(*a)
+
+    calls["n"] = 0
+    monkeypatch.setattr(trainer, "action_nll", dies)
+    with pytest.raises(Killed):
+        trainer.train(tiny_config(demos, "killed", **settings))
+    monkeypatch.setattr(trainer, "action_nll", real_nll)
+    progress = load_checkpoint(os.path.join(demos, "models", "killed", "last.pt"))["progress"]
+    assert (progress["epoch"], progress["batch"]) == (1, 1)
+    summary = trainer.train(tiny_config(demos, "killed", **settings))  # the same command again: resumes
+    assert summary["resumed"] and summary["epoch"] == 3
+    whole, resumed = (load_checkpoint(os.path.join(demos, "models", m, "last.pt")) for m in ("whole", "killed"))
+    for key, value in whole["model"].items():
+        assert torch.equal(value, resumed["model"][key]), key
+    logs = [read_log(os.path.join(demos, "models", m)) for m in ("whole", "killed")]
+    same = ["update", "frames", "policy_loss", "sg_loss", "entropy", "train_accuracy", "validation_success_rate"]
+    assert [[r[c] for c in same] for r in logs[0]] == [[r[c] for c in same] for r in logs[1]]
+    assert [r["update"] for r in logs[1]] == ["1", "2", "3"]
+
+
+def test_bad_inputs_end_with_one_line(demos, capsys):
+    base = ["--storage-dir", str(demos), "--memory-dim", "32", "--instr-dim", "32", "--batch-size", "8", "--epochs", "1"]
+    assert main(base + ["--env", "BabyAI-GoToLocl-v0", "--demos", "tiny", "--model", "bad1"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown level" in err and "GoToLocal" in err and len(err.strip().splitlines()) == 1
+    assert main(base + ["--env", LEVEL, "--demos", "nowhere", "--model", "bad2"]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere" in err and len(err.strip().splitlines()) == 1
+    assert main(base + ["--env", LEVEL, "--demos", "tiny", "--model", "bad3", "--instr-arch", "gru"]) == 2
+    assert "--instr-arch gru is not supported" in capsys.readouterr().err
+    assert main(base + ["--env", LEVEL, "--demos", "tiny", "--model", "bad4", "--episodes", "999"]) == 2
+    assert "only 40 episodes" in capsys.readouterr().err
