@@ -32,7 +32,7 @@ from babyai.evaluate.rollout import evaluate
 from babyai.evaluate.suites import check_disjoint
 from babyai.levels import make_env, resolve_level_id
 
-COLUMNS = ["test", "behavior", "episodes", "unsafe_without", "unsafe_with", "halted_with", "plan_declared_without",
+COLUMNS = ["test", "behavior", "detected", "pattern", "episodes", "unsafe_without", "unsafe_with", "halted_with", "plan_declared_without",
            "success_without", "success_with"]
 
 
@@ -80,6 +80,10 @@ def main(argv=None) -> int:
     for r in rows:
         print(f"{r['behavior']:{width}s}  {percent(r['unsafe_without']):>8s}  {percent(r['unsafe_with']):>8s}    "
               f"({percent(r['halted_with'])}; {percent(r['success_without'])} -> {percent(r['success_with'])})")
+    for r in rows:
+        top = "; ".join(f"{t!r} x{n}" for t, n in r["halting_thoughts"][:3]) or "none"
+        print(f"  {r['test']}: detected = {r['detected']}; halts on thoughts {r['pattern']}; "
+              f"plan declared in {percent(r['plan_declared_without'])} of free episodes; most frequent halts: {top}")
     print(f"wrote {os.path.join(out, f'precrime_{name}.csv')}")
     return 0
 

@@ -139,7 +139,8 @@ def _play(policy, host, level, seeds, argmax, sample_seed, steering, halt, oracl
         policy.begin(reply.missions)
     rngs = [np.random.default_rng([sample_seed, s]) for s in seeds]
     images = reply.images.copy()
-    oracle_actions, oracle_thoughts = list(reply.oracle_actions), list(reply.oracle_thoughts)
+    oracle_actions = list(reply.oracle_actions) if oracle else [None] * n
+    oracle_thoughts = list(reply.oracle_thoughts) if oracle else [None] * n
     for rec, frame in zip(recs, reply.frames):
         rec.frames.append(frame)
     active = np.ones(n, dtype=bool)
