@@ -6,7 +6,8 @@
 For each model writes <storage>[/GROUP]/zeroshot_<model>.csv (rows diff_type, diff, acc: the success
 rate per difficulty bin; diff_type demo = behavioral, mission = cognitive) and zeroshot_<model>_episodes.jsonl
 (one record per episode), and draws zeroshot_<models>.png (success vs difficulty, one line per model).
-Actions are sampled, as in the original (--argmax for greedy).
+Actions are sampled, as in the original (--argmax for greedy). --oracle-thoughts adds, for each TC model,
+the run with the oracle's thoughts fed to its Action Generator ("oracle thoughts + TC learned control").
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from babyai.evaluate.cli import (
 )
 from babyai.evaluate.io import results_dir, write_csv, write_jsonl
 from babyai.evaluate.rollout import evaluate, success_rate
+from babyai.evaluate.steering import OracleThoughts
 from babyai.evaluate.suites import DIFF_NAMES, DIFF_TYPES, check_disjoint, load_suites
 from babyai.levels import make_env, resolve_level_id
 
@@ -38,6 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--trust-pickle", action="store_true", help="accept the original's pickle of testing levels")
     add_rollout_args(p, episodes=None, seed=0, seed_help="seed of the sampled actions")
     p.add_argument("--episodes", type=int, default=None, help="at most this many levels per bin (default: all)")
+    p.add_argument("--oracle-thoughts", action="store_true", help="also evaluate each TC model with the oracle's "
+                   "thoughts fed to its Action Generator (result files MODEL+oracle_thoughts)")
     p.add_argument("--no-plot", action="store_true", help="write the CSVs only (no matplotlib needed)")
     return p.parse_args(argv)
 
@@ -70,19 +74,24 @@ def main(argv=None) -> int:
                 from babyai.evaluate.agent import training_seed_ranges
 
                 check_disjoint(seeds, training_seed_ranges(model, args.storage_dir, args.expr_group_name))
+        bins_of = {s: {} for s in seeds}
+        for t in DIFF_TYPES:
+            for b, g in bins[t].items():
+                for s in g:
+                    bins_of[s][t] = b
+        runs = [(model, name, None) for model, name in zip(args.model, names)]
+        if args.oracle_thoughts:  # the paper's "oracle thoughts + TC learned control" line
+            runs += [(m, f"{n}+oracle_thoughts", OracleThoughts()) for m, n in zip(args.model, names)
+                     if policies[m] is not None and policies[m].thinks]
         results = {}
-        for model, name in zip(args.model, names):
+        for model, name, steering in runs:
             print(f"{name}: {len(seeds)} levels of {level}", flush=True)
             records = evaluate(policies[model], level, seeds, argmax=args.argmax, sample_seed=args.seed,
-                               seeding=suites.seeding, workers=args.workers, batch_size=args.batch_size, progress=True)
+                               seeding=suites.seeding, workers=args.workers, batch_size=args.batch_size,
+                               steering=steering, progress=True)
             by_seed = {r.seed: r for r in records}
             rows = [(t, b, success_rate([by_seed[s] for s in g])) for t in DIFF_TYPES for b, g in bins[t].items() if g]
             write_csv(os.path.join(out, f"zeroshot_{name}.csv"), ["diff_type", "diff", "acc"], rows)
-            bins_of = {s: {} for s in seeds}
-            for t in DIFF_TYPES:
-                for b, g in bins[t].items():
-                    for s in g:
-                        bins_of[s][t] = b
             write_jsonl(os.path.join(out, f"zeroshot_{name}_episodes.jsonl"),
                         ({**r.to_dict(), "bins": bins_of[r.seed]} for r in records))
             results[name] = rows

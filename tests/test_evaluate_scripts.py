@@ -60,15 +60,17 @@ def test_make_testing_levels_refuses_bad_input(store, tmp_path):
 
 def test_evaluate_levels_two_models(store):
     proc = run_script("evaluate_levels.py", "--env", LEVEL, "--model", "tiny", "tinybc", "--testing-levels-path",
-                      store / "suites.json", storage=store)
+                      store / "suites.json", "--oracle-thoughts", storage=store)
     assert "tiny: success on all" in proc.stdout and "tinybc: success on all" in proc.stdout
-    for name in ("tiny", "tinybc"):
+    assert "tiny+oracle_thoughts: success on all" in proc.stdout and "tinybc+oracle" not in proc.stdout
+    for name in ("tiny", "tinybc", "tiny+oracle_thoughts"):
         rows = read_csv(store / f"zeroshot_{name}.csv")
         assert list(rows[0]) == ["diff_type", "diff", "acc"]
         assert {(r["diff_type"], r["diff"]) for r in rows} >= {("demo", "25"), ("mission", "1")}
         assert all(0.0 <= float(r["acc"]) <= 1.0 for r in rows)
         episodes = [json.loads(line) for line in (store / f"zeroshot_{name}_episodes.jsonl").read_text().splitlines()]
         assert len(episodes) == 2 and all(e["bins"]["demo"] == 25 and len(e["actions"]) == e["length"] for e in episodes)
+        assert all(e["injected"] == (list(range(e["length"])) if "oracle" in name else []) for e in episodes)
     assert (store / "zeroshot_tiny_tinybc.png").stat().st_size > 1000
 
 
