@@ -79,6 +79,9 @@ def main(argv=None) -> int:
                                   args.seeding)
         save_suites(suites, out)
     _report(suites, out)
+    if suites.interrupted:
+        print(f"interrupted after {suites.seeds_tried} seeds: {out} holds the levels found so far", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -109,6 +109,7 @@ class Suites:
     bins: dict = field(default_factory=lambda: {"demo": {b: [] for b in BEHAVIORAL_BINS},
                                                 "mission": {b: [] for b in COGNITIVE_BINS}})
     source: str = "generated"
+    interrupted: bool = False  # generation stopped by the user: the bins hold what was found until then
 
     def add(self, d: Difficulty) -> None:
         for diff_type, label in (("demo", behavioral_bin(d.length)), ("mission", cognitive_bin(d.cognitive))):
@@ -132,7 +133,7 @@ class Suites:
             "format": FORMAT, "version": VERSION, "level": self.level, "seeding": self.seeding,
             "first_seed": self.first_seed, "levels_per_bin": self.levels_per_bin, "max_seeds": self.max_seeds,
             "seeds_tried": self.seeds_tried, "oracle_failures": self.oracle_failures,
-            "seconds": round(self.seconds, 1), "source": self.source,
+            "seconds": round(self.seconds, 1), "source": self.source, "interrupted": self.interrupted,
             "definitions": {"demo": "behavioral difficulty: oracle solution length, bins of 50 steps by centre, "
                                     "425 = 400 or more",
                             "mission": "cognitive difficulty: distinct non-exploration oracle thoughts, 9 = 9 or more"},
@@ -148,7 +149,8 @@ class Suites:
             if d.get("version") != VERSION:
                 raise SuiteError(f"{where} has version {d.get('version')!r}; this code reads version {VERSION}")
             suites = cls(d["level"], d["seeding"], int(d["first_seed"]), int(d["levels_per_bin"]), int(d["max_seeds"]),
-                         int(d["seeds_tried"]), int(d["oracle_failures"]), float(d["seconds"]), source=d.get("source", ""))
+                         int(d["seeds_tried"]), int(d["oracle_failures"]), float(d["seconds"]), source=d.get("source", ""),
+                         interrupted=bool(d.get("interrupted", False)))
             suites.bins = {t: {int(b): [Difficulty(**e) for e in entries] for b, entries in d["suites"][t].items()}
                            for t in DIFF_TYPES}
             for bins in suites.bins.values():
@@ -165,7 +167,7 @@ class Suites:
 def build_suites(level: str, levels_per_bin: int, max_seeds: int, first_seed: int = SUITE_FIRST_SEED,
                  workers: int = 1, seeding: str = "legacy", progress: bool = True) -> Suites:
     """Try seeds first_seed, first_seed + 1, ... until every bin holds ``levels_per_bin`` levels or
-    ``max_seeds`` seeds were tried."""
+    ``max_seeds`` seeds were tried. Interrupted (Ctrl-C), it returns what it found, marked ``interrupted``."""
     if levels_per_bin < 1:
         raise ValueError(f"--levels-per-bin must be at least 1, got {levels_per_bin}")
     if max_seeds < 1:
@@ -192,6 +194,8 @@ def build_suites(level: str, levels_per_bin: int, max_seeds: int, first_seed: in
             bar.set_postfix_str(_fill(suites), refresh=False)
             if suites.full():
                 break
+    except KeyboardInterrupt:
+        suites.interrupted = True
     finally:
         bar.close()
         if pool is not None:
