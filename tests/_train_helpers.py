@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import pytest
+import torch
 
 from babyai.demos import DemoSpec, Episode, generate_dataset
 from babyai.model import TCConfig
@@ -46,3 +48,12 @@ def tiny_config(storage, name: str, **overrides) -> TrainConfig:
     )
     settings.update(overrides)
     return TrainConfig(**settings)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest, and reproducibly, on one thread (and do not suffer from a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from _train_helpers import TINY, synthetic_episode
+from _train_helpers import TINY, one_thread, synthetic_episode  # noqa: F401 (one_thread: autouse fixture)
 
 from babyai.model import EOS_ID, PAD_ID, SOS_ID, BCAgent, TCConfig, ThoughtCloningAgent
 from babyai.train.checkpoint import save_checkpoint

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 import torch
-from _train_helpers import LEVEL, TINY, make_demos, synthetic_episode, tiny_config
+from _train_helpers import LEVEL, TINY, make_demos, one_thread, synthetic_episode, tiny_config  # noqa: F401
 
 import babyai.train.trainer as trainer
 from babyai.model import ThoughtCloningAgent

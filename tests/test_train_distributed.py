@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from _train_helpers import LEVEL, make_demos
+from _train_helpers import LEVEL, make_demos, one_thread  # noqa: F401 (autouse fixture)
 from test_train import read_log
 
 from babyai.train.checkpoint import load_checkpoint
@@ -50,6 +50,7 @@ def _gradients(rank, world, init_file, out_file):
     from babyai.train.losses import action_entropy, action_nll, thought_nll
     from babyai.train.vocab import Vocabulary
 
+    torch.set_num_threads(1)
     if world > 1:
         dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     d = distributed.Dist(rank, world, rank, torch.device("cpu"))

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from babyai.model.config import TCConfig
-from babyai.model.layers import FiLMFusion, KeyedAttention, QueryTransformerLayer, ThoughtDecoder
+from babyai.model.layers import FiLMFusion, KeyedAttention, QueryTransformerLayer, StepLinear, StepLSTMCell, ThoughtDecoder
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -28,17 +28,17 @@ class ThoughtGenerator(nn.Module):
     def __init__(self, cfg: TCConfig):
         super().__init__()
         dim, mem = cfg.instr_dim, cfg.memory_dim
-        self.memory2key_instr = nn.Linear(2 * mem, dim)
-        self.history2key = nn.Linear(2 * mem, dim)
+        self.memory2key_instr = StepLinear(2 * mem, dim)
+        self.history2key = StepLinear(2 * mem, dim)
         self.attention = KeyedAttention(dim, cfg.attn_dropout)
         self.history_layers = nn.ModuleList(
             [QueryTransformerLayer(dim, 2, dim, cfg.attn_dropout, cfg.transformer_dropout) for _ in range(2)]
         )
         self.fusion = FiLMFusion(dim, cfg.image_dim)
-        self.memory_rnn = nn.LSTMCell(cfg.image_dim, mem)
+        self.memory_rnn = StepLSTMCell(cfg.image_dim, mem)
         self.decoder = ThoughtDecoder(dim, mem, cfg.vocab_size)
-        self.memory2key_sg = nn.Linear(2 * mem, dim)
-        self.history_rnn = nn.LSTMCell(dim, mem)
+        self.memory2key_sg = StepLinear(2 * mem, dim)
+        self.history_rnn = StepLSTMCell(dim, mem)
 
     def project_mission(self, mission_enc: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         # mission_enc: (B, Lm, D) -> per transformer layer, keys and values (B, H, Lm, D/H)
@@ -84,12 +84,12 @@ class ActionGenerator(nn.Module):
         self.use_thought = use_thought
         self.attention = KeyedAttention(dim, cfg.attn_dropout)
         if use_thought:
-            self.memory2key_sg = nn.Linear(2 * mem, dim)
-            self.sg_linear = nn.Linear(dim, dim)
-        self.memory2key_instr = nn.Linear(2 * mem, dim)
-        self.instr_linear = nn.Linear(dim, dim)
+            self.memory2key_sg = StepLinear(2 * mem, dim)
+            self.sg_linear = StepLinear(dim, dim)
+        self.memory2key_instr = StepLinear(2 * mem, dim)
+        self.instr_linear = StepLinear(dim, dim)
         self.fusion = FiLMFusion(dim, cfg.image_dim)
-        self.memory_rnn = nn.LSTMCell(cfg.image_dim, mem)
+        self.memory_rnn = StepLSTMCell(cfg.image_dim, mem)
         self.actor = nn.Sequential(nn.Linear(mem, 64), nn.Tanh(), nn.Linear(64, cfg.num_actions))
 
     def step(

@@ -22,12 +22,113 @@ def init_linear(module: nn.Module) -> None:
                 module.bias.zero_()
 
 
+class _PendingWeightGrad:
+    """The (input, output-gradient) pairs of one weight's uses in a backward pass, multiplied at its end."""
+
+    def __init__(self, weight: nn.Parameter):
+        self.weight = weight
+        self.inputs: list[torch.Tensor] = []
+        self.grads: list[torch.Tensor] = []
+
+    def add(self, x: torch.Tensor, grad: torch.Tensor) -> None:
+        if not self.inputs:  # first use in this backward pass: multiply everything when it ends
+            torch.autograd.Variable._execution_engine.queue_callback(self.flush)
+        self.inputs.append(x)
+        self.grads.append(grad)
+
+    def flush(self) -> None:
+        x = torch.cat(self.inputs).to(self.weight.dtype)  # (sum of rows, in)
+        g = torch.cat(self.grads).to(self.weight.dtype)  # (sum of rows, out)
+        self.inputs, self.grads = [], []
+        grad = g.t() @ x  # (out, in): one product for every step instead of one per step
+        if self.weight.grad is None:
+            self.weight.grad = grad
+        else:
+            self.weight.grad += grad
+
+
+class _DeferredMatmul(torch.autograd.Function):
+    """y = x W^T; the backward pass returns dL/dx at once and leaves dL/dW to the weight's pending list."""
+
+    @staticmethod
+    def forward(ctx, x, weight, pending):
+        ctx.save_for_backward(x, weight)
+        ctx.pending = pending
+        return x @ weight.t().to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        ctx.pending.add(x, grad)
+        return grad @ weight.to(grad.dtype), None, None
+
+
+def _matmul(x: torch.Tensor, weight: nn.Parameter, pending: _PendingWeightGrad) -> torch.Tensor:
+    if torch.is_grad_enabled() and weight.requires_grad:
+        if torch.is_autocast_enabled(x.device.type):
+            x = x.to(torch.get_autocast_dtype(x.device.type))
+        with torch.autocast(x.device.type, enabled=False):
+            return _DeferredMatmul.apply(x, weight, pending)
+    return F.linear(x, weight)
+
+
+class StepLinear(nn.Linear):
+    """A Linear layer applied at every time step of a window (few rows each time).
+
+    Same parameters and function as nn.Linear, but the weight gradient of all the steps of a
+    backward pass is computed as one matrix product at its end: per step, only the gradient with
+    respect to the input is computed, which avoids reading and writing the whole weight gradient
+    at every step (the cost that dominates with large memories and small batches).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pending = _PendingWeightGrad(self.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (n, in)
+        y = _matmul(x, self.weight, self._pending)  # (n, out)
+        return y + self.bias.to(y.dtype) if self.bias is not None else y
+
+
+class StepLSTMCell(nn.Module):
+    """An LSTM cell (nn.LSTMCell's parameters, initialisation and gates i, f, g, o) whose weight
+    gradients are computed once per backward pass, as StepLinear's; the cell state is kept in float32."""
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size))
+        self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size))
+        bound = hidden_size**-0.5
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+        self._pending_ih = _PendingWeightGrad(self.weight_ih)
+        self._pending_hh = _PendingWeightGrad(self.weight_hh)
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        # x: (n, in); state: (h, c) each (n, M)
+        h, c = state
+        gates = _matmul(x, self.weight_ih, self._pending_ih) + _matmul(h, self.weight_hh, self._pending_hh)  # (n, 4M)
+        i, f, g, o = (gates.float() + self.bias_ih + self.bias_hh).chunk(4, dim=1)  # (n, M) each
+        c = torch.sigmoid(f) * c.float() + torch.sigmoid(i) * torch.tanh(g)  # (n, M)
+        return torch.sigmoid(o) * torch.tanh(c), c  # (n, M) each
+
+
 class ImageEncoder(nn.Module):
-    """Bag-of-words image embedding (one table row per channel value, summed per cell), two 3x3 convs."""
+    """Bag-of-words image embedding (one table row per channel value, summed per cell), two 3x3 convs.
+
+    The first convolution is linear in the embedding, so it is computed exactly as a sum of 27 rows
+    (3 channels x 9 kernel offsets) of the table ``embedding x kernel``: the same function and
+    parameters as ``conv(embed(image))``, without the convolution's cost (see ``reference_forward``).
+    """
 
     def __init__(self, image_values: int = 147, channels: int = 128):
         super().__init__()
-        self.embedding = nn.Embedding(3 * image_values, channels)
+        self.rows = 3 * image_values
+        self.embedding = nn.Embedding(self.rows, channels)
         self.register_buffer("offsets", torch.arange(3) * image_values, persistent=False)
         self.conv = nn.Sequential(
             nn.Conv2d(channels, 128, kernel_size=3, padding=1),
@@ -37,13 +138,27 @@ class ImageEncoder(nn.Module):
             nn.BatchNorm2d(128),
             nn.ReLU(),
         )
+        # for each 3x3 kernel offset k, where its rows start in the table (one extra zero row: the padding)
+        self.register_buffer("kernel_offsets", torch.arange(9) * (self.rows + 1), persistent=False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         n = images.shape[0]  # images: (n, 7, 7, 3) uint8, cells indexed (x, y)
-        index = (images.long() + self.offsets).reshape(n * 49, 3)  # (n*49, 3)
-        x = F.embedding_bag(index, self.embedding.weight, mode="sum")  # (n*49, C)
-        x = x.reshape(n, 7, 7, -1).permute(0, 3, 1, 2)  # (n, C, 7, 7)
-        return self.conv(x)  # (n, 128, 7, 7)
+        first = self.conv[0]
+        kernel = first.weight.flatten(2)  # (128, C, 9), offsets k = 3 * dx + dy
+        table = torch.einsum("vi,oik->kvo", self.embedding.weight, kernel)  # (9, 3V, 128)
+        table = F.pad(table, (0, 0, 0, 1)).reshape(9 * (self.rows + 1), -1)  # (9 * (3V + 1), 128)
+        index = F.pad(images.long() + self.offsets, (0, 0, 1, 1, 1, 1), value=self.rows)  # (n, 9, 9, 3)
+        index = index.unfold(1, 3, 1).unfold(2, 3, 1)  # (n, 7, 7, 3, 3 dx, 3 dy)
+        index = (index.reshape(n, 7, 7, 3, 9) + self.kernel_offsets).reshape(n * 49, 27)  # (n*49, 27)
+        x = F.embedding_bag(index, table, mode="sum") + first.bias  # (n*49, 128) = first conv's output
+        x = x.reshape(n, 7, 7, -1).permute(0, 3, 1, 2)  # (n, 128, 7, 7), channels last
+        return self.conv[1:](x)  # (n, 128, 7, 7)
+
+    def reference_forward(self, images: torch.Tensor) -> torch.Tensor:
+        """The same function computed the direct way: embed, sum the channels, convolve."""
+        n = images.shape[0]  # images: (n, 7, 7, 3) uint8
+        x = self.embedding(images.long() + self.offsets).sum(3)  # (n, 7, 7, C)
+        return self.conv(x.permute(0, 3, 1, 2))  # (n, 128, 7, 7)
 
 
 class FiLM(nn.Module):
@@ -58,8 +173,8 @@ class FiLM(nn.Module):
         self.bn1 = nn.BatchNorm2d(imm_channels)
         self.conv2 = nn.Conv2d(imm_channels, out_channels, kernel_size=3, padding=1)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.weight = nn.Linear(cond_dim, out_channels)
-        self.bias = nn.Linear(cond_dim, out_channels)
+        self.weight = StepLinear(cond_dim, out_channels)
+        self.bias = StepLinear(cond_dim, out_channels)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         # x: (n, C_in, 7, 7)
@@ -115,13 +230,13 @@ class QueryTransformerLayer(nn.Module):
         super().__init__()
         self.heads = heads
         self.attn_dropout = attn_dropout
-        self.w_q = nn.Linear(dim, dim)
+        self.w_q = StepLinear(dim, dim)
         self.w_k = nn.Linear(dim, dim)
         self.w_v = nn.Linear(dim, dim)
-        self.w_o = nn.Linear(dim, dim)
+        self.w_o = StepLinear(dim, dim)
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
-        self.ff1 = nn.Linear(dim, ff_dim)
-        self.ff2 = nn.Linear(ff_dim, dim)
+        self.ff1 = StepLinear(dim, ff_dim)
+        self.ff2 = StepLinear(ff_dim, dim)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.dropout = nn.Dropout(dropout)
 
@@ -169,11 +284,14 @@ class ThoughtDecoder(nn.Module):
         self.rnn = nn.LSTM(dim, memory_dim, num_layers=1, batch_first=True)
         self.out = nn.Linear(memory_dim, vocab_size)
 
-    def forward(self, state: tuple[torch.Tensor, torch.Tensor], inputs: torch.Tensor) -> torch.Tensor:
-        # state: (h, c) each (n, M); inputs: (n, L, D) embedded tokens starting with "sos" (teacher forcing)
+    def forward(self, state: tuple[torch.Tensor, torch.Tensor], inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # state: (h, c) each (n, M); inputs: (n, L, D) embedded tokens starting with "sos" (teacher forcing);
+        # lengths: (n,) the tokens to read in each row (the rest is padding and is not computed)
         h0, c0 = state[0].unsqueeze(0).contiguous(), state[1].unsqueeze(0).contiguous()  # (1, n, M)
-        outputs, _ = self.rnn(inputs, (h0, c0))  # (n, L, M)
-        return self.out(outputs)  # (n, L, V): logits of the token after each input token
+        packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        outputs, _ = self.rnn(packed, (h0, c0))
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=inputs.shape[1])  # (n, L, M)
+        return self.out(outputs)  # (n, L, V): logits of the token after each input token (padding: bias only)
 
     def greedy(
         self,
