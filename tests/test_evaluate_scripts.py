@@ -58,6 +58,18 @@ def test_make_testing_levels_refuses_bad_input(store, tmp_path):
                               tmp_path / "y.json", storage=store, check=False), "--trust-pickle")
 
 
+def test_make_testing_levels_imports_the_original_pickle(store, tmp_path):
+    import pickle
+
+    original = {"demo": {25: {2_000_000_001: 1, 2_000_000_002: 1}, 425: {}}, "mission": {1: {2_000_000_001: 1}}}
+    (tmp_path / "testing_levels.pickle").write_bytes(pickle.dumps(original))
+    run_script("make_testing_levels.py", "--env", LEVEL, "--from-pickle", tmp_path / "testing_levels.pickle",
+               "--trust-pickle", "--out", tmp_path / "converted.json", storage=store)
+    data = json.loads((tmp_path / "converted.json").read_text())
+    assert [e["seed"] for e in data["suites"]["demo"]["25"]] == [2_000_000_001, 2_000_000_002]
+    assert data["level"] == LEVEL and data["source"].startswith("original pickle")
+
+
 def test_evaluate_levels_two_models(store):
     proc = run_script("evaluate_levels.py", "--env", LEVEL, "--model", "tiny", "tinybc", "--testing-levels-path",
                       store / "suites.json", "--oracle-thoughts", storage=store)
