@@ -26,6 +26,14 @@ from babyai.evaluate.thoughts import Declaration, declarations, declares
 SEEDS = range(3_000_000_000, 3_000_000_006)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny batches: more threads only spin against the worker processes
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def tc():
     return untrained_policy("tc", seed=0)

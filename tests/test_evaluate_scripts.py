@@ -13,8 +13,20 @@ from babyai.evaluate.agent import save_untrained
 LEVEL = "BabyAI-GoToObjS4-v0"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """The scripts' torch on one thread: tiny batches gain nothing from more, and tests run side by side."""
+    old = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    yield
+    if old is None:
+        del os.environ["OMP_NUM_THREADS"]
+    else:
+        os.environ["OMP_NUM_THREADS"] = old
+
+
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
+def store(tmp_path_factory, one_thread):
     """A storage root with an untrained TC run 'tiny', a BC run 'tinybc' and tiny suites."""
     root = tmp_path_factory.mktemp("evalstore")
     save_untrained(str(root / "models" / "tiny"), "tc")
