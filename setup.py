@@ -15,9 +15,12 @@ setup(
         "blosc>=1.11",
         "tensorboardX>=2.6",
         "tqdm>=4.60",
+        # pictures: learning curves, difficulty plots, episode GIFs
+        "matplotlib>=3.5",
+        "imageio>=2.20",
+        "pillow>=9",
     ],
     extras_require={
         "test": ["pytest>=7"],
-        "plots": ["matplotlib>=3.5", "imageio>=2.20"],
     },
 )

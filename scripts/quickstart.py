@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""The whole pipeline on a small default, on CPU in a few minutes.
+"""The whole pipeline on a small default, on CPU in about ten minutes.
 
-Generates thought-annotated demonstrations on BabyAI-GoToLocal-v0 with the oracle and prints a
-few episodes: at every step, what the oracle thought and what it did.
+1. generates thought-annotated demonstrations on BabyAI-GoToLocal-v0 with the oracle and prints a
+   few episodes (at every step, what the oracle thought and what it did);
+2. trains a small Thought Cloning agent on them and prints its validation success;
+3. evaluates it on fresh levels and writes a GIF of one episode with its thoughts.
 """
 
 from __future__ import annotations
@@ -25,14 +27,22 @@ def step(script: str, *args) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--env", default="BabyAI-GoToLocal-v0")
-    p.add_argument("--episodes", type=int, default=2000)
+    p.add_argument("--episodes", type=int, default=2000, help="training demonstrations")
+    p.add_argument("--epochs", type=int, default=8, help="training epochs")
     p.add_argument("--storage-dir", default=None)
     args = p.parse_args()
     storage = ["--storage-dir", args.storage_dir] if args.storage_dir else []
-    name = f"quickstart_{args.env}"
+    demos, model = f"quickstart_{args.env}", f"quickstart_{args.env}_tc"
     step("make_agent_demos.py", "--env", args.env, "--episodes", args.episodes,
-         "--valid-episodes", 200, "--noise-rate", 0.01, "--seed", 1, "--demos", name, *storage)
-    step("show_demos.py", name, "--count", 3, *storage)
+         "--valid-episodes", 200, "--noise-rate", 0.01, "--seed", 1, "--demos", demos,
+         "--workers", 2, *storage)
+    step("show_demos.py", demos, "--count", 2, *storage)
+    step("train_tc.py", "--env", args.env, "--demos", demos, "--model", model,
+         "--memory-dim", 128, "--instr-dim", 64, "--recurrence", 20, "--batch-size", 64,
+         "--lr", 5e-4, "--epochs", args.epochs, "--epoch-length", 0, "--val-episodes", 200,
+         "--val-seed", 10**6, "--sg-coef", 2, "--seed", 1, *storage)
+    step("visualize.py", "--model", model, "--env", args.env, "--seed", 2 * 10**6,
+         "--oracle", *storage)
 
 
 if __name__ == "__main__":
