@@ -139,3 +139,47 @@ def test_vocabulary_is_fixed_sorted_and_names_unknown_words():
     assert a.decode(a.encode("pick up the ball, then open {} door")) == "pick up the ball then open {} door"
     with pytest.raises(VocabularyError, match="'dance', 'tango'"):
         a.check(["go to the red ball", "dance a tango"], "the demos x")
+
+
+def test_step_layers_give_the_gradients_of_torch_layers():
+    from babyai.model.layers import StepLinear, StepLSTMCell
+
+    torch.manual_seed(4)
+    cell, step_cell = torch.nn.LSTMCell(6, 5), StepLSTMCell(6, 5)
+    step_cell.load_state_dict(cell.state_dict())
+    key, step_key = torch.nn.Linear(10, 3), StepLinear(10, 3)
+    step_key.load_state_dict(key.state_dict())
+    xs = torch.randn(7, 4, 6)
+
+    def run(cell, key):  # a shrinking batch, as in a window
+        h = c = torch.zeros(4, 5)
+        out = []
+        for t in range(7):
+            n = 4 - t // 3
+            h, c = cell(xs[t, :n], (h[:n], c[:n]))
+            out.append(key(torch.cat([h, c], 1)))
+        return (torch.cat(out) ** 2).sum()
+
+    for _ in range(2):  # gradients accumulate over backward passes
+        run(cell, key).backward()
+        run(step_cell, step_key).backward()
+    for (name, a), b in zip(list(cell.named_parameters()) + list(key.named_parameters()),
+                            list(step_cell.parameters()) + list(step_key.parameters())):
+        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-5, msg=name)
+
+
+def test_image_encoder_table_lookup_is_the_convolution():
+    from babyai.model.layers import ImageEncoder
+
+    torch.manual_seed(5)
+    encoder = ImageEncoder()
+    images = torch.stack([torch.randint(0, 11, (6, 7, 7)), torch.randint(0, 6, (6, 7, 7)), torch.randint(0, 3, (6, 7, 7))], -1)
+    images = images.to(torch.uint8)
+    fast, direct = encoder(images), encoder.reference_forward(images)
+    torch.testing.assert_close(fast, direct, atol=1e-4, rtol=1e-4)
+    fast.square().sum().backward()
+    grads = [p.grad.clone() for p in encoder.parameters()]
+    encoder.zero_grad()
+    direct.square().sum().backward()
+    for (name, p), g in zip(encoder.named_parameters(), grads):
+        torch.testing.assert_close(g, p.grad, atol=1e-3, rtol=1e-3, msg=name)

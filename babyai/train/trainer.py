@@ -88,21 +88,7 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
         amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
-    progress = Progress()
-    if start.checkpoint is not None:
-        model.load_state_dict(start.checkpoint["model"])
-        optimizer.load_state_dict(start.checkpoint["optimizer"])
-        if start.checkpoint["scaler"]:
-            scaler.load_state_dict(start.checkpoint["scaler"])
-        progress = Progress(**start.checkpoint["progress"])
-        states = start.checkpoint["rng"]
-        if len(states) == d.world:
-            set_rng_state(states[d.rank])
-        else:
-            log.warning(f"the checkpoint was written by {len(states)} process(es), not {d.world}: random streams restart")
-    elif start.pretrained is not None:
-        model.load_state_dict(start.pretrained["model"])
-        log.info(f"starting from the weights of {cfg.pretrained_model}")
+    progress = _restore(cfg, start, d, model, optimizer, scaler, log)
     distributed.broadcast_module(d, model)  # every process starts from rank 0's weights
     log.info(f"{type(model).__name__}: {sum(p.numel() for p in model.parameters()):,} parameters, {start.model_config}")
 
@@ -115,10 +101,11 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
     warn_seed_overlap(cfg, index, log)
     log.info(f"training on {len(index):,} episodes ({index.num_frames:,} frames); "
              f"{len(valid_index) if valid_index else 0:,} validation episodes")
-    if cfg.batch_size > len(index):
-        raise ValueError(f"--batch-size {cfg.batch_size} is larger than the {len(index)} training episodes")
-    if cfg.batch_size < d.world:
-        raise ValueError(f"--batch-size {cfg.batch_size} is smaller than the {d.world} processes")
+    batch_size = min(cfg.batch_size, len(index))
+    if batch_size < cfg.batch_size:
+        log.warning(f"--batch-size {cfg.batch_size} is larger than the {len(index)} training episodes: using {batch_size}")
+    if batch_size < d.world:
+        raise ValueError(f"--batch-size {batch_size} is smaller than the {d.world} processes")
 
     sampler = EpochSampler(len(index), cfg.epoch_length, start.seed)
     coin = np.random.default_rng(start.seed)
@@ -147,20 +134,20 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
         for group in optimizer.param_groups:
             group["lr"] = lr
         indices = sampler.epoch(epoch)
-        usable = indices[: len(indices) // cfg.batch_size * cfg.batch_size]
+        usable = indices[: len(indices) // batch_size * batch_size]
         sums = progress.sums or dict.fromkeys(("frames", "policy_loss", "entropy", "sg_loss", "correct", "batches", "forced", "seconds"), 0.0)
         bar = tqdm(total=int(index.lengths[usable].sum()), initial=int(sums["frames"]), unit="frame", unit_scale=True,
                    desc=f"epoch {epoch + 1}", disable=not d.main, leave=False, mininterval=2)
         tick = time.time()
-        for batch, global_frames in batches(index, indices, cfg.batch_size, tokenizer, d.rank, d.world,
+        for batch, global_frames in batches(index, indices, batch_size, tokenizer, d.rank, d.world,
                                             start=progress.batch, pin=d.device.type == "cuda"):
             batch = batch.to(d.device)
             teacher_forcing = bool(coin.random() < tf_ratio)
             optimizer.zero_grad(set_to_none=True)
             memory = model.initial_memory(int(batch.counts[0]), d.device)
             scale = d.world / global_frames  # gradients are averaged over processes: the loss is the global frame mean
-            windows = list(batch.windows(cfg.recurrence))
-            for rows, counts in windows:
+            stats = torch.zeros(4, device=d.device)
+            for rows, counts in batch.windows(cfg.recurrence):
                 with torch.autocast(d.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
                     out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
                                 memory, batch.thoughts, batch.thought_ids[rows], teacher_forcing)
@@ -169,13 +156,13 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
                 loss = (policy_loss - cfg.entropy_coef * entropy + cfg.sg_coef * sg_loss) * scale
                 scaler.scale(loss).backward()
                 memory = tuple(m.detach() for m in out.memory)
-                stats = torch.stack([policy_loss.detach(), entropy.detach(), sg_loss.detach(), correct_actions(out.action_logits, actions).float()])
-                for key, value in zip(("policy_loss", "entropy", "sg_loss", "correct"), stats.tolist()):
-                    sums[key] += value
+                stats += torch.stack([policy_loss, entropy, sg_loss, correct_actions(out.action_logits, actions)]).detach()
             distributed.average_gradients(d, model)  # data-parallel: one exchange per global batch
             scaler.step(optimizer)
             scaler.update()
             distributed.average_buffers(d, model)
+            for key, value in zip(("policy_loss", "entropy", "sg_loss", "correct"), stats.tolist()):
+                sums[key] += value
             sums["frames"] += batch.num_frames
             sums["batches"] += 1
             sums["forced"] += teacher_forcing
@@ -192,17 +179,7 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
         sums["seconds"] += time.time() - tick
         totals = dict(zip(sums, distributed.all_sum(d, list(sums.values()))))
         progress.epoch, progress.batch, progress.sums = epoch + 1, 0, {}
-        frames = max(totals["frames"], 1.0)
-        values = {
-            "update": progress.epoch, "frames": progress.num_frames, "FPS": totals["frames"] / max(sums["seconds"], 1e-9),
-            "duration": int(time.time() - clock), "entropy": totals["entropy"] / frames,
-            "policy_loss": totals["policy_loss"] / frames, "sg_loss": totals["sg_loss"] / frames if cfg.algo == "tc" else None,
-            "train_accuracy": totals["correct"] / frames,
-            "loss": (totals["policy_loss"] - cfg.entropy_coef * totals["entropy"] + cfg.sg_coef * totals["sg_loss"]) / frames,
-            "lr": lr, "tf_ratio": tf_ratio if cfg.algo == "tc" else None,
-            "teacher_forced_share": totals["forced"] / max(totals["batches"], 1) / d.world if cfg.algo == "tc" else None,
-            "epoch": progress.epoch,
-        }
+        values = _epoch_values(cfg, progress, totals, sums["seconds"], time.time() - clock, lr, tf_ratio)
         if progress.epoch % cfg.val_interval == 0:
             values.update(_validate(cfg, d, model, start, valid_index, tokenizer, progress, tf_ratio, amp_dtype))
             success = float(np.mean([v for k, v in values.items() if k.startswith("validation_success_rate") and v is not None] or [math.nan]))
@@ -225,6 +202,41 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
              f"best validation success {progress.best_success:.3f}")
     return {"run_dir": folder, "finished": progress.finished, "best_success": progress.best_success,
             "epoch": progress.epoch, "resumed": start.checkpoint is not None}
+
+
+def _restore(cfg, start: Start, d, model, optimizer, scaler, log) -> Progress:
+    """Load what the run starts from: its own checkpoint (and RNG states), or pretrained weights."""
+    if start.checkpoint is not None:
+        model.load_state_dict(start.checkpoint["model"])
+        optimizer.load_state_dict(start.checkpoint["optimizer"])
+        if start.checkpoint["scaler"]:
+            scaler.load_state_dict(start.checkpoint["scaler"])
+        states = start.checkpoint["rng"]
+        if len(states) == d.world:
+            set_rng_state(states[d.rank])
+        else:
+            log.warning(f"the checkpoint was written by {len(states)} process(es), not {d.world}: random streams restart")
+        return Progress(**start.checkpoint["progress"])
+    if start.pretrained is not None:
+        model.load_state_dict(start.pretrained["model"])
+        log.info(f"starting from the weights of {cfg.pretrained_model}")
+        if start.model_config != cfg.model:
+            log.warning(f"the model sizes given are not {cfg.pretrained_model}'s: using its {start.model_config}")
+    return Progress()
+
+
+def _epoch_values(cfg, progress: Progress, totals: dict, seconds: float, duration: float, lr: float, tf_ratio: float) -> dict:
+    """The log row of an epoch from the sums of its statistics over all processes (means per frame)."""
+    frames, tc = max(totals["frames"], 1.0), cfg.algo == "tc"
+    return {
+        "update": progress.epoch, "frames": progress.num_frames, "FPS": totals["frames"] / max(seconds, 1e-9),
+        "duration": int(duration), "entropy": totals["entropy"] / frames, "policy_loss": totals["policy_loss"] / frames,
+        "sg_loss": totals["sg_loss"] / frames if tc else None, "train_accuracy": totals["correct"] / frames,
+        "loss": (totals["policy_loss"] - cfg.entropy_coef * totals["entropy"] + cfg.sg_coef * totals["sg_loss"]) / frames,
+        "lr": lr, "tf_ratio": tf_ratio if tc else None,
+        "teacher_forced_share": totals["forced"] / max(totals["batches"], 1) if tc else None,
+        "epoch": progress.epoch,
+    }
 
 
 def _stop_reason(cfg: TrainConfig, progress: Progress) -> str:
