@@ -26,6 +26,9 @@ def run(main, argv=None) -> None:
     """Call ``main(argv)``; a user error prints ``error: ...`` on one line and exits non-zero."""
     try:
         code = main(argv)
+    except BrokenPipeError:  # output piped into a reader that stopped (e.g. `| head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)
         sys.exit(130)
