@@ -82,6 +82,7 @@ def test_two_processes_compute_the_gradient_of_the_global_batch(tmp_path):
 
     _gradients(0, 1, None, str(tmp_path / "one.pt"))
     mp.spawn(_gradients, args=(2, str(tmp_path / "init"), str(tmp_path / "two.pt")), nprocs=2)
-    one, two = torch.load(tmp_path / "one.pt"), torch.load(tmp_path / "two.pt")
+    one = torch.load(tmp_path / "one.pt", weights_only=True)
+    two = torch.load(tmp_path / "two.pt", weights_only=True)
     for name in one:
         torch.testing.assert_close(two[name], one[name], atol=1e-6, rtol=1e-4, msg=name)

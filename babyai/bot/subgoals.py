@@ -7,6 +7,8 @@ reads the agent's state from the bot (``bot.pos``, ``bot.fwd_cell``, ...), refre
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 from minigrid.core.world_object import WorldObj
 from minigrid.envs.babyai.core.verifier import ObjDesc
@@ -32,7 +34,7 @@ def steppable(cell) -> bool:
     return cell is None or (cell.type == "door" and cell.is_open)
 
 
-class Subgoal:
+class Subgoal(ABC):
     """One entry of the plan stack. ``datum``: a position, an object or an ObjDesc."""
 
     exploratory = False
@@ -46,9 +48,9 @@ class Subgoal:
     def __repr__(self):
         return f"({type(self).__name__}: {self.datum}, reason: {self.reason}, note: {self.note})"
 
+    @abstractmethod
     def before_action(self):
         """Suggest an action, or return None after changing the plan (push/pop subgoals)."""
-        raise NotImplementedError(type(self).__name__)
 
     def after_action(self, action_taken) -> None:
         """Adjust the plan to the action actually taken (None: the suggested one)."""
