@@ -135,7 +135,9 @@ class Batch:
 
 
 class Tokenizer:
-    """Missions and thoughts to token ids, each distinct string tokenised once."""
+    """Missions and thoughts to token ids, each distinct string tokenised once (up to a bounded cache)."""
+
+    CACHE = 100_000  # strings kept per kind: memory stays bounded however many episodes there are
 
     def __init__(self, vocab: Vocabulary, max_thought_len: int):
         self.vocab, self.max_thought_len = vocab, max_thought_len
@@ -145,9 +147,11 @@ class Tokenizer:
     def mission(self, text: str) -> np.ndarray:
         ids = self._missions.get(text)
         if ids is None:
-            ids = self._missions[text] = self.vocab.encode(text)
+            ids = self.vocab.encode(text)
             if len(ids) == 0:
                 raise DatasetError(f"empty mission {text!r}")
+            if len(self._missions) < self.CACHE:
+                self._missions[text] = ids
         return ids
 
     def thought(self, text: str) -> np.ndarray:
@@ -156,7 +160,7 @@ class Tokenizer:
             ids = self.vocab.encode_thought(text)
             if len(ids) - 1 > self.max_thought_len:
                 raise DatasetError(f"thought {text!r} is longer than the decoder's {self.max_thought_len} tokens")
-            if len(self._thoughts) < 100_000:
+            if len(self._thoughts) < self.CACHE:
                 self._thoughts[text] = ids
         return ids
 
