@@ -223,3 +223,13 @@ def test_seed_overlap_is_refused():
     with pytest.raises(SuiteError, match="suite seed 12 lies in the seeds of demos"):
         check_disjoint([5, 12], [("demos", 11, 20)])
     assert isinstance(Suites("l", "legacy", 0, 1, 1).shortfall(), dict)
+
+
+def test_argmax_episodes_match_the_training_rollout(tc):
+    """The adapter steps the network as training's validation rollout does (argmax: identical episodes)."""
+    from babyai.train.rollout import rollout
+
+    seeds = list(SEEDS)
+    ours = evaluate(tc, "BabyAI-GoToObjS4-v0", seeds, workers=0, argmax=True)
+    theirs = rollout(tc.model, "BabyAI-GoToObjS4-v0", seeds, tc.vocab, torch.device("cpu"), argmax=True)
+    assert [r.length for r in ours] == theirs.lengths and [r.success for r in ours] == theirs.successes

@@ -1,0 +1,227 @@
+"""The report of a reproduction (``babyai.evaluate.reproduce``): a markdown table of mean +- std over
+seeds, the learning curves (success vs frames, like the paper's Fig. 3) and the zero-shot difficulty
+plot (like Fig. 4a), written to ``<results>/<name>/``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+from collections.abc import Sequence
+
+import numpy as np
+
+from babyai.evaluate.io import atomic_write_text
+from babyai.evaluate.plots import DIFF_LABELS, _pyplot, _save, read_log
+
+DIFF_TYPES = ("demo", "mission")
+ORACLE_LINE = "TC + oracle thoughts"
+
+
+def mean_std(values: Sequence[float]) -> tuple[float, float, int]:
+    """Mean and sample standard deviation (ddof 1; 0 for a single value) of the finite values."""
+    xs = np.array([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if len(xs) == 0:
+        return math.nan, math.nan, 0
+    return float(xs.mean()), float(xs.std(ddof=1)) if len(xs) > 1 else 0.0, len(xs)
+
+
+def fmt(values: Sequence[float], percent: bool = True) -> str:
+    m, s, n = mean_std(values)
+    if n == 0:
+        return "n/a"
+    k = 100 if percent else 1
+    return f"{k * m:.1f} ± {k * s:.1f}" + ("" if n > 1 else " (1 run)")
+
+
+def _load_json(path: str) -> dict | None:
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _zeroshot(path: str) -> dict[tuple[str, int], float]:
+    if not os.path.exists(path):
+        return {}
+    with open(path, newline="") as f:
+        return {(r["diff_type"], int(r["diff"])): float(r["acc"]) for r in csv.DictReader(f)}
+
+
+def collect(pipeline) -> dict:
+    """Every run's results, by method: {method: [per-seed dict]}."""
+    out = {}
+    for method, seed, run in pipeline.models():
+        ev = pipeline.eval_dir(run)
+        log_path = os.path.join(pipeline.model_dir(run), "log.csv")
+        r = {"seed": seed, "run": run, "log": read_log(log_path) if os.path.exists(log_path) else [],
+             "eval": _load_json(os.path.join(ev, f"evaluate_{run}.json")),
+             "zeroshot": _zeroshot(os.path.join(ev, f"zeroshot_{run}.csv")),
+             "zeroshot_oracle": _zeroshot(os.path.join(ev, f"zeroshot_{run}+oracle_thoughts.csv")),
+             "fads": _load_json(os.path.join(ev, f"fads_{run}.json")),
+             "precrime": _load_json(os.path.join(ev, f"precrime_{run}.json")),
+             "steering": _load_json(os.path.join(ev, f"steering_{run}.json"))}
+        out.setdefault(method, []).append(r)
+    return out
+
+
+def _last_validation(rows: list[dict]) -> float:
+    vals = [float(r["validation_success_rate"]) for r in rows if r.get("validation_success_rate") not in (None, "")]
+    return vals[-1] if vals else math.nan
+
+
+def _zeroshot_all(z: dict) -> float:
+    """Success over the suite's levels, weighting each behavioral bin by its count is not possible from
+    the CSV, so: the mean over the behavioral bins (each bin equally, as the paper's plot reads)."""
+    vals = [v for (t, _), v in z.items() if t == "demo" and not math.isnan(v)]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def results_table(data: dict) -> list[str]:
+    lines = ["| method | in-distribution success (%) | last validation success (%) | zero-shot success, mean over "
+             "behavioral bins (%) | best validation epoch |", "|---|---|---|---|---|"]
+    for method, runs in data.items():
+        best_epochs = []
+        for r in runs:
+            rows = [(float(x["validation_success_rate"]), int(x["update"])) for x in r["log"]
+                    if x.get("validation_success_rate") not in (None, "")]
+            best_epochs.append(max(rows, key=lambda p: (p[0], -p[1]))[1] if rows else math.nan)
+        lines.append(f"| {method} | {fmt([r['eval']['success'] if r['eval'] else math.nan for r in runs])} "
+                     f"| {fmt([_last_validation(r['log']) for r in runs])} "
+                     f"| {fmt([_zeroshot_all(r['zeroshot']) for r in runs])} "
+                     f"| {fmt(best_epochs, percent=False)} |")
+    tc = data.get("TC", [])
+    if any(r["zeroshot_oracle"] for r in tc):
+        lines.append(f"| {ORACLE_LINE} (zero-shot only) | | | {fmt([_zeroshot_all(r['zeroshot_oracle']) for r in tc])} | |")
+    return lines
+
+
+def bins_table(data: dict, diff_type: str) -> list[str]:
+    lines_of = {m: [r["zeroshot"] for r in runs] for m, runs in data.items()}
+    if any(r["zeroshot_oracle"] for r in data.get("TC", [])):
+        lines_of[ORACLE_LINE] = [r["zeroshot_oracle"] for r in data["TC"]]
+    bins = sorted({b for zs in lines_of.values() for z in zs for (t, b) in z if t == diff_type})
+    if not bins:
+        return []
+    last = 425 if diff_type == "demo" else 9
+    head = "| method | " + " | ".join(f"{b}+" if b == last else str(b) for b in bins) + " |"
+    lines = [head, "|---|" + "---|" * len(bins)]
+    for name, zs in lines_of.items():
+        lines.append(f"| {name} | " + " | ".join(fmt([z.get((diff_type, b), math.nan) for z in zs]) for b in bins) + " |")
+    return lines
+
+
+def tc_tables(data: dict) -> list[str]:
+    tc = data.get("TC", [])
+    out = []
+    fads = [r["fads"] for r in tc if r["fads"]]
+    if fads:
+        out += ["| Future Action Declaration Score (%) | TC |", "|---|---|",
+                f"| in distribution | {fmt([f['in_distribution']['fads'] for f in fads])} |"]
+        if all("suites" in f for f in fads):
+            out.append(f"| zero-shot suite | {fmt([f['suites']['all']['fads'] for f in fads])} |")
+        out.append("")
+    crimes = [r["precrime"] for r in tc if r["precrime"]]
+    if crimes:
+        out += ["| Precrime Intervention: episodes with unsafe behavior (%) | without | with |", "|---|---|---|"]
+        for i, row in enumerate(crimes[0]["rows"]):
+            out.append(f"| {row['behavior']} | {fmt([c['rows'][i]['unsafe_without'] for c in crimes])} "
+                       f"| {fmt([c['rows'][i]['unsafe_with'] for c in crimes])} |")
+        out.append("")
+    steer = [r["steering"] for r in tc if r["steering"]]
+    if steer:
+        out += ["| steering (in distribution) | success (%) |", "|---|---|"]
+        for i, row in enumerate(steer[0]["rows"]):
+            out.append(f"| {row['agent']} | {fmt([s['rows'][i]['success'] for s in steer])} |")
+        out.append("")
+    return out
+
+
+def plot_learning(data: dict, path: str, level: str) -> None:
+    """Validation success vs frames: mean over seeds (line) and min-max over seeds (band), per method."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for method, runs in data.items():
+        curves = [[(float(x["frames"]), float(x["validation_success_rate"])) for x in r["log"]
+                   if x.get("validation_success_rate") not in (None, "")] for r in runs]
+        n = min((len(c) for c in curves), default=0)
+        if n == 0:
+            continue
+        frames = np.array([[c[i][0] for i in range(n)] for c in curves]).mean(0)
+        ys = 100 * np.array([[c[i][1] for i in range(n)] for c in curves])
+        ax.plot(frames, ys.mean(0), marker="o", label=f"{method} ({len(curves)} seeds)")
+        ax.fill_between(frames, ys.min(0), ys.max(0), alpha=0.2)
+    ax.set_xlabel("training frames")
+    ax.set_ylabel("validation success rate (%)")
+    ax.set_title(f"{level}: success vs frames (band: min-max over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_difficulty(data: dict, path: str, level: str) -> None:
+    """Zero-shot success per difficulty bin: mean over seeds with the std as error bars, per method."""
+    plt = _pyplot()
+    lines_of = {m: [r["zeroshot"] for r in runs] for m, runs in data.items()}
+    if any(r["zeroshot_oracle"] for r in data.get("TC", [])):
+        lines_of[ORACLE_LINE] = [r["zeroshot_oracle"] for r in data["TC"]]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for ax, t in zip(axes, DIFF_TYPES):
+        for name, zs in lines_of.items():
+            bins = sorted({b for z in zs for (tt, b) in z if tt == t})
+            stats = [mean_std([z.get((t, b), math.nan) for z in zs]) for b in bins]
+            keep = [(b, m, s) for b, (m, s, n) in zip(bins, stats) if n]
+            if keep:
+                b, m, s = zip(*keep)
+                ax.errorbar(b, 100 * np.array(m), yerr=100 * np.array(s), marker="o", capsize=3, label=name,
+                            linestyle="--" if name == ORACLE_LINE else "-")
+        ax.set_xlabel(DIFF_LABELS[t])
+        ax.set_ylabel("success rate (%)")
+        ax.set_ylim(-2, 102)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"zero-shot suite of {level} (mean ± std over seeds)")
+    _save(fig, path)
+    plt.close(fig)
+
+
+def write_report(pipeline, seconds: float) -> str:
+    import torch
+
+    p, data = pipeline.plan, collect(pipeline)
+    os.makedirs(pipeline.results, exist_ok=True)
+    plot_learning(data, os.path.join(pipeline.results, "learning_curves.png"), p.env)
+    plot_difficulty(data, os.path.join(pipeline.results, "zeroshot_difficulty.png"), p.env)
+    suites = _load_json(pipeline.suites) or {}
+    lines = [
+        f"# Reproduction `{p.name}`: TC vs BC vs TC without imitating thought on {p.env}", "",
+        f"Command: `{getattr(pipeline, 'command', '') or 'python scripts/reproduce.py --name ' + p.name}`", "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch "
+        f"{torch.__version__}, {platform.system()} {platform.release()}. Wall time of this invocation: "
+        f"{seconds / 60:.1f} min (stages already done were skipped).", "",
+        "## Setup", "",
+        f"- {p.demos} oracle demonstrations (seeds {1}..{p.demos}, noise rate {p.noise_rate}), {p.valid_demos} validation demos.",
+        f"- Each method and seed: {p.epochs} epochs of {p.epoch_length} episodes (the same episodes for the same seed), "
+        f"batch {p.batch_size}, lr {p.lr}, truncated BPTT {p.recurrence}, memory {p.memory_dim}, words {p.instr_dim}, "
+        f"teacher forcing phased out from epoch {p.stop_tf}; one CPU thread per run.",
+        f"- Learning curve: success on {p.val_episodes} fresh levels after every epoch (sampled actions). "
+        f"Final figures: each run's best model (by validation success) on {p.eval_episodes} other fresh levels.",
+        f"- Zero-shot suite: up to {p.levels_per_bin} levels per difficulty bin from {suites.get('seeds_tried', '?')} "
+        f"seeds tried; shortfall {json.dumps(suites.get('shortfall', {}))}.",
+        f"- Seeds: {p.seeds}. ± is the sample standard deviation over seeds.", "",
+        "## Results", "", *results_table(data), "",
+        "![learning curves](learning_curves.png)", "",
+        "### Zero-shot success by behavioral difficulty (oracle solution length)", "", *bins_table(data, "demo"), "",
+        "### Zero-shot success by cognitive difficulty (distinct oracle thoughts)", "", *bins_table(data, "mission"), "",
+        "![zero-shot difficulty](zeroshot_difficulty.png)", "",
+        "### Thought Cloning only: interpretability, safety, steering", "", *tc_tables(data),
+        "The paper (BossLevel, 1M demos, about 7e8 frames, memory 2048): TC 94-95% vs BC 88-89% and TC without "
+        "thought about 54% (Fig. 3); FADS about 99%; Precrime 57.21% -> 0.16%, 37.07% -> 0.53%, 41.52% -> 0.08%. "
+        "This run is several orders of magnitude smaller.", "",
+    ]
+    path = os.path.join(pipeline.results, "README.md")
+    atomic_write_text(path, "\n".join(lines))
+    return path

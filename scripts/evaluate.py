@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Success rate of a trained agent (TC or BC) on fresh levels of one level family.
+
+    scripts/evaluate.py --model NAME --env BabyAI-BossLevel-v0 --episodes 512
+
+Prints the success rate, mean return and mean episode length (with the spread over episodes) and
+writes <storage>[/GROUP]/evaluate_<model>.json and the per-episode records
+(evaluate_<model>_episodes.jsonl). --model BOT runs the oracle (a calibration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from babyai.cli import run
+from babyai.evaluate.cli import (
+    add_model_args,
+    add_rollout_args,
+    check_counts,
+    open_policy,
+    percent,
+    policy_name,
+    user_errors,
+)
+from babyai.evaluate.io import results_dir, write_json, write_jsonl
+from babyai.evaluate.rollout import evaluate, success_rate
+from babyai.evaluate.suites import check_disjoint
+from babyai.levels import make_env, resolve_level_id
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_model_args(p)
+    add_rollout_args(p)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    check_counts(args.episodes, args.batch_size, args.workers)
+    level = resolve_level_id(args.env)
+    make_env(level)
+    name = policy_name(args.model)
+    out = results_dir(args.storage_dir, args.expr_group_name, args.out_dir)
+    with user_errors():
+        policy = open_policy(args.model, args.storage_dir, args.expr_group_name, args.device, args.checkpoint)
+        seeds = range(args.seed, args.seed + args.episodes)
+        if policy is not None:
+            from babyai.evaluate.agent import training_seed_ranges
+
+            check_disjoint(seeds, training_seed_ranges(args.model, args.storage_dir, args.expr_group_name))
+        records = evaluate(policy, level, seeds, argmax=args.argmax, sample_seed=args.seed, seeding=args.seeding,
+                           workers=args.workers, batch_size=args.batch_size, progress=True)
+    returns = np.array([r.reward for r in records])
+    lengths = np.array([r.length for r in records])
+    report = {"model": name, "level": level, "first_seed": args.seed, "episodes": len(records), "argmax": args.argmax,
+              "success": success_rate(records), "return_mean": float(returns.mean()), "return_std": float(returns.std()),
+              "length_mean": float(lengths.mean()), "length_std": float(lengths.std())}
+    write_jsonl(os.path.join(out, f"evaluate_{name}_episodes.jsonl"), (r.to_dict() for r in records))
+    write_json(os.path.join(out, f"evaluate_{name}.json"), report)
+    print(f"{name} on {level}, {len(records)} episodes from seed {args.seed}: success {percent(report['success'])}, "
+          f"return {report['return_mean']:.3f} +- {report['return_std']:.3f}, "
+          f"length {report['length_mean']:.1f} +- {report['length_std']:.1f}")
+    print(f"wrote {os.path.join(out, f'evaluate_{name}.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main, sys.argv[1:])
