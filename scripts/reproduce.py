@@ -43,6 +43,7 @@ def parse_args(argv=None):
     a("--instr-dim", type=int, default=DEFAULTS.instr_dim)
     a("--val-episodes", type=int, default=DEFAULTS.val_episodes, help="fresh levels per validation")
     a("--eval-episodes", type=int, default=DEFAULTS.eval_episodes, help="fresh levels for the final evaluations")
+    a("--tc-eval-episodes", type=int, default=DEFAULTS.tc_eval_episodes, help="fresh levels for FADS, Precrime, steering")
     a("--levels-per-bin", type=int, default=DEFAULTS.levels_per_bin, help="zero-shot suite levels per bin")
     a("--suite-max-seeds", type=int, default=DEFAULTS.suite_max_seeds, help="seeds tried to fill the suite")
     a("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once, one thread each (default: one per core)")
@@ -60,7 +61,8 @@ def main(argv=None) -> int:
     level = resolve_level_id(args.env)
     make_env(level)
     counts = {"--demos": args.demos, "--epochs": args.epochs, "--epoch-length": args.epoch_length, "--jobs": args.jobs,
-              "--eval-episodes": args.eval_episodes, "--val-episodes": args.val_episodes,
+              "--eval-episodes": args.eval_episodes, "--tc-eval-episodes": args.tc_eval_episodes,
+              "--val-episodes": args.val_episodes,
               "--levels-per-bin": args.levels_per_bin, "--batch-size": args.batch_size}
     for flag, value in counts.items():
         if value < 1:
@@ -71,7 +73,7 @@ def main(argv=None) -> int:
                 seeds=args.seeds, epochs=args.epochs, epoch_length=args.epoch_length, stop_tf=args.stop_tf,
                 batch_size=args.batch_size, lr=args.lr, recurrence=args.recurrence, memory_dim=args.memory_dim,
                 instr_dim=args.instr_dim, val_episodes=args.val_episodes, eval_episodes=args.eval_episodes,
-                levels_per_bin=args.levels_per_bin, suite_max_seeds=args.suite_max_seeds, jobs=args.jobs)
+                tc_eval_episodes=args.tc_eval_episodes, levels_per_bin=args.levels_per_bin, suite_max_seeds=args.suite_max_seeds, jobs=args.jobs)
     pipeline = Pipeline(plan, storage_dir(args.storage_dir), args.results_dir)
     pipeline.command = "python scripts/reproduce.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     try:

@@ -183,3 +183,37 @@ def test_image_encoder_table_lookup_is_the_convolution():
     direct.square().sum().backward()
     for (name, p), g in zip(encoder.named_parameters(), grads):
         torch.testing.assert_close(g, p.grad, atol=1e-3, rtol=1e-3, msg=name)
+
+
+def _loss_and_grads(model, batch, recurrence, forced):
+    """Loss and parameter gradients of the batch: the model called on windows of ``recurrence`` steps."""
+    from babyai.train.losses import action_entropy, action_nll
+
+    model.zero_grad(set_to_none=True)
+    memory, total = model.initial_memory(int(batch.counts[0])), 0.0
+    for rows, counts in batch.windows(recurrence):
+        out = model(*window(batch, rows, counts), memory, batch.thoughts, batch.thought_ids[rows], forced)
+        loss = action_nll(out.action_logits, batch.actions[rows]) - 0.01 * action_entropy(out.action_logits)
+        if out.thought_logits is not None:
+            loss = loss + 2 * thought_nll(out.thought_logits, batch.thoughts[batch.thought_ids[rows], 1:])
+        total = total + loss / batch.num_frames
+        memory = out.memory  # gradients flow across windows: the same function as one long window
+    total.backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    return float(total), grads
+
+
+@pytest.mark.parametrize("agent", [ThoughtCloningAgent, BCAgent])
+@pytest.mark.parametrize("forced", [True, False])
+def test_batched_window_has_the_loss_and_gradients_of_a_step_by_step_pass(batch, agent, forced):
+    """The training step's batching over a window (image encoder, decoder and weight gradients computed once
+    for all steps) gives the loss and gradients of calling the model one time step at a time (eval mode:
+    BatchNorm statistics and dropout are the only things batching would change)."""
+    torch.manual_seed(0)
+    model = agent(TINY).eval()
+    whole_loss, whole = _loss_and_grads(model, batch, 100, forced)
+    step_loss, steps = _loss_and_grads(model, batch, 1, forced)
+    assert math.isclose(whole_loss, step_loss, rel_tol=1e-5)
+    assert whole.keys() == steps.keys() and len(whole) > 10
+    for name in whole:
+        torch.testing.assert_close(whole[name], steps[name], atol=1e-5, rtol=1e-4, msg=name)

@@ -208,7 +208,8 @@ def write_report(pipeline, seconds: float) -> str:
         f"batch {p.batch_size}, lr {p.lr}, truncated BPTT {p.recurrence}, memory {p.memory_dim}, words {p.instr_dim}, "
         f"teacher forcing phased out from epoch {p.stop_tf}; one CPU thread per run.",
         f"- Learning curve: success on {p.val_episodes} fresh levels after every epoch (sampled actions). "
-        f"Final figures: each run's best model (by validation success) on {p.eval_episodes} other fresh levels.",
+        f"Final figures: each run's best model (by validation success) on {p.eval_episodes} other fresh levels "
+        f"({p.tc_eval_episodes} for FADS, Precrime and steering).",
         f"- Zero-shot suite: up to {p.levels_per_bin} levels per difficulty bin from {suites.get('seeds_tried', '?')} "
         f"seeds tried; shortfall {json.dumps(suites.get('shortfall', {}))}.",
         f"- Seeds: {p.seeds}. ± is the sample standard deviation over seeds.", "",

@@ -56,18 +56,19 @@ class Plan:
     valid_demos: int = 256  # validation demonstrations (action accuracy)
     noise_rate: float = 0.01  # the paper's noisy demonstrations
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
-    epochs: int = 8
-    epoch_length: int = 600  # episodes per epoch: about 120k frames per run on MiniBossLevel
-    stop_tf: int = 5
+    epochs: int = 5
+    epoch_length: int = 400  # episodes per epoch: about 10k frames on MiniBossLevel
+    stop_tf: int = 3
     batch_size: int = 64
     lr: float = 5e-4
     recurrence: int = 20
     memory_dim: int = 128
     instr_dim: int = 64
-    val_episodes: int = 200  # fresh levels per validation (the learning curve)
-    eval_episodes: int = 500  # fresh levels for the final in-distribution figures
-    levels_per_bin: int = 20  # zero-shot suite
-    suite_max_seeds: int = 6000
+    val_episodes: int = 100  # fresh levels per validation (the learning curve)
+    eval_episodes: int = 200  # fresh levels for the final in-distribution success
+    tc_eval_episodes: int = 100  # fresh levels for FADS, Precrime and steering (TC only)
+    levels_per_bin: int = 10  # zero-shot suite
+    suite_max_seeds: int = 3000
     jobs: int = 2  # runs trained / evaluated at once
 
     def frames_budget(self) -> int:
@@ -187,10 +188,10 @@ class Pipeline:
                  ("zeroshot", f"zeroshot_{run}.csv", "evaluate_levels.py",
                   ["--testing-levels-path", self.suites, "--no-plot", *(["--oracle-thoughts"] if method == "TC" else [])])]
         if method == "TC":
-            steps += [("fads", f"fads_{run}.json", "evaluate_fads.py", ["--episodes", p.eval_episodes,
-                                                                         "--testing-levels-path", self.suites]),
-                      ("precrime", f"precrime_{run}.json", "evaluate_precrime.py", ["--episodes", p.eval_episodes]),
-                      ("steering", f"steering_{run}.json", "evaluate_steering.py", ["--episodes", p.eval_episodes])]
+            n = ["--episodes", p.tc_eval_episodes]
+            steps += [("fads", f"fads_{run}.json", "evaluate_fads.py", [*n, "--testing-levels-path", self.suites]),
+                      ("precrime", f"precrime_{run}.json", "evaluate_precrime.py", n),
+                      ("steering", f"steering_{run}.json", "evaluate_steering.py", n)]
         for what, result, script, args in steps:
             if os.path.exists(os.path.join(out, result)):
                 continue

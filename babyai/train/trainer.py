@@ -144,19 +144,8 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
             batch = batch.to(d.device)
             teacher_forcing = bool(coin.random() < tf_ratio)
             optimizer.zero_grad(set_to_none=True)
-            memory = model.initial_memory(int(batch.counts[0]), d.device)
             scale = d.world / global_frames  # gradients are averaged over processes: the loss is the global frame mean
-            stats = torch.zeros(4, device=d.device)
-            for rows, counts in batch.windows(cfg.recurrence):
-                with torch.autocast(d.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-                    out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
-                                memory, batch.thoughts, batch.thought_ids[rows], teacher_forcing)
-                actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
-                policy_loss, entropy, sg_loss = action_nll(out.action_logits, actions), action_entropy(out.action_logits), thought_nll(out.thought_logits, thoughts)
-                loss = (policy_loss - cfg.entropy_coef * entropy + cfg.sg_coef * sg_loss) * scale
-                scaler.scale(loss).backward()
-                memory = tuple(m.detach() for m in out.memory)
-                stats += torch.stack([policy_loss, entropy, sg_loss, correct_actions(out.action_logits, actions)]).detach()
+            stats = backward_batch(model, batch, cfg, teacher_forcing, scale, amp_dtype, scaler)
             distributed.average_gradients(d, model)  # data-parallel: one exchange per global batch
             scaler.step(optimizer)
             scaler.update()
@@ -202,6 +191,26 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
              f"best validation success {progress.best_success:.3f}")
     return {"run_dir": folder, "finished": progress.finished, "best_success": progress.best_success,
             "epoch": progress.epoch, "resumed": start.checkpoint is not None}
+
+
+def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale: float, amp_dtype=None,
+                   scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+    """Accumulate the gradients of one batch, window after window of truncated BPTT; returns the sums
+    over its frames of (policy loss, entropy, thought loss, correct actions)."""
+    device = batch.images.device
+    memory = model.initial_memory(int(batch.counts[0]), device)
+    stats = torch.zeros(4, device=device)
+    for rows, counts in batch.windows(cfg.recurrence):
+        with torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+            out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
+                        memory, batch.thoughts, batch.thought_ids[rows], teacher_forcing)
+        actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
+        policy_loss, entropy, sg_loss = action_nll(out.action_logits, actions), action_entropy(out.action_logits), thought_nll(out.thought_logits, thoughts)
+        loss = (policy_loss - cfg.entropy_coef * entropy + cfg.sg_coef * sg_loss) * scale
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+        memory = tuple(m.detach() for m in out.memory)
+        stats += torch.stack([policy_loss, entropy, sg_loss, correct_actions(out.action_logits, actions)]).detach()
+    return stats
 
 
 def _restore(cfg, start: Start, d, model, optimizer, scaler, log) -> Progress:

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Training-step speed on CPU (or GPU): frames/s of one optimizer step on real BossLevel batches.
+
+    python benchmarks/bench_train.py [--repeats 3] [--configs small paper] [--device cpu]
+
+For each configuration (small: --memory-dim 256 --instr-dim 128 --batch-size 32; paper: 2048 / 256
+--batch-size 8; both --recurrence 20, teacher forcing, Adam) it times, on the same batches:
+- ours: the trainer's own step (``babyai.train.trainer.backward_batch`` + Adam);
+- the original's computation order at equal math, in the same run: a no-grad pass over the batch for
+  the memories at window starts, then per window a gradient pass calling the model one time step at
+  a time (so the image encoder, decoder and weight gradients are not batched over the window).
+It prints frames/s (median and range over repeats) and the ratios, with the original program's
+figures measured on the project's machine (150.8 and 7.2 frames/s) for reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import torch
+from common import median_rate, rate, repeat
+
+from babyai.demos import DemoSpec, generate_dataset, open_demos
+from babyai.model import TCConfig, ThoughtCloningAgent
+from babyai.train.data import Tokenizer, make_batch
+from babyai.train.losses import action_entropy, action_nll, thought_nll
+from babyai.train.run import TrainConfig
+from babyai.train.trainer import backward_batch
+from babyai.train.vocab import Vocabulary
+
+LEVEL = "BabyAI-BossLevel-v0"
+CONFIGS = {  # name -> (memory_dim, instr_dim, batch_size, the original program's frames/s on this machine)
+    "small": (256, 128, 32, 150.8),
+    "paper": (2048, 256, 8, 7.2),
+}
+
+
+def original_order_step(model, batch, cfg: TrainConfig) -> None:
+    """The original's scheme: memories at window starts from a no-grad pass, then per window one model call
+    per time step with gradients (same loss as ours)."""
+    starts, memory = {}, model.initial_memory(int(batch.counts[0]))
+    windows = list(batch.windows(cfg.recurrence))
+    with torch.no_grad():
+        for k, (rows, counts) in enumerate(windows):
+            starts[k] = memory
+            memory = _steps(model, batch, rows, counts, memory)[1]
+    for k, (rows, counts) in enumerate(windows):
+        loss, _ = _steps(model, batch, rows, counts, starts[k], with_loss=cfg)
+        (loss / batch.num_frames).backward()
+
+
+def _steps(model, batch, rows, counts, memory, with_loss: TrainConfig | None = None):
+    loss, start = 0.0, rows.start
+    for n in counts:
+        step = slice(start, start + n)
+        out = model(batch.images[step], [n], batch.mission[:n], batch.mission_lengths[:n], memory, batch.thoughts,
+                    batch.thought_ids[step], True)
+        memory = out.memory
+        if with_loss is not None:
+            actions, thoughts = batch.actions[step], batch.thoughts[batch.thought_ids[step], 1:]
+            loss = loss + action_nll(out.action_logits, actions) - with_loss.entropy_coef * action_entropy(
+                out.action_logits) + with_loss.sg_coef * thought_nll(out.thought_logits, thoughts)
+        start += n
+    return loss, memory
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--batches", type=int, default=2, help="optimizer steps per repeat")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-baseline", action="store_true", help="time ours only")
+    args = p.parse_args()
+    device = torch.device(args.device)
+    print(f"{LEVEL} batches, {torch.get_num_threads()} threads, {os.cpu_count()} cores, device {device}; "
+          "frames/s median (range)")
+    with tempfile.TemporaryDirectory() as tmp:
+        most = max(CONFIGS[c][2] for c in args.configs) * args.batches
+        generate_dataset(tmp + "/d", DemoSpec(LEVEL, most, 10**6), progress=False)
+        episodes = list(open_demos(tmp + "/d"))
+    tokenizer = Tokenizer(Vocabulary.babyai(), 15)
+    for name in args.configs:
+        memory_dim, instr_dim, batch_size, original = CONFIGS[name]
+        cfg = TrainConfig("tc", "bench", [LEVEL], ["-"], [0], recurrence=20, batch_size=batch_size)
+        batches = [make_batch(episodes[i * batch_size:(i + 1) * batch_size], tokenizer).to(device)
+                   for i in range(args.batches)]
+        frames = sum(b.num_frames for b in batches)
+        torch.manual_seed(0)
+        model = ThoughtCloningAgent(TCConfig(memory_dim=memory_dim, instr_dim=instr_dim)).to(device).train()
+        optimizer = torch.optim.Adam(model.parameters(), 5e-4, eps=1e-5)
+
+        def run(step) -> None:
+            for b in batches:
+                optimizer.zero_grad(set_to_none=True)
+                step(b)
+                optimizer.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+
+        def ours(b):
+            backward_batch(model, b, cfg, True, 1.0 / b.num_frames)
+
+        run(ours)  # warm-up
+        print(f"{name}: memory {memory_dim}, words {instr_dim}, batch {batch_size} episodes, {frames} frames per repeat")
+        t_ours = repeat(lambda: run(ours), args.repeats)
+        print(f"  ours (trainer step)                 {rate(frames, t_ours)}")
+        if not args.no_baseline:
+            t_base = repeat(lambda: run(lambda b: original_order_step(model, b, cfg)), args.repeats)
+            print(f"  original order, equal math          {rate(frames, t_base)}")
+            print(f"  ours / original order:              {median_rate(frames, t_ours) / median_rate(frames, t_base):.2f}x")
+        print(f"  ours / original program ({original} frames/s measured): "
+              f"{median_rate(frames, t_ours) / original:.2f}x  (target >= 3)")
+        sys.stdout.flush()
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    main()
