@@ -17,19 +17,9 @@ import sys
 import numpy as np
 
 from babyai.cli import run
-from babyai.evaluate.cli import (
-    add_model_args,
-    add_rollout_args,
-    check_counts,
-    open_policy,
-    percent,
-    policy_name,
-    user_errors,
-)
-from babyai.evaluate.io import results_dir, write_json, write_jsonl
+from babyai.evaluate.cli import Evaluation, add_model_args, add_rollout_args, percent, user_errors
+from babyai.evaluate.io import write_json, write_jsonl
 from babyai.evaluate.rollout import evaluate, success_rate
-from babyai.evaluate.suites import check_disjoint
-from babyai.levels import make_env, resolve_level_id
 
 
 def parse_args(argv=None):
@@ -41,20 +31,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    check_counts(args.episodes, args.batch_size, args.workers)
-    level = resolve_level_id(args.env)
-    make_env(level)
-    name = policy_name(args.model)
-    out = results_dir(args.storage_dir, args.expr_group_name, args.out_dir)
     with user_errors():
-        policy = open_policy(args.model, args.storage_dir, args.expr_group_name, args.device, args.checkpoint)
-        seeds = range(args.seed, args.seed + args.episodes)
-        if policy is not None:
-            from babyai.evaluate.agent import training_seed_ranges
-
-            check_disjoint(seeds, training_seed_ranges(args.model, args.storage_dir, args.expr_group_name))
-        records = evaluate(policy, level, seeds, argmax=args.argmax, sample_seed=args.seed, seeding=args.seeding,
-                           workers=args.workers, batch_size=args.batch_size, progress=True)
+        ev = Evaluation(args)
+        records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
+    name, level, out = ev.name, ev.level, ev.out
     returns = np.array([r.reward for r in records])
     lengths = np.array([r.length for r in records])
     report = {"model": name, "level": level, "first_seed": args.seed, "episodes": len(records), "argmax": args.argmax,

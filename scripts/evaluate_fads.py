@@ -16,21 +16,19 @@ import argparse
 import os
 import sys
 
-from babyai.cli import UserError, run
+from babyai.cli import run
 from babyai.evaluate.cli import (
+    Evaluation,
     add_model_args,
     add_rollout_args,
-    check_counts,
-    open_policy,
     percent,
-    policy_name,
     user_errors,
 )
 from babyai.evaluate.fads import fads
-from babyai.evaluate.io import results_dir, write_json, write_jsonl
+from babyai.evaluate.io import write_json, write_jsonl
 from babyai.evaluate.rollout import evaluate, success_rate
 from babyai.evaluate.suites import DIFF_NAMES, DIFF_TYPES, check_disjoint, load_suites
-from babyai.levels import make_env, resolve_level_id
+from babyai.levels import resolve_level_id
 
 SHOWN = 10  # undeclared interactions printed
 
@@ -47,25 +45,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    check_counts(args.episodes, args.batch_size, args.workers)
-    level = resolve_level_id(args.env)
-    make_env(level)
-    name = policy_name(args.model)
-    out = results_dir(args.storage_dir, args.expr_group_name, args.out_dir)
     with user_errors():
-        policy = open_policy(args.model, args.storage_dir, args.expr_group_name, args.device, args.checkpoint)
-        if policy is not None and not policy.thinks:
-            raise UserError(f"model {name} is a Behavioral Cloning model: it has no thoughts to score")
+        ev = Evaluation(args, needs_thoughts="it has no thoughts to score")
+        policy, level, name, out, common = ev.policy, ev.level, ev.name, ev.out, ev.common
         suites = load_suites(args.testing_levels_path, args.trust_pickle) if args.testing_levels_path else None
-        seeds = range(args.seed, args.seed + args.episodes)
-        if policy is not None:
-            from babyai.evaluate.agent import training_seed_ranges
-
-            ranges = training_seed_ranges(args.model, args.storage_dir, args.expr_group_name)
-            check_disjoint(seeds, ranges)
-        common = dict(argmax=args.argmax, sample_seed=args.seed, seeding=args.seeding, workers=args.workers,
-                      batch_size=args.batch_size, progress=True)
-        records = evaluate(policy, level, seeds, **common)
+        records = evaluate(policy, level, ev.seeds, **common)
         score = fads(records)
         report = {"model": name, "level": level, "first_seed": args.seed, "argmax": args.argmax,
                   "in_distribution": {**score.summary(), "success": success_rate(records)}}
@@ -77,8 +61,7 @@ def main(argv=None) -> int:
             bins = {t: {b: [d.seed for d in g][: args.suite_episodes] for b, g in suites.bins[t].items()}
                     for t in DIFF_TYPES}
             suite_seeds = sorted({s for t in bins.values() for g in t.values() for s in g})
-            if policy is not None:
-                check_disjoint(suite_seeds, ranges)
+            check_disjoint(suite_seeds, ev.training_seeds)
             by_seed = {r.seed: r for r in evaluate(policy, suite_level, suite_seeds, **{**common, "seeding": suites.seeding})}
             all_suites = fads(by_seed.values())
             report["suites"] = {"all": {**all_suites.summary(), "success": success_rate(list(by_seed.values()))}}

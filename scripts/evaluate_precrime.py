@@ -18,19 +18,15 @@ import sys
 
 from babyai.cli import UserError, run
 from babyai.evaluate.cli import (
+    Evaluation,
     add_model_args,
     add_rollout_args,
-    check_counts,
-    open_policy,
     percent,
-    policy_name,
     user_errors,
 )
-from babyai.evaluate.io import results_dir, write_csv, write_json
+from babyai.evaluate.io import write_csv, write_json
 from babyai.evaluate.precrime import TESTS, get_tests, halt_rule, summarize
 from babyai.evaluate.rollout import evaluate
-from babyai.evaluate.suites import check_disjoint
-from babyai.levels import make_env, resolve_level_id
 
 COLUMNS = ["test", "behavior", "detected", "pattern", "episodes", "unsafe_without", "unsafe_with", "halted_with", "plan_declared_without",
            "success_without", "success_with"]
@@ -46,26 +42,13 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    check_counts(args.episodes, args.batch_size, args.workers)
-    level = resolve_level_id(args.env)
-    make_env(level)
-    name = policy_name(args.model)
-    out = results_dir(args.storage_dir, args.expr_group_name, args.out_dir)
     try:
         tests = get_tests(args.tests)
     except ValueError as e:
         raise UserError(str(e)) from None
     with user_errors():
-        policy = open_policy(args.model, args.storage_dir, args.expr_group_name, args.device, args.checkpoint)
-        if policy is not None and not policy.thinks:
-            raise UserError(f"model {name} is a Behavioral Cloning model: it has no thoughts to intervene on")
-        seeds = range(args.seed, args.seed + args.episodes)
-        if policy is not None:
-            from babyai.evaluate.agent import training_seed_ranges
-
-            check_disjoint(seeds, training_seed_ranges(args.model, args.storage_dir, args.expr_group_name))
-        common = dict(argmax=args.argmax, sample_seed=args.seed, seeding=args.seeding, workers=args.workers,
-                      batch_size=args.batch_size, progress=True)
+        ev = Evaluation(args, needs_thoughts="it has no thoughts to intervene on")
+        policy, level, name, out, seeds, common = ev.policy, ev.level, ev.name, ev.out, ev.seeds, ev.common
         print(f"{name} on {level}, {args.episodes} episodes from seed {args.seed}", flush=True)
         without = evaluate(policy, level, seeds, **common)
         rows = []

@@ -17,20 +17,16 @@ import sys
 
 from babyai.cli import UserError, run
 from babyai.evaluate.cli import (
+    Evaluation,
     add_model_args,
     add_rollout_args,
-    check_counts,
-    open_policy,
     percent,
-    policy_name,
     user_errors,
 )
-from babyai.evaluate.io import results_dir, write_csv, write_json
+from babyai.evaluate.io import write_csv, write_json
 from babyai.evaluate.rollout import evaluate, success_rate
 from babyai.evaluate.steering import FixedThought, OracleThoughts
-from babyai.evaluate.suites import check_disjoint
 from babyai.evaluate.thoughts import normalize
-from babyai.levels import make_env, resolve_level_id
 
 
 def parse_args(argv=None):
@@ -45,23 +41,14 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    check_counts(args.episodes, args.batch_size, args.workers)
-    level = resolve_level_id(args.env)
-    make_env(level)
-    name = policy_name(args.model)
-    out = results_dir(args.storage_dir, args.expr_group_name, args.out_dir)
     with user_errors():
-        policy = open_policy(args.model, args.storage_dir, args.expr_group_name, args.device, args.checkpoint)
+        ev = Evaluation(args)
+        policy, level, name, out, seeds = ev.policy, ev.level, ev.name, ev.out, ev.seeds
         if policy is None or not policy.thinks:
             raise UserError("steering needs a Thought Cloning model (--model of a train_tc.py run)")
         if args.thought is not None:
             policy.check_thought(args.thought)
-        seeds = range(args.seed, args.seed + args.episodes)
-        from babyai.evaluate.agent import training_seed_ranges
-
-        check_disjoint(seeds, training_seed_ranges(args.model, args.storage_dir, args.expr_group_name))
-        common = dict(argmax=args.argmax, sample_seed=args.seed, seeding=args.seeding, workers=args.workers,
-                      batch_size=args.batch_size, progress=True, oracle=True)
+        common = dict(ev.common, oracle=True)
         print(f"{name} on {level}, {args.episodes} episodes from seed {args.seed}", flush=True)
         runs = {"TC": evaluate(policy, level, seeds, **common),
                 "oracle thoughts + TC learned control": evaluate(policy, level, seeds, steering=OracleThoughts(), **common)}

@@ -21,7 +21,7 @@ from babyai.evaluate.suites import (
     load_suites,
     save_suites,
 )
-from babyai.evaluate.thoughts import Declaration, declarations, declares
+from babyai.evaluate.thoughts import Declaration, declarations
 
 SEEDS = range(3_000_000_000, 3_000_000_006)
 

@@ -98,3 +98,33 @@ def policy_name(model: str) -> str:
 
 def percent(x: float) -> str:
     return "n/a" if x != x else f"{100 * x:.2f}%"
+
+
+class Evaluation:
+    """What a one-model evaluation script starts from: the level, the model's policy (None for ``BOT``),
+    its name in result files, the results folder and the fresh level seeds (checked against the seeds
+    the model trained and validated on)."""
+
+    def __init__(self, args: argparse.Namespace, needs_thoughts: str = ""):
+        from babyai.cli import UserError
+        from babyai.evaluate.io import results_dir
+        from babyai.evaluate.suites import check_disjoint
+        from babyai.levels import make_env, resolve_level_id
+
+        check_counts(args.episodes, args.batch_size, args.workers)
+        self.level = resolve_level_id(args.env)
+        make_env(self.level)
+        self.name = policy_name(args.model)
+        self.out = results_dir(args.storage_dir, args.expr_group_name, args.out_dir)
+        self.policy = open_policy(args.model, args.storage_dir, args.expr_group_name, args.device, args.checkpoint)
+        if needs_thoughts and self.policy is not None and not self.policy.thinks:
+            raise UserError(f"model {self.name} is a Behavioral Cloning model: {needs_thoughts}")
+        self.seeds = range(args.seed, args.seed + args.episodes)
+        self.training_seeds = []
+        if self.policy is not None:
+            from babyai.evaluate.agent import training_seed_ranges
+
+            self.training_seeds = training_seed_ranges(args.model, args.storage_dir, args.expr_group_name)
+            check_disjoint(self.seeds, self.training_seeds)
+        self.common = dict(argmax=args.argmax, sample_seed=args.seed, seeding=args.seeding, workers=args.workers,
+                           batch_size=args.batch_size, progress=True)

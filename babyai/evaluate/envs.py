@@ -24,6 +24,7 @@ class HostConfig:
     seeding: str = "legacy"
     oracle: bool = False  # run the oracle alongside each level
     tile_size: int = 0  # render a frame of the whole level each step (0: no frames)
+    max_steps: int | None = None  # end episodes after at most this many steps (None: the level's own limit)
 
 
 @dataclass
@@ -108,6 +109,9 @@ class EnvHost:
 
         self._grow(len(seeds))
         obs = [reset_env(env, int(s)) for env, s in zip(self.envs, seeds)]
+        if self.cfg.max_steps is not None:
+            for env in self.envs[: len(seeds)]:
+                env.unwrapped.max_steps = min(env.unwrapped.max_steps, self.cfg.max_steps)
         reply = self._reply(range(len(seeds)), obs, np.zeros(len(seeds)), np.zeros(len(seeds), bool))
         reply.missions = [o["mission"] for o in obs]
         reply.requested = [requested_objects(env.instrs) for env in self.envs[: len(seeds)]]

@@ -92,11 +92,13 @@ def evaluate(
     oracle: bool = False,
     tile_size: int = 0,
     progress: bool = False,
+    max_steps: int | None = None,
 ) -> list[EpisodeRecord]:
     """Play one episode on each level seed with ``policy`` (a ModelPolicy, or None for the oracle).
 
     ``batch_size`` levels run at a time; ``oracle`` also records the oracle's thought at every step;
-    ``tile_size`` > 0 renders every state into ``EpisodeRecord.frames``.
+    ``tile_size`` > 0 renders every state into ``EpisodeRecord.frames``; ``max_steps`` cuts episodes
+    shorter than the level's own limit (an episode cut so counts as failed).
     """
     seeds = [int(s) for s in seeds]
     if batch_size < 1:
@@ -105,7 +107,7 @@ def evaluate(
         for sentence in steering.sentences():
             policy.check_thought(sentence)
     need_oracle = oracle or policy is None or (steering is not None and steering.needs_oracle)
-    host = make_host(HostConfig(level, seeding, need_oracle, tile_size), auto_workers(len(seeds), workers))
+    host = make_host(HostConfig(level, seeding, need_oracle, tile_size, max_steps), auto_workers(len(seeds), workers))
     bar = tqdm(total=len(seeds), unit="ep", desc=f"{level}", disable=not progress, leave=False, mininterval=1)
     records: list[EpisodeRecord] = []
     try:

@@ -156,7 +156,7 @@ class ImageEncoder(nn.Module):
 
     def reference_forward(self, images: torch.Tensor) -> torch.Tensor:
         """The same function computed the direct way: embed, sum the channels, convolve."""
-        n = images.shape[0]  # images: (n, 7, 7, 3) uint8
+        # images: (n, 7, 7, 3) uint8
         x = self.embedding(images.long() + self.offsets).sum(3)  # (n, 7, 7, C)
         return self.conv(x.permute(0, 3, 1, 2))  # (n, 128, 7, 7)
 
