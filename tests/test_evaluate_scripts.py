@@ -190,3 +190,16 @@ def test_bad_suites_and_models_give_one_line(store, tmp_path):
     torch.save(ckpt, store / "models" / "mismatch" / "best.pt")
     one_line_error(run_script("evaluate_precrime.py", "--model", "mismatch", "--env", LEVEL, "--episodes", 1,
                               storage=store, check=False), "do not fit its config")
+
+
+def test_evaluate_success_of_any_agent(store):
+    for model in ("tiny", "tinybc", "BOT"):
+        proc = run_script("evaluate.py", "--model", model, "--env", LEVEL, "--episodes", 4, "--seed", 3_000_000_000,
+                          storage=store)
+        report = json.loads((store / f"evaluate_{model}.json").read_text())
+        assert report["episodes"] == 4 and 0 <= report["success"] <= 1 and f"{model} on {LEVEL}" in proc.stdout
+        assert len((store / f"evaluate_{model}_episodes.jsonl").read_text().splitlines()) == 4
+    assert json.loads((store / "evaluate_BOT.json").read_text())["success"] == 1.0  # the oracle solves every level
+    one_line_error(run_script("evaluate.py", "--model", "nope", "--env", LEVEL, storage=store, check=False), "nope")
+    one_line_error(run_script("evaluate.py", "--model", "tiny", "--env", LEVEL, "--episodes", 0, storage=store,
+                              check=False), "--episodes")
