@@ -200,7 +200,7 @@ def _loss_and_grads(model, batch, recurrence, forced):
         memory = out.memory  # gradients flow across windows: the same function as one long window
     total.backward()
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
-    return float(total), grads
+    return float(total.detach()), grads
 
 
 @pytest.mark.parametrize("agent", [ThoughtCloningAgent, BCAgent])
