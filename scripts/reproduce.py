@@ -74,8 +74,8 @@ def main(argv=None) -> int:
                 batch_size=args.batch_size, lr=args.lr, recurrence=args.recurrence, memory_dim=args.memory_dim,
                 instr_dim=args.instr_dim, val_episodes=args.val_episodes, eval_episodes=args.eval_episodes,
                 tc_eval_episodes=args.tc_eval_episodes, levels_per_bin=args.levels_per_bin, suite_max_seeds=args.suite_max_seeds, jobs=args.jobs)
-    pipeline = Pipeline(plan, storage_dir(args.storage_dir), args.results_dir)
-    pipeline.command = "python scripts/reproduce.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = "python scripts/reproduce.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    pipeline = Pipeline(plan, storage_dir(args.storage_dir), args.results_dir, command)
     try:
         path = pipeline.run()
     except StageError as e:

@@ -73,8 +73,7 @@ def _last_validation(rows: list[dict]) -> float:
 
 
 def _zeroshot_all(z: dict) -> float:
-    """Success over the suite's levels, weighting each behavioral bin by its count is not possible from
-    the CSV, so: the mean over the behavioral bins (each bin equally, as the paper's plot reads)."""
+    """The mean success over the behavioral-difficulty bins, each bin counting once (as the plot reads)."""
     vals = [v for (t, _), v in z.items() if t == "demo" and not math.isnan(v)]
     return float(np.mean(vals)) if vals else math.nan
 
@@ -198,7 +197,7 @@ def write_report(pipeline, seconds: float) -> str:
     suites = _load_json(pipeline.suites) or {}
     lines = [
         f"# Reproduction `{p.name}`: TC vs BC vs TC without imitating thought on {p.env}", "",
-        f"Command: `{getattr(pipeline, 'command', '') or 'python scripts/reproduce.py --name ' + p.name}`", "",
+        f"Command: `{pipeline.command}`", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch "
         f"{torch.__version__}, {platform.system()} {platform.release()}. Wall time of this invocation: "
         f"{seconds / 60:.1f} min (stages already done were skipped).", "",

@@ -71,16 +71,14 @@ class Plan:
     suite_max_seeds: int = 3000
     jobs: int = 2  # runs trained / evaluated at once
 
-    def frames_budget(self) -> int:
-        return 10**12  # the budget is epochs x epoch_length episodes, the same for every method
-
     def run_name(self, method: str, seed: int) -> str:
         return f"{METHODS[method][0]}_seed{seed}"
 
 
 class Pipeline:
-    def __init__(self, plan: Plan, storage: str, results: str):
+    def __init__(self, plan: Plan, storage: str, results: str, command: str = ""):
         self.plan = plan
+        self.command = command or f"python scripts/reproduce.py --name {plan.name}"  # shown in the report
         self.root = os.path.abspath(os.path.join(storage, f"reproduce_{plan.name}"))  # demos, models, evaluations
         self.results = os.path.join(results, plan.name)
         self.demos = os.path.join(self.root, "demos", plan.name)
@@ -166,7 +164,7 @@ class Pipeline:
         _, script, extra = METHODS[method]
         logger.info(f"training {run}")
         self.script(script, "--env", p.env, "--demos", self.demos, "--model", run, "--seed", seed,
-                    "--epochs", p.epochs, "--epoch-length", p.epoch_length, "--frames", p.frames_budget(),
+                    "--epochs", p.epochs, "--epoch-length", p.epoch_length,
                     "--stop-tf", p.stop_tf, "--batch-size", p.batch_size, "--lr", p.lr, "--recurrence", p.recurrence,
                     "--memory-dim", p.memory_dim, "--instr-dim", p.instr_dim, "--val-episodes", p.val_episodes,
                     "--val-seed", VAL_SEED, "--patience", 10**6, "--device", "cpu", *extra, log=f"train_{run}")
