@@ -10,13 +10,16 @@ For each configuration (small: --memory-dim 256 --instr-dim 128 --batch-size 32;
   the memories at window starts, then per window a gradient pass calling the model one time step at
   a time (so the image encoder, decoder and weight gradients are not batched over the window).
 It prints frames/s (median and range over repeats) and the ratios, with the original program's
-figures measured on the project's machine (150.8 and 7.2 frames/s) for reference.
+figures measured on the project's machine (150.8 and 7.2 frames/s) for reference; and the ceiling
+the 3x3 convolutions alone put on any computation of this math on this device: their forward and
+backward passes timed at the batch sizes the step uses, without anything else.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 
@@ -67,6 +70,28 @@ def _steps(model, batch, rows, counts, memory, with_loss: TrainConfig | None = N
     return loss, memory
 
 
+def conv_ceiling(batch_size: int, recurrence: int, device: torch.device, repeats: int) -> float:
+    """Frames/s the model's 3x3 convolutions (128 -> 128 channels on 7x7 maps, forward + backward) allow.
+
+    Per frame, 5 run once per window of ``recurrence`` steps (the image encoder's second one: its first is
+    a table lookup; the first FiLM block's two, in each generator) and 4 once per time step (the second
+    FiLM block's two, in each generator), all with gradients for weights and inputs.
+    """
+    conv = torch.nn.Conv2d(128, 128, 3, padding=1).to(device, memory_format=torch.channels_last)
+    seconds_per_frame = 0.0
+    for rows, count in ((batch_size * recurrence, 5), (batch_size, 4)):
+        x = torch.randn(rows, 128, 7, 7, device=device).to(memory_format=torch.channels_last).requires_grad_()
+
+        def once() -> None:
+            conv(x).sum().backward()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+
+        once()
+        seconds_per_frame += count * statistics.median(repeat(once, repeats)) / rows
+    return 1.0 / seconds_per_frame
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
@@ -114,6 +139,9 @@ def main() -> None:
             print(f"  ours / original order:              {median_rate(frames, t_ours) / median_rate(frames, t_base):.2f}x")
         print(f"  ours / original program ({original} frames/s measured): "
               f"{median_rate(frames, t_ours) / original:.2f}x  (target >= 3)")
+        ceiling = conv_ceiling(batch_size, cfg.recurrence, device, max(3, args.repeats))
+        print(f"  ceiling set by the convolutions alone: {ceiling:.1f} frames/s = {ceiling / original:.2f}x the original "
+              "program")
         sys.stdout.flush()
 
 
