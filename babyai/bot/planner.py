@@ -28,7 +28,7 @@ from babyai.bot.subgoals import (
     Pickup,
     require,
 )
-from babyai.bot.search import Traversal, cell_kind, cell_kinds
+from babyai.bot.search import HEADINGS, Traversal, cell_kind, cell_kinds
 from babyai.bot.thoughts import describe
 
 # cells around a drop candidate, in ring order
@@ -158,10 +158,11 @@ class Bot:
             if ignore_blockers:
                 clear = self._traversal(False)
                 clear.exhaust()
-                starts = [(i, j, 1, 0) for i, j in clear.visited()]
+                starts = [(p, 0) for p in clear.visited()]  # all heading east
             else:
                 x, y = int(self.pos[0]), int(self.pos[1])
-                starts = [(x, y, int(self.dir_vec[0]), int(self.dir_vec[1]))]
+                heading = HEADINGS.index((int(self.dir_vec[0]), int(self.dir_vec[1])))
+                starts = [(y * self.width + x, heading)]
                 self._update_kinds()
                 self._seen = self.vis_mask.T.ravel().tolist()  # by cell number j * width + i
             self._searches[key] = Traversal(self.env.grid, self._kinds, self._seen, starts,
@@ -191,7 +192,7 @@ class Bot:
             with_blockers = True
             blocked = self._traversal(True)
             # its first visits are the cells of the clear search, where nothing was accepted
-            skip = len(clear.order)
+            skip = clear.count
             found = (blocked.find_position(target, skip) if target is not None
                      else blocked.find(accept, skip))
             if found is not None:

@@ -5,25 +5,31 @@ candidate object, for unseen cells, for a free cell to drop something). Within a
 the seen cells and the start are fixed, so every search visits cells in the same order and only
 stops at a different place. ``Traversal`` runs that search once, lazily, and answers each query
 by scanning its visit order: the same answers as separate searches, at a fraction of the cost.
-Cells are numbered ``j * width + i``.
+Cells are numbered ``j * width + i``; headings are numbered as in ``HEADINGS``.
 """
 
 from __future__ import annotations
 
-from collections import deque
+import functools
 
-FREE, STOP, BLOCKER = 0, 1, 2  # walk through / never cross (wall, closed door) / an object
+FREE, BLOCKER, STOP = 0, 1, 2  # walk through / an object / never cross (wall, closed door)
 UNVISITED = -2
-# For each heading (dx, dy): the neighbours in the order the original bot queued them
-# (straight on first), as (dx, dy) pairs.
-NEIGHBOURS = {
-    (di, dj): ((di, dj), (dj, di), (-dj, -di), (-di, -dj))
-    for di, dj in ((1, 0), (0, 1), (-1, 0), (0, -1))
-}
+HEADINGS = ((1, 0), (0, 1), (-1, 0), (0, -1))  # (dx, dy), in minigrid's direction order
+
+
+@functools.cache
+def neighbours(width: int) -> tuple:
+    """For each heading: the neighbours of a cell in the order the original bot queued them
+    (straight on first), as (cell number offset, heading) pairs."""
+    table = []
+    for di, dj in HEADINGS:
+        steps = ((di, dj), (dj, di), (-dj, -di), (-di, -dj))
+        table.append(tuple((l * width + k, HEADINGS.index((k, l))) for k, l in steps))
+    return tuple(table)
 
 
 def cell_kind(cell) -> int:
-    """FREE, STOP or BLOCKER."""
+    """FREE, BLOCKER or STOP."""
     if cell is None:
         return FREE
     if cell.type == "wall":
@@ -40,44 +46,57 @@ def cell_kinds(grid) -> list:
 
 class Traversal:
     """Cells in the order BFS visits them. Unseen cells are visited but not expanded;
-    objects are walked through only with ``ignore_blockers``."""
+    objects are walked through only with ``ignore_blockers``.
+
+    A cell is queued once, when first reached: its predecessor and heading are those of the
+    first entry the original bot (which queued a cell again from every neighbour and skipped
+    it when visited) dequeued, so the visit order and the paths are the same.
+    """
 
     def __init__(self, grid, kinds, seen, starts, ignore_blockers: bool):
+        """``starts``: (cell number, heading) pairs, visited first in this order."""
         self.cells, self.width, self.kinds, self.seen = grid.grid, grid.width, kinds, seen
-        self.stop = (STOP,) if ignore_blockers else (STOP, BLOCKER)
-        # queue entries: (cell number, heading, previous cell number or -1)
-        self.queue = deque((j * self.width + i, (di, dj), -1) for i, j, di, dj in starts)
-        self.previous = [UNVISITED] * len(self.cells)
-        self.order = []  # cell numbers in visit order
-        self.rank = {}  # cell number -> index in ``order``
+        self.limit = STOP if ignore_blockers else BLOCKER  # cells of a lower kind are expanded
+        self.neighbours = neighbours(grid.width)
+        n = len(self.cells)
+        self.previous = [UNVISITED] * n  # the cell each was reached from (-1: a start)
+        self.heading = [0] * n
+        self.rank = [-1] * n  # index in ``queue``
+        self.queue = []  # cells in the order reached; the first ``count`` have been visited
+        self.count = 0
+        for p, h in starts:
+            if self.previous[p] == UNVISITED:
+                self.previous[p], self.heading[p], self.rank[p] = -1, h, len(self.queue)
+                self.queue.append(p)
 
     def _grow(self, target: int = -1, accept=None, skip: int = 0):
         """Visit cells until ``target`` (a cell number) or a cell where ``accept(pos, cell)``
         is visited (cells visited before the ``skip``-th are not tested); that cell's number,
         or None when the search is exhausted first."""
-        queue, previous, order, rank = self.queue, self.previous, self.order, self.rank
-        seen, kinds, stop, cells, width = self.seen, self.kinds, self.stop, self.cells, self.width
-        while queue:
-            p, heading, prev = queue.popleft()
-            if previous[p] != UNVISITED:
-                continue
-            previous[p] = prev
-            rank[p] = len(order)
-            order.append(p)
-            if seen[p] and kinds[p] not in stop:
-                for k, l in NEIGHBOURS[heading]:
-                    q = p + l * width + k
-                    if previous[q] == UNVISITED:
-                        queue.append((q, (k, l), p))
-            if len(order) > skip and (p == target or (
-                    accept is not None and accept((p % width, p // width), cells[p]))):
-                return p
-        return None
+        queue, previous, heading, rank = self.queue, self.previous, self.heading, self.rank
+        seen, kinds, limit, table = self.seen, self.kinds, self.limit, self.neighbours
+        cells, width, count = self.cells, self.width, self.count
+        try:
+            while count < len(queue):
+                p = queue[count]
+                count += 1
+                if seen[p] and kinds[p] < limit:
+                    for offset, h in table[heading[p]]:
+                        q = p + offset
+                        if previous[q] == UNVISITED:
+                            previous[q], heading[q], rank[q] = p, h, len(queue)
+                            queue.append(q)
+                if count > skip and (p == target or (
+                        accept is not None and accept((p % width, p // width), cells[p]))):
+                    return p
+            return None
+        finally:
+            self.count = count
 
     def find(self, accept, start: int = 0):
         """The first visited position (from the ``start``-th) where ``accept(pos, cell)``."""
         cells, width = self.cells, self.width
-        for p in self.order[start:]:
+        for p in self.queue[start:self.count]:
             if accept((p % width, p // width), cells[p]):
                 return p % width, p // width
         p = self._grow(accept=accept, skip=start)
@@ -86,16 +105,19 @@ class Traversal:
     def find_position(self, target, start: int = 0):
         """``target`` if the search reaches it at or after the ``start``-th visit, else None."""
         p = target[1] * self.width + target[0]
-        if p not in self.rank:
+        if not 0 <= p < len(self.rank):  # off the grid: never reached
+            self._grow()
+            return None
+        if not 0 <= self.rank[p] < self.count:
             self._grow(target=p)
-        return target if self.rank.get(p, -1) >= start else None
+        return target if self.count > self.rank[p] >= start else None
 
     def exhaust(self) -> None:
         self._grow()
 
     def visited(self) -> list:
-        """Every position visited so far, in order."""
-        return [(p % self.width, p // self.width) for p in self.order]
+        """Every cell number visited so far, in order."""
+        return self.queue[:self.count]
 
     def path_back(self, pos) -> list:
         """[pos, its predecessor, ..., a start]."""
