@@ -30,6 +30,7 @@ from babyai.bot.subgoals import (
 )
 from babyai.bot.search import HEADINGS, Traversal, cell_kind, cell_kinds
 from babyai.bot.thoughts import describe
+from babyai.levels.fastobs import view_cells
 
 # cells around a drop candidate, in ring order
 RING = ((-1, -1), (0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0))
@@ -45,7 +46,11 @@ class Bot:
     def __init__(self, env):
         self.env = env
         self.width, self.height = env.width, env.height
-        self.vis_mask = np.zeros((self.width, self.height), dtype=bool)
+        # the seen cells, padded by the view size on every side as the agent's view may leave
+        # the grid (see ``babyai.levels.fastobs.view_cells``); vis_mask is the grid's part
+        pad = env.agent_view_size
+        padded = np.zeros((self.width + 2 * pad, self.height + 2 * pad), dtype=bool)
+        self._seen_padded, self.vis_mask = padded.reshape(-1), padded[pad:-pad, pad:-pad]
         self.stack = []
         self.prev_agent_pos = None
         self.prev_carrying = None
@@ -89,19 +94,11 @@ class Bot:
     # ------------------------------------------------------------- perception
     def _observe(self, obs_image):
         """Mark every cell in the agent's view as seen."""
-        env = self.env
         if obs_image is None:
-            _, view_mask = env.gen_obs_grid()
+            _, view_mask = self.env.gen_obs_grid()
         else:
             view_mask = obs_image[:, :, 0] != 0  # unseen cells encode as all zeros
-        size = env.agent_view_size
-        f_vec, r_vec = env.dir_vec, env.right_vec
-        top_left = np.asarray(env.agent_pos) + f_vec * (size - 1) - r_vec * (size // 2)
-        vi, vj = np.nonzero(view_mask)
-        xs = top_left[0] - f_vec[0] * vj + r_vec[0] * vi
-        ys = top_left[1] - f_vec[1] * vj + r_vec[1] * vi
-        inside = (xs >= 0) & (xs < self.width) & (ys >= 0) & (ys < self.height)
-        self.vis_mask[xs[inside], ys[inside]] = True
+        self._seen_padded[view_cells(self.env)[view_mask]] = True
 
     def _read_agent_state(self):
         env = self.env

@@ -23,56 +23,100 @@ class FastObservation:
 
     _obs_grid = None
 
-    def _encoded_grid(self) -> np.ndarray:
-        """The whole grid encoded, padded with walls by the view size on every side."""
+    def _encoded_grid(self) -> tuple:
+        """The whole grid encoded, padded with walls by the view size on every side, and which
+        of its cells block the view; both flattened x-major (see ``view_cells``)."""
         size = self.agent_view_size
         if self._obs_grid is not self.grid:  # a new level
             padded = np.empty((self.width + 2 * size, self.height + 2 * size, 3), np.uint8)
             padded[:] = WALL_CODE
             padded[size:-size, size:-size] = self.grid.encode()
-            self._obs_padded, self._obs_grid = padded, self.grid
+            self._obs_codes, self._obs_grid = padded.reshape(-1, 3), self.grid
+            self._obs_opaque = opaque(self._obs_codes)
         else:  # actions change only the cell in front (pickup, drop, toggle)
             x, y = self.front_pos
             for i, j in ((x, y), self.agent_pos):
                 if 0 <= i < self.width and 0 <= j < self.height:
                     cell = self.grid.get(i, j)
-                    self._obs_padded[i + size, j + size] = EMPTY_CODE if cell is None \
-                        else cell.encode()
-        return self._obs_padded
+                    p = (i + size) * (self.height + 2 * size) + j + size
+                    self._obs_codes[p] = EMPTY_CODE if cell is None else cell.encode()
+                    self._obs_opaque[p] = opaque(self._obs_codes[p])
+        return self._obs_codes, self._obs_opaque
 
     def gen_obs(self):
         size = self.agent_view_size
-        top_x, top_y, _, _ = self.get_view_exts()
-        view = self._encoded_grid()[top_x + size:top_x + 2 * size, top_y + size:top_y + 2 * size]
-        # minigrid rotates the view left (agent_dir + 1) times: the agent ends up facing "up"
-        view = np.rot90(view, -(self.agent_dir + 1))
+        codes, opacity = self._encoded_grid()
+        cells = view_cells(self)
         if self.see_through_walls:
-            mask = np.ones((size, size), dtype=bool)
+            image = codes[cells]
         else:
-            opaque = (view[:, :, 0] == 2) | ((view[:, :, 0] == 4) & (view[:, :, 2] != 0))
-            mask = visible_cells(opaque.tolist(), size)
-        image = np.where(mask[:, :, None], view, 0).astype(np.uint8)
+            mask = visible_cells(opacity[cells], size)
+            image = codes[cells] * mask[:, :, None]
         image[size // 2, size - 1] = self.carrying.encode() if self.carrying else EMPTY_CODE
         return {"image": image, "direction": self.agent_dir, "mission": self.mission}
 
 
-def visible_cells(opaque, size: int) -> np.ndarray:
-    """minigrid's ``Grid.process_vis`` on a view's opacity (lists indexed [x][y]); agent at
-    the bottom middle. Light spreads row by row upwards, left-to-right then right-to-left."""
-    mask = [[False] * size for _ in range(size)]
-    mask[size // 2][size - 1] = True
+def opaque(codes: np.ndarray) -> np.ndarray:
+    """Which encoded cells (``codes[..., :3]``) block the view: walls and closed doors."""
+    return (codes[..., 0] == 2) | ((codes[..., 0] == 4) & (codes[..., 2] != 0))
+
+
+@functools.cache
+def _view_offsets(padded_height: int, size: int, agent_dir: int) -> np.ndarray:
+    """Offsets of the view's cells from its top-left one in a padded grid flattened x-major,
+    laid out as the observation (minigrid rotates the view left ``agent_dir + 1`` times, so
+    that the agent faces "up")."""
+    i, j = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    return np.ascontiguousarray(np.rot90(i * padded_height + j, -(agent_dir + 1)))
+
+
+def view_cells(env) -> np.ndarray:
+    """The cells of ``env``'s agent view, laid out as its observation, as indices into the grid
+    padded by the view size on every side and flattened x-major (cell (x, y) is at
+    ``(x + size) * (height + 2 * size) + y + size``); the view never leaves the padded grid."""
+    size = env.agent_view_size
+    top_x, top_y, _, _ = env.get_view_exts()
+    padded_height = env.height + 2 * size
+    corner = (top_x + size) * padded_height + top_y + size
+    return corner + _view_offsets(padded_height, size, env.agent_dir)
+
+
+def visible_cells(opacity: np.ndarray, size: int) -> np.ndarray:
+    """minigrid's ``Grid.process_vis`` on a view's opacity (indexed [x, y]); agent at the bottom
+    middle. Light spreads row by row upwards (see ``_light_row``), one table look-up a row."""
+    rows = (_bit_values(size) @ opacity).tolist()  # row y's opaque cells as bits, x = bit x
+    lit, visible = 1 << (size // 2), [0] * size
     for j in range(size - 1, -1, -1):
-        for i in range(size - 1):
-            if mask[i][j] and not opaque[i][j]:
-                mask[i + 1][j] = True
-                if j > 0:
-                    mask[i + 1][j - 1] = mask[i][j - 1] = True
-        for i in range(size - 1, 0, -1):
-            if mask[i][j] and not opaque[i][j]:
-                mask[i - 1][j] = True
-                if j > 0:
-                    mask[i - 1][j - 1] = mask[i][j - 1] = True
-    return np.array(mask, dtype=bool)
+        visible[j], lit = _light_row(size, lit, rows[j])
+    return _bit_rows(size)[visible].T
+
+
+@functools.cache
+def _light_row(size: int, lit: int, opaque_bits: int) -> tuple:
+    """One row of ``process_vis`` (bit i: column i): light spreads left-to-right then
+    right-to-left from the lit cells that are not opaque. Returns (the row's visible cells,
+    the cells it lights in the row above)."""
+    row = [bool(lit >> i & 1) for i in range(size)]
+    clear = [not opaque_bits >> i & 1 for i in range(size)]
+    above = [False] * size
+    for i in range(size - 1):
+        if row[i] and clear[i]:
+            row[i + 1] = above[i + 1] = above[i] = True
+    for i in range(size - 1, 0, -1):
+        if row[i] and clear[i]:
+            row[i - 1] = above[i - 1] = above[i] = True
+    return sum(1 << i for i in range(size) if row[i]), sum(1 << i for i in range(size) if above[i])
+
+
+@functools.cache
+def _bit_values(size: int) -> np.ndarray:
+    return 1 << np.arange(size, dtype=np.int64)
+
+
+@functools.cache
+def _bit_rows(size: int) -> np.ndarray:
+    """Row ``n``: the bits of ``n`` as booleans, lowest first."""
+    return (np.arange(2**size)[:, None] >> np.arange(size) & 1).astype(bool)
 
 
 @functools.cache
