@@ -97,19 +97,23 @@ def main() -> None:
     p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batches", type=int, default=2, help="optimizer steps per repeat")
+    p.add_argument("--batch-size", type=int, default=None, help="episodes per batch (default: the configuration's)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-baseline", action="store_true", help="time ours only")
     args = p.parse_args()
+    if args.repeats < 1 or args.batches < 1 or (args.batch_size is not None and args.batch_size < 1):
+        p.error("--repeats, --batches and --batch-size must be positive")
     device = torch.device(args.device)
     print(f"{LEVEL} batches, {torch.get_num_threads()} threads, {os.cpu_count()} cores, device {device}; "
           "frames/s median (range)")
     with tempfile.TemporaryDirectory() as tmp:
-        most = max(CONFIGS[c][2] for c in args.configs) * args.batches
+        most = max(args.batch_size or CONFIGS[c][2] for c in args.configs) * args.batches
         generate_dataset(tmp + "/d", DemoSpec(LEVEL, most, 10**6), progress=False)
         episodes = list(open_demos(tmp + "/d"))
     tokenizer = Tokenizer(Vocabulary.babyai(), 15)
     for name in args.configs:
         memory_dim, instr_dim, batch_size, original = CONFIGS[name]
+        batch_size = args.batch_size or batch_size
         cfg = TrainConfig("tc", "bench", [LEVEL], ["-"], [0], recurrence=20, batch_size=batch_size)
         batches = [make_batch(episodes[i * batch_size:(i + 1) * batch_size], tokenizer).to(device)
                    for i in range(args.batches)]
