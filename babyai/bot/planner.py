@@ -106,7 +106,11 @@ class Bot:
         self.dir_vec = np.array(env.dir_vec)
         self.right_vec = np.array(env.right_vec)
         self.fwd_pos = self.pos + self.dir_vec
-        self.fwd_cell = self.cell(self.fwd_pos)
+        # the same as plain ints, for cheap comparisons
+        self.xy = (int(self.pos[0]), int(self.pos[1]))
+        self.fwd_xy = (int(self.fwd_pos[0]), int(self.fwd_pos[1]))
+        self.right_xy = (int(self.right_vec[0]), int(self.right_vec[1]))
+        self.fwd_cell = self.env.grid.get(*self.fwd_xy)
         self.carrying = env.carrying
 
     def _remember_state(self):
@@ -157,8 +161,8 @@ class Bot:
                 clear.exhaust()
                 starts = [(p, 0) for p in clear.visited()]  # all heading east
             else:
-                x, y = int(self.pos[0]), int(self.pos[1])
-                heading = HEADINGS.index((int(self.dir_vec[0]), int(self.dir_vec[1])))
+                x, y = self.xy
+                heading = HEADINGS.index((self.fwd_xy[0] - x, self.fwd_xy[1] - y))
                 starts = [(y * self.width + x, heading)]
                 self._update_kinds()
                 self._seen = self.vis_mask.T.ravel().tolist()  # by cell number j * width + i
@@ -231,7 +235,7 @@ class Bot:
     def find_drop_pos(self, except_pos=None):
         """A seen empty cell to drop something in, ideally one that blocks nothing."""
         cells, width, seen = self.env.grid.grid, self.width, self.vis_mask
-        agent_pos = (int(self.pos[0]), int(self.pos[1]))
+        agent_pos = self.xy
 
         def free(pos, cell):
             if pos == agent_pos or (except_pos and np.array_equal(pos, except_pos)):

@@ -229,7 +229,7 @@ class GoNextTo(Subgoal):
                     # cannot drop in a doorway: go one cell further
                     self.push(GoNextTo(bot, bot.fwd_pos + 2 * bot.dir_vec, note="to drop it"))
                     return None
-        elif np.array_equal(target_pos, bot.fwd_pos):
+        elif (target_pos[0], target_pos[1]) == bot.fwd_xy:
             self.pop()
             return None
 
@@ -242,12 +242,12 @@ class GoNextTo(Subgoal):
             return None
 
         next_cell = path[0]
-        if np.array_equal(next_cell, bot.fwd_pos):
+        if next_cell == bot.fwd_xy:
             return self._step_into_front()
-        step = np.subtract(next_cell, bot.pos)
-        if np.array_equal(step, bot.right_vec):
+        step = (next_cell[0] - bot.xy[0], next_cell[1] - bot.xy[1])
+        if step == bot.right_xy:
             return RIGHT
-        if np.array_equal(step, -bot.right_vec):
+        if step == (-bot.right_xy[0], -bot.right_xy[1]):
             return LEFT
         # The next cell is behind: turn towards the side whose wall or door is further away.
         if bot.distance_to_wall(-bot.right_vec) > bot.distance_to_wall(bot.right_vec):

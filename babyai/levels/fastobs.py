@@ -32,15 +32,15 @@ class FastObservation:
             padded[:] = WALL_CODE
             padded[size:-size, size:-size] = self.grid.encode()
             self._obs_codes, self._obs_grid = padded.reshape(-1, 3), self.grid
-            self._obs_opaque = opaque(self._obs_codes)
+            self._obs_opaque = opaque(self._obs_codes[:, 0], self._obs_codes[:, 2])
         else:  # actions change only the cell in front (pickup, drop, toggle)
             x, y = self.front_pos
             for i, j in ((x, y), self.agent_pos):
                 if 0 <= i < self.width and 0 <= j < self.height:
                     cell = self.grid.get(i, j)
+                    code = EMPTY_CODE if cell is None else cell.encode()
                     p = (i + size) * (self.height + 2 * size) + j + size
-                    self._obs_codes[p] = EMPTY_CODE if cell is None else cell.encode()
-                    self._obs_opaque[p] = opaque(self._obs_codes[p])
+                    self._obs_codes[p], self._obs_opaque[p] = code, opaque(code[0], code[2])
         return self._obs_codes, self._obs_opaque
 
     def gen_obs(self):
@@ -56,9 +56,10 @@ class FastObservation:
         return {"image": image, "direction": self.agent_dir, "mission": self.mission}
 
 
-def opaque(codes: np.ndarray) -> np.ndarray:
-    """Which encoded cells (``codes[..., :3]``) block the view: walls and closed doors."""
-    return (codes[..., 0] == 2) | ((codes[..., 0] == 4) & (codes[..., 2] != 0))
+def opaque(kind, state):
+    """Whether encoded cells (arrays of object kinds and states, or one cell's) block the view:
+    walls and closed doors."""
+    return (kind == 2) | ((kind == 4) & (state != 0))
 
 
 @functools.cache
