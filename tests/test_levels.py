@@ -126,3 +126,24 @@ def test_fast_observation_is_minigrids_observation():
                 obs, _, terminated, truncated, _ = env.step(rng.choice([0, 1, 2, 2, 2, 3, 4, 5]))
                 if terminated or truncated:
                     break
+
+
+def test_visible_cells_is_minigrids_process_vis():
+    # the row-by-row table of fastobs against minigrid's own light spreading, on random views
+    import random
+
+    from minigrid.core.grid import Grid
+    from minigrid.core.world_object import Wall
+
+    from babyai.levels.fastobs import visible_cells
+
+    rng = random.Random(0)
+    for size in (3, 5, 7, 9):
+        for _ in range(300):
+            opacity = np.array([[rng.random() < rng.choice((0.1, 0.3, 0.6)) for _ in range(size)]
+                                for _ in range(size)])
+            grid = Grid(size, size)
+            for i, j in zip(*np.nonzero(opacity)):
+                grid.set(int(i), int(j), Wall())
+            expected = grid.process_vis(agent_pos=(size // 2, size - 1))
+            assert np.array_equal(visible_cells(opacity, size), expected)

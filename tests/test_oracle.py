@@ -74,3 +74,58 @@ def test_thought_sentences_are_short_and_known_shapes():
     for ref in refs:
         _, _, thoughts, _, _, _ = play(env, ref["seed"])
         assert all(1 <= len(t.split()) <= 8 for t in thoughts)
+
+
+def _original_bfs(width, kinds, seen, starts, ignore_blockers):
+    """The original bot's search: every neighbour queued, visited cells skipped when dequeued."""
+    from collections import deque
+
+    from babyai.bot.search import BLOCKER, HEADINGS, STOP
+
+    stop = (STOP,) if ignore_blockers else (STOP, BLOCKER)
+    queue = deque((p, HEADINGS[h], -1) for p, h in starts)
+    previous, order = {}, []
+    while queue:
+        p, (di, dj), prev = queue.popleft()
+        if p in previous:
+            continue
+        previous[p] = prev
+        order.append(p)
+        if seen[p] and kinds[p] not in stop:
+            for k, l in ((di, dj), (dj, di), (-dj, -di), (-di, -dj)):
+                if p + l * width + k not in previous:
+                    queue.append((p + l * width + k, (k, l), p))
+    return order, previous
+
+
+def test_traversal_visits_as_the_original_search():
+    # queueing each cell once must keep the original's visit order and predecessors, also
+    # when the search is grown lazily by queries and restarted from many cells with blockers
+    import random
+    from types import SimpleNamespace
+
+    from babyai.bot.search import BLOCKER, FREE, STOP, Traversal
+
+    rng = random.Random(0)
+    for _ in range(300):
+        width, height = rng.randint(3, 12), rng.randint(3, 12)
+        n = width * height
+        border = {p for p in range(n) if p % width in (0, width - 1) or p // width in (0, height - 1)}
+        kinds = [STOP if p in border else rng.choice((FREE,) * 6 + (BLOCKER, STOP)) for p in range(n)]
+        seen = [rng.random() < 0.8 for _ in range(n)]
+        grid = SimpleNamespace(grid=[None] * n, width=width)
+        interior = [p for p in range(n) if p not in border] or [width + 1]
+        starts = [(rng.choice(interior), rng.randrange(4))]
+        clear = Traversal(grid, kinds, seen, starts, False)
+        for target in rng.sample(range(n), 3):  # grow it lazily first
+            clear.find_position((target % width, target // width))
+        clear.exhaust()
+        order, previous = _original_bfs(width, kinds, seen, starts, False)
+        assert clear.visited() == order
+        assert [clear.previous[p] for p in order] == [previous[p] for p in order]
+        blocked_starts = [(p, 0) for p in order]
+        blocked = Traversal(grid, kinds, seen, blocked_starts, True)
+        blocked.exhaust()
+        order, previous = _original_bfs(width, kinds, seen, blocked_starts, True)
+        assert blocked.visited() == order
+        assert [blocked.previous[p] for p in order] == [previous[p] for p in order]

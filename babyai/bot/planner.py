@@ -18,6 +18,7 @@ from minigrid.envs.babyai.core.verifier import (
     PutNextInstr,
 )
 
+from babyai.bot.search import HEADINGS, Traversal, cell_kind, cell_kinds
 from babyai.bot.subgoals import (
     DONE,
     TOGGLE,
@@ -28,7 +29,6 @@ from babyai.bot.subgoals import (
     Pickup,
     require,
 )
-from babyai.bot.search import HEADINGS, Traversal, cell_kind, cell_kinds
 from babyai.bot.thoughts import describe
 from babyai.levels.fastobs import view_cells
 
