@@ -40,11 +40,11 @@ class _PendingWeightGrad:
         x = torch.cat(self.inputs).to(self.weight.dtype)  # (sum of rows, in)
         g = torch.cat(self.grads).to(self.weight.dtype)  # (sum of rows, out)
         self.inputs, self.grads = [], []
-        grad = g.t() @ x  # (out, in): one product for every step instead of one per step
+        # (out, in): one product for every step instead of one per step, accumulated in place
         if self.weight.grad is None:
-            self.weight.grad = grad
+            self.weight.grad = g.t() @ x
         else:
-            self.weight.grad += grad
+            self.weight.grad.addmm_(g.t(), x)
 
 
 class _DeferredMatmul(torch.autograd.Function):
