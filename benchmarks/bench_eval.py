@@ -51,7 +51,9 @@ def straightforward(model: ThoughtCloningAgent) -> ThoughtCloningAgent:
 class ScaledLimits(eval_envs.EnvHost):
     """Our in-process host, every level's own time limit divided by ``divisor``."""
 
-    divisor = 1
+    def __init__(self, cfg: eval_envs.HostConfig, divisor: int):
+        super().__init__(cfg)
+        self.divisor = divisor
 
     def reset(self, seeds: list[int]):
         reply = super().reset(seeds)
@@ -65,8 +67,7 @@ def ours(policy: ModelPolicy, seeds: list[int], divisor: int | None, steps: int 
     if divisor is None:
         records = evaluate(policy, LEVEL, seeds, workers=0, max_steps=steps)
     else:
-        ScaledLimits.divisor = divisor
-        make_host, rollout.make_host = rollout.make_host, lambda cfg, workers: ScaledLimits(cfg)
+        make_host, rollout.make_host = rollout.make_host, lambda cfg, workers: ScaledLimits(cfg, divisor)
         try:
             records = evaluate(policy, LEVEL, seeds, workers=0)
         finally:
