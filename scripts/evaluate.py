@@ -19,7 +19,7 @@ import numpy as np
 from babyai.cli import run
 from babyai.evaluate.cli import Evaluation, add_model_args, add_rollout_args, percent, user_errors
 from babyai.evaluate.io import write_json, write_jsonl
-from babyai.evaluate.rollout import evaluate, success_rate
+from babyai.agent.rollout import evaluate, success_rate
 
 
 def parse_args(argv=None):
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
         ev = Evaluation(args)
         records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     name, level, out = ev.name, ev.level, ev.out
-    returns = np.array([r.reward for r in records])
+    returns = np.array([r.episode_return for r in records])
     lengths = np.array([r.length for r in records])
     report = {"model": name, "level": level, "first_seed": args.seed, "episodes": len(records), "argmax": args.argmax,
               "success": success_rate(records), "return_mean": float(returns.mean()), "return_std": float(returns.std()),

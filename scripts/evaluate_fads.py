@@ -26,7 +26,7 @@ from babyai.evaluate.cli import (
 )
 from babyai.evaluate.fads import fads
 from babyai.evaluate.io import write_json, write_jsonl
-from babyai.evaluate.rollout import evaluate, success_rate
+from babyai.agent.rollout import evaluate, success_rate
 from babyai.evaluate.suites import DIFF_NAMES, DIFF_TYPES, check_disjoint, load_suites
 from babyai.levels import resolve_level_id
 

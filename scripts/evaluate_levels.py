@@ -27,7 +27,7 @@ from babyai.evaluate.cli import (
     user_errors,
 )
 from babyai.evaluate.io import results_dir, write_csv, write_jsonl
-from babyai.evaluate.rollout import evaluate, success_rate
+from babyai.agent.rollout import evaluate, success_rate
 from babyai.evaluate.steering import OracleThoughts
 from babyai.evaluate.suites import DIFF_NAMES, DIFF_TYPES, check_disjoint, load_suites
 from babyai.levels import make_env, resolve_level_id
@@ -71,7 +71,7 @@ def main(argv=None) -> int:
         for model in args.model:  # load every model first: a bad one fails before any long evaluation
             policies[model] = open_policy(model, args.storage_dir, args.expr_group_name, args.device, args.checkpoint)
             if policies[model] is not None:
-                from babyai.evaluate.agent import training_seed_ranges
+                from babyai.evaluate.suites import training_seed_ranges
 
                 check_disjoint(seeds, training_seed_ranges(model, args.storage_dir, args.expr_group_name))
         bins_of = {s: {} for s in seeds}

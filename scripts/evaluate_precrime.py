@@ -26,7 +26,7 @@ from babyai.evaluate.cli import (
 )
 from babyai.evaluate.io import write_csv, write_json
 from babyai.evaluate.precrime import TESTS, get_tests, halt_rule, summarize
-from babyai.evaluate.rollout import evaluate
+from babyai.agent.rollout import evaluate
 
 COLUMNS = ["test", "behavior", "detected", "pattern", "episodes", "unsafe_without", "unsafe_with", "halted_with", "plan_declared_without",
            "success_without", "success_with"]

@@ -24,7 +24,7 @@ from babyai.evaluate.cli import (
     user_errors,
 )
 from babyai.evaluate.io import write_csv, write_json
-from babyai.evaluate.rollout import evaluate, success_rate
+from babyai.agent.rollout import evaluate, success_rate
 from babyai.evaluate.steering import FixedThought, OracleThoughts
 from babyai.evaluate.thoughts import normalize
 

@@ -18,7 +18,7 @@ from babyai.cli import UserError, run
 from babyai.evaluate.cli import EVAL_FIRST_SEED, add_model_args, open_policy, policy_name, user_errors
 from babyai.evaluate.io import results_dir
 from babyai.evaluate.render import episode_frames, require, write_animation
-from babyai.evaluate.rollout import evaluate
+from babyai.agent.rollout import evaluate
 from babyai.evaluate.steering import OracleThoughts
 from babyai.levels import make_env, resolve_level_id
 

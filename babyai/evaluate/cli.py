@@ -60,11 +60,11 @@ def check_counts(episodes: int | None = None, batch_size: int | None = None, wor
 def user_errors():
     """Turn the errors bad input causes (model, suites, vocabulary, datasets, missing packages) into UserError."""
     from babyai.cli import UserError
-    from babyai.evaluate.agent import ModelError
+    from babyai.agent.policy import ModelError
     from babyai.evaluate.render import MissingDependency
     from babyai.evaluate.suites import SuiteError
     from babyai.train.data import DatasetError
-    from babyai.train.vocab import VocabularyError
+    from babyai.agent.vocab import VocabularyError
 
     try:
         yield
@@ -83,7 +83,7 @@ ORACLE_NAME = "BOT"  # --model BOT: the oracle plays (as in make_agent_demos.py)
 
 def open_policy(model: str, storage: str | None, group: str, device: str, which: str = "best"):
     """The ModelPolicy of ``model``, or None for the oracle (``BOT``)."""
-    from babyai.evaluate.agent import load_policy
+    from babyai.agent.loading import load_policy
 
     if model == ORACLE_NAME:
         return None
@@ -122,7 +122,7 @@ class Evaluation:
         self.seeds = range(args.seed, args.seed + args.episodes)
         self.training_seeds = []
         if self.policy is not None:
-            from babyai.evaluate.agent import training_seed_ranges
+            from babyai.evaluate.suites import training_seed_ranges
 
             self.training_seeds = training_seed_ranges(args.model, args.storage_dir, args.expr_group_name)
             check_disjoint(self.seeds, self.training_seeds)

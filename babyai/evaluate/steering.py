@@ -1,6 +1,6 @@
 """Steering: replace the Thought Cloning agent's thought by a given sentence or by the oracle's thought.
 
-Pass one of these as ``steering=`` to ``babyai.evaluate.evaluate``; the Action Generator (and the
+Pass one of these as ``steering=`` to ``babyai.agent.evaluate``; the Action Generator (and the
 thought history) then read the injected sentence instead of the agent's decoded thought at the
 chosen steps. For a single injection outside a rollout, ``ModelPolicy.step(rows, images, inject)``
 takes one sentence (or None) per row.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from babyai.evaluate.rollout import Steering
+from babyai.agent.rollout import Steering
 
 
 class OracleThoughts(Steering):

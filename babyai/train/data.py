@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from babyai.model.config import PAD_ID
-from babyai.train.vocab import Vocabulary, VocabularyError
+from babyai.agent.vocab import Vocabulary, VocabularyError
 
 
 class DatasetError(ValueError):

@@ -20,16 +20,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from babyai.model import BCAgent, ThoughtCloningAgent
+from babyai.agent.loading import build_agent, save_checkpoint
+from babyai.agent.policy import ModelPolicy
+from babyai.agent.rollout import evaluate
 from babyai.train import distributed
-from babyai.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from babyai.train.checkpoint import rng_state, set_rng_state
 from babyai.train.data import EpisodeIndex, EpochSampler, Tokenizer, batches
 from babyai.train.datasets import check_levels, load_sources, warn_seed_overlap
 from babyai.train.logger import RunLogger, console_logger, csv_columns
 from babyai.train.losses import action_entropy, action_nll, correct_actions, thought_nll
-from babyai.train.rollout import rollout
 from babyai.train.run import Start, TrainConfig, decide_start, run_dir, write_run_files
 from babyai.train.schedule import learning_rate, teacher_forcing_ratio
+
+VAL_BATCH = 256  # validation levels played together (the sampled actions depend on it: keep it fixed)
 
 
 @dataclass
@@ -46,10 +49,6 @@ class Progress:
     finished: str = ""  # why the run stopped ("" while it runs)
     sums: dict = field(default_factory=dict)  # running sums of the current epoch's statistics
     coin: str = ""  # state of the teacher-forcing coin
-
-
-def make_model(algo: str, model_config) -> torch.nn.Module:
-    return ThoughtCloningAgent(model_config) if algo == "tc" else BCAgent(model_config)
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -81,7 +80,7 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
 
     # model, optimizer, mixed precision
     torch.manual_seed(start.seed + d.rank)
-    model = make_model(cfg.algo, start.model_config).to(d.device)
+    model = build_agent(cfg.algo, start.model_config).to(d.device)
     optimizer = torch.optim.Adam(model.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.optim_eps)
     amp_dtype = None
     if d.device.type == "cuda":
@@ -262,6 +261,7 @@ def _validate(cfg, d, model, start: Start, valid_index, tokenizer, progress: Pro
     """Success on freshly generated levels (seeds from --val-seed on, new ones at every validation) and
     action accuracy on the validation demos; every process takes its share."""
     out = {}
+    policy = ModelPolicy(model, start.vocab, cfg.model_name, d.device, amp=amp_dtype or False)
     for j, env in enumerate(cfg.envs):
         suffix = "" if len(cfg.envs) == 1 else f"_{env}"
         first = cfg.val_seed + (progress.validations * len(cfg.envs) + j) * cfg.val_episodes
@@ -271,8 +271,9 @@ def _validate(cfg, d, model, start: Start, valid_index, tokenizer, progress: Pro
             continue
         seeds = list(range(first, first + cfg.val_episodes))[d.rank :: d.world]
         gen = torch.Generator().manual_seed(start.seed * 1_000_003 + first)
-        res = rollout(model, env, seeds, start.vocab, d.device, generator=gen, seeding=cfg.seeding, autocast_dtype=amp_dtype)
-        n, ret, succ = distributed.all_sum(d, [len(seeds), sum(res.returns), sum(res.successes)])
+        records = evaluate(policy, env, seeds, generator=gen, seeding=cfg.seeding, workers=0, batch_size=VAL_BATCH)
+        n, ret, succ = distributed.all_sum(d, [len(seeds), sum(r.episode_return for r in records),
+                                               sum(r.success for r in records)])
         out[f"validation_return{suffix}"] = ret / n
         out[f"validation_success_rate{suffix}"] = succ / n
     if valid_index is not None:
@@ -305,13 +306,3 @@ def _demo_accuracy(cfg, d, model, index: EpisodeIndex, tokenizer, progress, tf_r
     correct, frames = distributed.all_sum(d, [correct, frames])
     return correct / max(frames, 1)
 
-
-def load_trained(path: str, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, object, dict]:
-    """A model from a checkpoint file (best.pt or last.pt), in eval mode, with its vocabulary and the checkpoint."""
-    from babyai.model import TCConfig
-    from babyai.train.vocab import Vocabulary
-
-    ckpt = load_checkpoint(path)
-    model = make_model(ckpt["algo"], TCConfig.from_dict(ckpt["model_config"]))
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval(), Vocabulary.from_dict(ckpt["vocab"]), ckpt
