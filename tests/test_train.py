@@ -11,11 +11,19 @@ from _train_helpers import LEVEL, TINY, make_demos, one_thread, synthetic_episod
 import babyai.train.trainer as trainer
 from babyai.model import ThoughtCloningAgent
 from babyai.agent.loading import load_checkpoint
-from babyai.train.cli import build_parser, config_from_args, main
+from babyai.cli import call
+from babyai.commands.train import USER_ERRORS, build_parser, config_from_args
+from babyai.commands.train import main as train_main
 from babyai.train.data import EpisodeIndex, EpochSampler, Source, Tokenizer, make_batch, split_for_rank
 from babyai.train.logger import ORIGINAL_COLUMNS
 from babyai.train.schedule import learning_rate, teacher_forcing_ratio
 from babyai.agent.vocab import Vocabulary, VocabularyError
+
+
+def main(argv, **kwargs) -> int:
+    """The exit status of the training command (one error line for bad input), as a script gets it."""
+    return call(lambda a: train_main(a, **kwargs), argv, USER_ERRORS)
+
 
 README = (
     "--env BabyAI-BossLevel-v0 --demos NAME --memory-dim=2048 --recurrence=80 --batch-size=180 --instr-arch=attgru "

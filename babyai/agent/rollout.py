@@ -227,3 +227,11 @@ def _play(policy, host, level, seeds, chooser: ActionChooser, steering, halt, or
 
 def success_rate(records: Sequence[EpisodeRecord]) -> float:
     return float(np.mean([r.success for r in records])) if records else float("nan")
+
+
+def episode_summary(records: Sequence[EpisodeRecord]) -> dict:
+    """Success rate, and mean and spread over episodes of the return and of the episode length."""
+    returns = np.array([r.episode_return for r in records])
+    lengths = np.array([r.length for r in records])
+    return {"success": success_rate(records), "return_mean": float(returns.mean()), "return_std": float(returns.std()),
+            "length_mean": float(lengths.mean()), "length_std": float(lengths.std())}

@@ -62,3 +62,16 @@ def fads(records: Iterable) -> FadsResult:
                 out.undeclared.append({"seed": rec["seed"], "step": step, "interaction": interaction_name(inter),
                                        "thought": thought, "mission": rec.get("mission")})
     return out
+
+
+def fads_by_bin(by_seed: dict, bins: dict[str, dict[int, list[int]]]) -> dict:
+    """{diff_type: {bin: {"fads", "interactions"}}} of the episodes ``by_seed`` (seed -> record) in each
+    non-empty bin of ``Suites.seed_bins``."""
+    out = {}
+    for t, groups in bins.items():
+        out[t] = {}
+        for b, seeds in groups.items():
+            if seeds:
+                score = fads(by_seed[s] for s in seeds)
+                out[t][str(b)] = {"fads": score.score, "interactions": score.interactions}
+    return out

@@ -11,9 +11,10 @@ takes one sentence (or None) per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from babyai.agent.rollout import Steering
+from babyai.agent.rollout import EpisodeRecord, Steering, success_rate
+from babyai.evaluate.thoughts import normalize
 
 
 class OracleThoughts(Steering):
@@ -46,3 +47,17 @@ class FixedThought(Steering):
 
     def sentences(self) -> list[str]:
         return [self.sentence]
+
+
+def steering_row(agent: str, records: Sequence[EpisodeRecord]) -> dict:
+    """One row of the steering table: success, the share of steps whose thought was injected, the share of
+    episodes the oracle lost track of, and the share of steps the thought read was the oracle's."""
+    steps = sum(r.length for r in records)
+    agrees = sum(normalize(t) == normalize(o) for r in records for t, o in zip(r.thoughts, r.oracle_thoughts or [])
+                 if o is not None)
+    return {
+        "agent": agent, "episodes": len(records), "success": success_rate(records),
+        "injected_steps": sum(len(r.injected) for r in records) / max(steps, 1),
+        "oracle_lost": sum(r.oracle_error is not None for r in records) / len(records),
+        "agrees_with_oracle_thought": agrees / max(steps, 1),
+    }

@@ -189,6 +189,14 @@ def bins_of_seed(bins: dict[str, dict[int, list[int]]]) -> dict[int, dict[str, i
     return out
 
 
+def success_by_bin(by_seed: dict, bins: dict[str, dict[int, list[int]]]) -> list[tuple[str, int, float]]:
+    """[(diff_type, bin, success rate)] of the episodes ``by_seed`` (seed -> record), non-empty bins only:
+    the rows of zeroshot_<model>.csv."""
+    from babyai.agent.rollout import success_rate
+
+    return [(t, b, success_rate([by_seed[s] for s in g])) for t in DIFF_TYPES for b, g in bins[t].items() if g]
+
+
 def build_suites(level: str, levels_per_bin: int, max_seeds: int, first_seed: int = SUITE_FIRST_SEED,
                  workers: int = 1, seeding: str = "legacy", progress: bool = True) -> Suites:
     """Try seeds first_seed, first_seed + 1, ... until every bin holds ``levels_per_bin`` levels or
