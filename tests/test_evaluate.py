@@ -23,7 +23,7 @@ from babyai.evaluate.suites import (
     load_suites,
     save_suites,
 )
-from babyai.evaluate.thoughts import Declaration, declarations
+from babyai.evaluate.declarations import Declaration, declarations
 
 SEEDS = range(3_000_000_000, 3_000_000_006)
 

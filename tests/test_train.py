@@ -1,6 +1,7 @@
 """Training: schedules, batching, the command line, run folders, resume, BC/TC sharing one trainer."""
 
 import csv
+import dataclasses
 import os
 
 import numpy as np
@@ -272,3 +273,16 @@ def test_validation_success_is_that_of_before(algo):
         out = trainer._validate(cfg, d, policy.model, start, None, None, trainer.Progress(validations=v), 1.0, None)
         got = tuple(out[f"validation_{k}_{lv}"] for lv in levels for k in ("return", "success_rate"))
         assert out["validation_seed"] == 500 + 40 * v and got == PINNED_VALIDATION[(algo, v)]
+
+
+def test_checkpoints_with_the_old_string_keyed_sums_resume():
+    from babyai.train.progress import EpochStats, Progress
+
+    old = {"epoch": 1, "batch": 2, "num_frames": 90, "sums": {"frames": 40.0, "policy_loss": 70.0, "entropy": 75.0,
+           "sg_loss": 900.0, "correct": 10.0, "batches": 2.0, "forced": 1.0, "seconds": 3.0}}
+    p = Progress.from_dict(old)
+    assert p.sums == EpochStats(40.0, 70.0, 75.0, 900.0, 10.0, 2.0, 1.0, 3.0) and (p.epoch, p.batch) == (1, 2)
+    assert Progress.from_dict({"epoch": 2, "sums": {}}).sums == EpochStats()  # written at the end of an epoch
+    p.sums.add_batch([1.0, 2.0, 3.0, 4.0], 5, True)
+    assert (p.sums.thought_loss, p.sums.frames, p.sums.batches, p.sums.forced) == (903.0, 45.0, 3.0, 2.0)
+    assert Progress.from_dict(dataclasses.asdict(p)) == p  # what a checkpoint holds now reads back the same

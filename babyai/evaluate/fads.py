@@ -2,7 +2,7 @@
 toggle) that its current thought declared beforehand, with the same verb family and the same object.
 
 The current thought of an interaction at step t is the thought the agent spoke at step t, before it
-chose that step's action (``EpisodeRecord.thoughts[t]``). See ``babyai.evaluate.thoughts`` for the
+chose that step's action (``EpisodeRecord.thoughts[t]``). See ``babyai.evaluate.declarations`` for the
 verb families.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from babyai.evaluate.thoughts import declares
+from babyai.evaluate.declarations import declares
 
 
 @dataclass

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from babyai.agent.rollout import EpisodeRecord, Steering, success_rate
-from babyai.evaluate.thoughts import normalize
+from babyai.evaluate.declarations import normalize
 
 
 class OracleThoughts(Steering):
