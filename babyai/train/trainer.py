@@ -1,6 +1,8 @@
 """Imitation training of the Thought Cloning agent and of the Behavioral Cloning baseline: one ``train()``.
 
-Per batch of episodes: one teacher-forcing coin flip, memories zeroed at each episode start,
+Per batch of episodes (packed into lanes, see babyai.train.data): one teacher-forcing coin flip,
+memories zeroed at each episode start, BatchNorm running statistics moved once towards those of
+all the batch's frames,
 truncated BPTT every ``recurrence`` steps (the memory is carried, detached, from window to window;
 gradients of all windows are accumulated), one optimizer step. The loss is the mean over the
 frames of the global batch of: action NLL - entropy_coef * action entropy + sg_coef * thought NLL
@@ -15,6 +17,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +27,8 @@ from tqdm import tqdm
 from babyai.agent.loading import build_agent, save_checkpoint
 from babyai.agent.policy import ModelPolicy
 from babyai.agent.rollout import evaluate
+from babyai.model import AgentOutput
+from babyai.model.layers import frame_statistics
 from babyai.train import distributed
 from babyai.train.checkpoint import rng_state, set_rng_state
 from babyai.train.data import EpisodeIndex, EpochSampler, Tokenizer, batches
@@ -156,7 +161,8 @@ class Run:
                    unit_scale=True, desc=f"epoch {epoch + 1}", disable=not d.main, leave=False, mininterval=2)
         tick = time.time()
         for batch, global_frames in batches(self.index, indices, self.batch_size, self.tokenizer, d.rank, d.world,
-                                            start=progress.batch, pin=d.device.type == "cuda"):
+                                            start=progress.batch, pin=d.device.type == "cuda",
+                                            episodes_per_lane=cfg.episodes_per_lane):
             teacher_forcing = bool(self.coin.random() < tf_ratio)
             sums = self.step(batch.to(d.device), teacher_forcing, global_frames)
             stats.add_batch(sums, batch.num_frames, teacher_forcing)
@@ -244,24 +250,32 @@ class Run:
             self.last_save = time.time()
 
 
+def window_outputs(model, batch, recurrence: int, teacher_forcing: bool, amp_dtype: torch.dtype | None = None
+                   ) -> Iterator[tuple[slice, AgentOutput]]:
+    """The one window loop: the model over a batch, window after window of truncated BPTT, yielding each
+    window's (rows of the batch, output). Memories start at zero and are carried from window to window,
+    detached: a caller may backpropagate a window's loss before asking for the next one."""
+    memory = model.initial_memory(int(batch.counts[0]), batch.images.device)
+    for rows, counts in batch.windows(recurrence):
+        with torch.autocast(batch.images.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+            out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=teacher_forcing)
+        yield rows, out
+        memory = tuple(m.detach() for m in out.memory)
+
+
 def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale: float, amp_dtype=None,
                    scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
     """Accumulate the gradients of one batch, window after window of truncated BPTT; returns the sums
     over its frames of (policy loss, entropy, thought loss, correct actions)."""
-    device = batch.images.device
-    memory = model.initial_memory(int(batch.counts[0]), device)
-    stats = torch.zeros(4, device=device)
-    for rows, counts in batch.windows(cfg.recurrence):
-        with torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-            out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
-                        memory, batch.thoughts, batch.thought_ids[rows], teacher_forcing)
-        actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
-        policy_loss, entropy = action_nll(out.action_logits, actions), action_entropy(out.action_logits)
-        thought_loss = thought_nll(out.thought_logits, thoughts)
-        loss = imitation_loss(policy_loss, entropy, thought_loss, cfg.entropy_coef, cfg.sg_coef) * scale
-        (scaler.scale(loss) if scaler is not None else loss).backward()
-        memory = tuple(m.detach() for m in out.memory)
-        stats += torch.stack([policy_loss, entropy, thought_loss, correct_actions(out.action_logits, actions)]).detach()
+    stats = torch.zeros(4, device=batch.images.device)
+    with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
+        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype):
+            actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
+            policy_loss, entropy = action_nll(out.action_logits, actions), action_entropy(out.action_logits)
+            thought_loss = thought_nll(out.thought_logits, thoughts)
+            loss = imitation_loss(policy_loss, entropy, thought_loss, cfg.entropy_coef, cfg.sg_coef) * scale
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            stats += torch.stack([policy_loss, entropy, thought_loss, correct_actions(out.action_logits, actions)]).detach()
     return stats
 
 
@@ -320,15 +334,11 @@ def _demo_accuracy(cfg, d, model, index: EpisodeIndex, tokenizer, progress, tf_r
     correct = frames = 0
     order = np.arange(len(index))
     size = min(cfg.batch_size, len(index))
-    for batch, _ in batches(index, order, size, tokenizer, d.rank, d.world, pin=d.device.type == "cuda", drop_last=False):
+    for batch, _ in batches(index, order, size, tokenizer, d.rank, d.world, pin=d.device.type == "cuda", drop_last=False,
+                            episodes_per_lane=cfg.episodes_per_lane):
         batch = batch.to(d.device)
         teacher_forcing = bool(coin.random() < tf_ratio)
-        memory = model.initial_memory(int(batch.counts[0]), d.device)
-        for rows, counts in batch.windows(cfg.recurrence):
-            with torch.autocast(d.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-                out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
-                            memory, batch.thoughts, batch.thought_ids[rows], teacher_forcing)
-            memory = out.memory
+        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype):
             correct += int(correct_actions(out.action_logits, batch.actions[rows]))
             frames += len(batch.actions[rows])
     model.train(was_training)
