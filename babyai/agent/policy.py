@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.nn.utils.rnn import pad_sequence
 
-from babyai.agent.vocab import Vocabulary, VocabularyError
+from babyai.agent.vocab import Vocabulary, VocabularyError, pad_ids
 from babyai.model import ThoughtCloningAgent
 
 
@@ -79,11 +78,7 @@ class ModelPolicy:
 
     def _tokens(self, texts: list[str], thought: bool) -> torch.Tensor:
         """(n, L) int64 token ids, padded with 0 (an empty text gives one padding column)."""
-        ids = [torch.from_numpy(self.vocab.encode_thought(t) if thought else self.vocab.encode(t)) for t in texts]
-        out = pad_sequence(ids, batch_first=True, padding_value=0)
-        if out.shape[1] == 0:
-            out = torch.zeros(len(texts), 1, dtype=torch.long)
-        return out.to(self.device)
+        return pad_ids([self.vocab.encode_thought(t) if thought else self.vocab.encode(t) for t in texts]).to(self.device)
 
     # ---------------------------------------------------------------- stepping
     def begin(self, missions: list[str]) -> None:

@@ -1,4 +1,6 @@
-"""Evaluation: batched rollouts, zero-shot suites, FADS, Precrime Intervention, steering, pictures.
+"""Evaluation: zero-shot suites, FADS, Precrime Intervention, steering, result files and pictures.
+
+Episodes are played by the one batched rollout of ``babyai.agent`` (re-exported here):
 
     from babyai.evaluate import load_policy, evaluate, OracleThoughts
     policy = load_policy("my_run")                        # <storage>/models/my_run/best.pt
