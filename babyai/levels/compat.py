@@ -38,6 +38,8 @@ import minigrid.envs.babyai as minigrid_levels
 from minigrid.envs.babyai.core.levelgen import LevelGen
 from minigrid.envs.babyai.core.roomgrid_level import RoomGridLevel
 
+from babyai.levels import extra
+
 # Original level id -> (minigrid level id, constructor arguments to add).
 LEGACY_ALIASES = {
     "BabyAI-1RoomS8-v0": ("BabyAI-OneRoomS8-v0", {}),
@@ -96,10 +98,16 @@ def legacy_level_class(env_class: type) -> type:
     return type(name, bases + (env_class,), {"__module__": __name__, "__qualname__": name})
 
 
+def level_class(name: str) -> type | None:
+    """The level class called ``name``: minigrid's, or one of ``babyai.levels.extra``'s."""
+    found = getattr(minigrid_levels, name, None) or getattr(extra, name, None)
+    return found if isinstance(found, type) else None
+
+
 def __getattr__(name: str):
     # Lets pickle find the generated classes (``babyai.levels.compat.Legacy<Level>``).
-    if name.startswith("Legacy") and isinstance(getattr(minigrid_levels, name[6:], None), type):
-        return legacy_level_class(getattr(minigrid_levels, name[6:]))
+    if name.startswith("Legacy") and level_class(name[6:]) is not None:
+        return legacy_level_class(level_class(name[6:]))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
