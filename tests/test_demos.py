@@ -182,7 +182,7 @@ def test_unknown_level_and_bad_flags(storage):
     assert not (storage / "demos").exists()
 
 
-def test_help_states_each_default_once(capsys):
+def test_help_states_each_default_once(capsys, monkeypatch):
     # each flag's help says its default at most once, and never "(default: None)"
     import argparse
     import importlib.util
@@ -206,6 +206,7 @@ def test_help_states_each_default_once(capsys):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "400")  # one line per flag
     with pytest.raises(SystemExit):
         module.parse_args(["--help"])
     real = " ".join(capsys.readouterr().out.split())
