@@ -28,6 +28,7 @@ import string
 import warnings
 from collections.abc import Iterator
 
+import gymnasium
 import numpy as np
 from tqdm import tqdm
 
@@ -165,7 +166,8 @@ def export_minari(reader: DemoReader, dataset_id: str, author: str | None = None
                 with warnings.catch_warnings():  # Minari warns about every optional field left out
                     warnings.simplefilter("ignore", UserWarning)
                     dataset = minari.create_dataset_from_buffers(
-                        dataset_id, buffers, env=level, algorithm_name="BabyAI bot (Thought Cloning oracle)",
+                        dataset_id, buffers, env=level if level in gymnasium.envs.registry else None,
+                        algorithm_name="BabyAI bot (Thought Cloning oracle)",
                         author=author, description=description or _description(level, seeding),
                         observation_space=observation_space(), action_space=_action_space())
             else:
