@@ -9,6 +9,7 @@ Set ``BABYAI_DEBUG=1`` to get the traceback of a user error instead of its one l
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -93,3 +94,14 @@ def setup_logging(log_dir: str | None = None, name: str = "log", *, logger: str 
         handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_TIME))
         log.addHandler(handler)
     return log
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds ``(default: X)`` to a flag's help unless the help already says its default, or the
+    default is None or False (an optional value, an off switch)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return text
+        return super()._get_help_string(action)

@@ -104,6 +104,10 @@ def main() -> None:
     p.add_argument("--episodes-per-lane", type=int, default=TrainConfig.episodes_per_lane,
                    help=f"the trainer's batch layout (default: {TrainConfig.episodes_per_lane})")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--amp", action="store_true", help="mixed precision (bf16 autocast), as the trainer uses on CUDA")
+    p.add_argument("--flops", action="store_true", help="count the step's floating-point operations (torch's counter) "
+                   "and print the rate reached")
+    p.add_argument("--peak-tflops", type=float, default=None, help="the device's peak TFLOP/s, to print the share reached")
     p.add_argument("--no-baseline", action="store_true", help="time ours only")
     args = p.parse_args()
     if args.repeats < 1 or args.batches < 1 or (args.batch_size is not None and args.batch_size < 1) or args.episodes_per_lane < 1:
@@ -144,14 +148,26 @@ def time_config(name: str, image_dim: int, args, episodes, tokenizer, device) ->
         if device.type == "cuda":
             torch.cuda.synchronize()
 
+    amp = torch.bfloat16 if args.amp else None
+
     def ours(b):
-        backward_batch(model, b, cfg, True, 1.0 / b.num_frames)
+        backward_batch(model, b, cfg, True, 1.0 / b.num_frames, amp_dtype=amp)
 
     run(ours, batches)  # warm-up
     print(f"{name}: memory {memory_dim}, words {instr_dim}, image {image_dim}, batch {batch_size} episodes "
           f"({args.episodes_per_lane} per lane), {frames} frames per repeat")
     t_ours = repeat(lambda: run(ours, batches), args.repeats)
-    print(f"  ours (trainer step)                 {rate(frames, t_ours)}")
+    print(f"  ours (trainer step{', bf16' if amp else ''})           {rate(frames, t_ours)}")
+    if args.flops:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter:
+            run(ours, batches)
+        reached = counter.get_total_flops() / statistics.median(t_ours)
+        share = f" = {100 * reached / (args.peak_tflops * 1e12):.2f}% of the {args.peak_tflops:g} TFLOP/s peak" if args.peak_tflops else ""
+        print(f"  floating-point operations: {counter.get_total_flops() / frames / 1e6:.1f} MFLOP per frame, "
+              f"{reached / 1e12:.3f} TFLOP/s reached{share}")
     if not args.no_baseline:
         t_base = repeat(lambda: run(lambda b: original_order_step(model, b, cfg), per_episode), args.repeats)
         print(f"  original order, one row per episode {rate(frames, t_base)}")

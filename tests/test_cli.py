@@ -9,7 +9,7 @@ from babyai.cli import UserError, call
 from babyai.levels import make_env
 
 COMMANDS = ["make_agent_demos", "show_demos", "import_demos", "train_tc", "train_il", "make_testing_levels", "evaluate",
-            "evaluate_levels", "evaluate_fads", "evaluate_precrime", "evaluate_steering", "visualize", "plot_logs"]
+            "evaluate_levels", "evaluate_fads", "evaluate_precrime", "evaluate_steering", "visualize", "plot_logs", "export_minari", "import_minari"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--sweep", action="store_true", help="choose level and settings by a development sweep first")
     a("--sweep-levels", nargs="+", default=None, help="candidate levels of the sweep (default: GoToSeq SynthSeq MiniBossLevel)")
     a("--sweep-seed", type=int, default=101, help="the sweep's development training seed")
+    a("--sweep-epoch-length", type=int, default=None, help="the probes' episodes per epoch (default: --epoch-length)")
     a("--sweep-alternatives", nargs="*", default=None, metavar="SETTING=V1,V2",
       help="values the sweep tries besides the base, for image_dim, batch_size, stop_tf, sg_coef "
            "(default: image_dim=64 batch_size=64 stop_tf=1000 sg_coef=1)")
@@ -79,6 +80,8 @@ def plan_from_args(args: argparse.Namespace, level: str) -> Plan:
             raise UserError(f"--{name.replace('_', '-')} must lie in [0, 1]")
     if not args.name or os.sep in args.name or args.name.startswith("."):
         raise UserError(f"--name must be a plain folder name, got {args.name!r}")
+    if args.sweep_epoch_length is not None and args.sweep_epoch_length < 1:
+        raise UserError(f"--sweep-epoch-length must be at least 1, got {args.sweep_epoch_length}")
     if args.seeds and args.sweep_seed in args.seeds:
         raise UserError(f"--sweep-seed {args.sweep_seed} is one of the confirmation's --seeds: the sweep must use other seeds")
     plan = Plan(name=args.name, env=level, demos=args.demos, valid_demos=args.valid_demos, noise_rate=args.noise_rate,
@@ -133,7 +136,8 @@ def main(argv=None) -> int:
                 make_env(lv)
             alternatives = parse_alternatives(args.sweep_alternatives) if args.sweep_alternatives is not None else SweepPlan().alternatives
             sweep = Sweep(Pipeline(plan, storage, args.results_dir, command),
-                          SweepPlan(levels=levels, alternatives=alternatives, seed=args.sweep_seed))
+                          SweepPlan(levels=levels, alternatives=alternatives, seed=args.sweep_seed,
+                                    epoch_length=args.sweep_epoch_length or plan.epoch_length))
             plan = sweep.run()
         path = Pipeline(plan, storage, args.results_dir, command).run()
     except StageError as e:

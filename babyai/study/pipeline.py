@@ -141,7 +141,7 @@ class Pipeline:
         with open(path, "a") as out:
             out.write(f"\n$ {stage} {' '.join(map(str, args))}\n")
             out.flush()
-            code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+            code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
         if code != 0:
             raise StageError(f"{stage} failed (exit {code}); see {path}")
 
@@ -246,6 +246,16 @@ class Pipeline:
             seed = [] if what == "zeroshot" else ["--seed", EVAL_FIRST_SEED]
             self.script(stage, *common, *seed, *args, log=f"eval_{what}_{run}")
         logger.info(f"evaluated {run}")
+
+
+def _die_with_parent() -> None:
+    """In a stage's process (Linux): be terminated when the pipeline dies, so that a killed pipeline
+    leaves no stage running on, to race the next invocation's stages on the same files."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def train_flags(p: Plan, spec: Method, seed: int, run: str, demos: str, val_episodes: int | None = None) -> list:

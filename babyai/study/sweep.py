@@ -37,6 +37,7 @@ class SweepPlan:
     alternatives: dict = field(default_factory=lambda: {"image_dim": [64], "batch_size": [64], "stop_tf": [1000], "sg_coef": [1.0]})
     seed: int = 101  # the development training seed (the confirmation's seeds differ)
     val_episodes: int = 100
+    epoch_length: int = 0  # the probes' episodes per epoch (0: the plan's); same epochs, so the same schedules
 
 
 @dataclass
@@ -96,7 +97,8 @@ class Sweep:
 
     def train(self, probe: Probe) -> None:
         spec = Method(probe.method, "tc" if probe.method == "TC" else "bc")
-        flags = train_flags(probe.plan, spec, self.sweep.seed, probe.run, demos_name(probe.level, probe.plan.noise_rate),
+        plan = replace(probe.plan, epoch_length=self.sweep.epoch_length or probe.plan.epoch_length)
+        flags = train_flags(plan, spec, self.sweep.seed, probe.run, demos_name(probe.level, probe.plan.noise_rate),
                             val_episodes=self.sweep.val_episodes)
         self.pipeline.script("train_tc" if spec.algo == "tc" else "train_il", *flags, log=f"train_{probe.run}")
 
