@@ -134,9 +134,9 @@ def episode_words(ep: Episode) -> set:
 _MAKER = None
 
 
-def _init_worker(spec: DemoSpec, crash: bool) -> None:
+def _init_worker(spec, crash: bool, maker: type = EpisodeMaker) -> None:
     global _MAKER
-    _MAKER = EpisodeMaker(spec, crash)
+    _MAKER = maker(spec, crash)
 
 
 def _make_chunk(indices) -> list:
@@ -187,10 +187,14 @@ def _prepare(folder: str, spec: DemoSpec) -> int:
 
 
 def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool = False,
-                     progress: bool = True, on_episode=None) -> dict:
+                     progress: bool = True, on_episode=None, maker: type = EpisodeMaker) -> dict:
     """Generate (or finish) the dataset ``spec`` in ``folder``; returns its meta.
 
     ``on_episode(Episode)`` is called for each new episode in order (e.g. to print it).
+    ``maker(spec, crash)`` plays the episodes (``.make(index) -> (Episode, failures)``); the
+    default is the oracle's, ``babyai.observe.embodiment`` plugs in other players with their own
+    spec dataclass (which needs the fields ``episodes``, ``first_seed``, ``shard_size`` and
+    ``original_rng``).
     """
     if spec.original_rng and workers != 1:
         raise ValueError("--original-rng replays one global random stream: use --workers 1")
@@ -220,12 +224,12 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
               for shard_end in [min(shard_start + spec.shard_size, spec.episodes)]
               for i in range(shard_start, shard_end, chunk)]
     if workers > 1:
-        pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (spec, crash))
+        pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (spec, crash, maker))
         results = pool.imap(_make_chunk, chunks)
     else:
         pool = None
         if not spec.original_rng:
-            _init_worker(spec, crash)
+            _init_worker(spec, crash, maker)
         results = map(_make_chunk, chunks)
     bar = tqdm(total=spec.episodes, initial=start, unit="ep", desc=os.path.basename(folder),
                disable=not progress, dynamic_ncols=True)
