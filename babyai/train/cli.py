@@ -67,6 +67,10 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     a("--expr-group-name", default="", help="group runs under <storage>/GROUP/models")
     a("--stop-tf", type=int, default=10, help="epoch from which teacher forcing is phased out (default: 10)")
     a("--wandb-id", default=None, help="ignored (Weights & Biases is not used)")
+    # imitation from observation (babyai.observe)
+    a("--from-observation", default=None, metavar="IDM",
+      help="BCO: train on the actions this inverse dynamics model (scripts/train_idm.py) infers from the demos' "
+           "observations; the demos' own actions are not used")
     return p
 
 
@@ -130,6 +134,10 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
 
     try:
         cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
+        if args.from_observation:
+            from babyai.observe.bco import from_observation
+
+            cfg = from_observation(cfg, args.from_observation)
         train(cfg)
     except (ValueError, OSError) as e:
         if os.environ.get("BABYAI_DEBUG"):
