@@ -181,7 +181,7 @@ def write_json(path: str, payload: dict) -> None:
 
 # ------------------------------------------------------------------------------ a training run
 def train_idm(level: str, embodiment: str, folder: str, *, eval_demos: str | None = None,
-              config: IDMConfig = IDMConfig(), epochs: int = 10, batch_size: int = 256, lr: float = 1e-3,
+              config: IDMConfig = IDMConfig(), epochs: int = 10, batch_size: int = 64, lr: float = 2e-3,
               seed: int = 0, episodes: int = 0, held_out: float = 0.1, progress: bool = True) -> dict:
     """Train an IDM on the embodiment data at ``embodiment`` (or reuse the finished one in ``folder``) and
     write ``folder``/idm_eval.json; its ``accuracy`` is on the true actions of ``eval_demos`` when given,
