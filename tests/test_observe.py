@@ -143,3 +143,41 @@ def test_idm_of_another_image_encoding_is_refused(world):
     check_idm(ckpt, "idm", LEVEL, vocab, 147)
     with pytest.raises(IDMError, match="reads images of 147 values per channel, the agent 100"):
         check_idm(ckpt, "idm", LEVEL, vocab, 100)
+
+
+def test_world_model_save_load_round_trip(world, tmp_path):
+    from babyai.observe.nets import RSSM, WorldModelConfig
+    from babyai.observe.world_model import (held_out_elbo, load_world_model, save_world_model, split_episodes,
+                                            train_world_model)
+
+    root, _ = world
+    train, held = split_episodes(open_demos(os.path.join(root, "demos", "random60")), 10)
+    torch.manual_seed(0)
+    model = RSSM(WorldModelConfig(deter=16, stoch=4, hidden=32, embedding=16, channels=8))
+    info = train_world_model(model, train, held, updates=2, batch_size=2, length=5, lr=1e-3, seed=0, progress=False)
+    save_world_model(str(tmp_path / "wm.pt"), model, LEVEL, info)
+    loaded, ckpt = load_world_model(str(tmp_path / "wm.pt"))
+    assert ckpt["level"] == LEVEL and loaded.cfg == model.cfg
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    assert held_out_elbo(loaded, held, 5) == held_out_elbo(model, held, 5)
+    assert not any(p.requires_grad for p in loaded.parameters())  # frozen for AIME
+
+
+def test_world_model_aime_and_iidm_scripts(world):
+    root, _ = world
+    run_script("train_world_model.py", "--env", LEVEL, "--embodiment", "random60", "--model", "wm", "--updates", "2",
+               "--batch-size", "2", "--seq-len", "4", "--episodes", "10", "--deter", "16", "--stoch", "4", "--quiet",
+               "--storage-dir", root)
+    proc = run_script("train_aime.py", "--env", LEVEL, "--demos", "oracle", "--world-model", "wm", "--model", "aime",
+                      "--updates", "2", "--batch-size", "2", "--episodes", "4", "--eval-episodes", "2", "--quiet",
+                      "--storage-dir", root)
+    assert '"success_rate"' in proc.stdout
+    assert os.path.isfile(os.path.join(root, "models", "aime", "aime.pt"))
+    proc = run_script("train_iidm.py", "--env", LEVEL, "--embodiment", "random60", "--demos", "oracle", "--model",
+                      "iidm", "--model-epochs", "1", "--policy-epochs", "1", "--episodes", "4",
+                      "--embodiment-episodes", "4", "--eval-episodes", "2", "--quiet", "--storage-dir", root)
+    assert '"success_rate"' in proc.stdout
+    make_demos(root, "gotoobj", 3, first_seed=0, level="BabyAI-GoToObj-v0")
+    proc = run_script("train_aime.py", "--env", "BabyAI-GoToObj-v0", "--demos", "gotoobj", "--world-model", "wm",
+                      "--model", "aime2", "--storage-dir", root, check=False)
+    assert proc.returncode != 0 and proc.stderr.startswith("error: the world model wm was trained on level")
