@@ -136,7 +136,7 @@ def test_idm_config_round_trip():
 def test_idm_of_another_image_encoding_is_refused(world):
     from babyai.observe.bco import check_idm
     from babyai.observe.idm import IDMError
-    from babyai.train.vocab import Vocabulary
+    from babyai.observe._deps import Vocabulary
 
     _, ckpt = load_idm("idm", str(world[0]))
     vocab = Vocabulary.babyai().to_dict()

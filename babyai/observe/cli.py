@@ -15,7 +15,7 @@ import torch
 from babyai.cli import UserError, setup_logging
 from babyai.demos import open_demos
 from babyai.levels import SEEDINGS, make_env, resolve_level_id
-from babyai.observe._deps import Vocabulary
+from babyai.observe._deps import CheckpointError, Vocabulary, load_checkpoint, save_checkpoint
 from babyai.observe.aime import AimeAgent, train_aime
 from babyai.observe.embodiment import POLICIES, EmbodimentSpec, check_embodiment, generate_embodiment
 from babyai.observe.idm import IDMConfig, load_transitions, train_idm
@@ -25,7 +25,6 @@ from babyai.observe.runs import open_demonstrations, prepare_run, success, write
 from babyai.observe.world_model import CHECKPOINT as WM_CHECKPOINT
 from babyai.observe.world_model import load_world_model, save_world_model, split_episodes, train_world_model
 from babyai.storage import demos_path, model_dir, storage_dir
-from babyai.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 DOCS = {
     'embodiment': "Generate embodiment data: the agent's own episodes on a level, with their actions.",

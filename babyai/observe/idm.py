@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from babyai.observe.nets import IDMConfig, InverseDynamicsModel  # noqa: F401 (IDMConfig re-exported)
-from babyai.train.checkpoint import CheckpointError, atomic_write_text, load_checkpoint, save_checkpoint
+from babyai.observe._deps import CheckpointError, atomic_write_text, load_checkpoint, save_checkpoint
 
 ACTION_NAMES = ("left", "right", "forward", "pickup", "drop", "toggle", "done")
 CHECKPOINT = "idm.pt"
@@ -188,7 +188,7 @@ def train_idm(level: str, embodiment: str, folder: str, *, eval_demos: str | Non
     else on the held-out embodiment episodes (the last ``held_out`` share)."""
     from babyai.demos import open_demos
     from babyai.observe.embodiment import check_embodiment
-    from babyai.train.vocab import Vocabulary
+    from babyai.observe._deps import Vocabulary
 
     check_embodiment(embodiment, level)
     reader = open_demos(embodiment)

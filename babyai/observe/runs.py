@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from babyai.train.checkpoint import atomic_write_text
+from babyai.observe._deps import atomic_write_text
 
 
 class RunSettingsError(ValueError):
@@ -44,7 +44,7 @@ def success(agent, level: str, episodes: int, first_seed: int, seeding: str = "l
 
 def open_demonstrations(path: str, level: str, episodes: int = 0):
     """The demonstration reader at ``path`` (a ValueError unless it is of ``level`` and has ``episodes``)."""
-    from babyai.train.data import open_dataset
+    from babyai.observe._deps import open_dataset
 
     reader = open_dataset(path)
     if reader.meta.get("level") != level:

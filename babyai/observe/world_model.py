@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from babyai.observe.nets import RSSM, WorldModelConfig
-from babyai.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from babyai.observe._deps import CheckpointError, load_checkpoint, save_checkpoint
 
 CHECKPOINT = "world_model.pt"
 KIND = "world-model"
