@@ -34,11 +34,13 @@ def main(argv=None) -> int:
     p.add_argument("--wm-updates", type=int, default=d.wm_updates, help="world-model updates")
     p.add_argument("--aime-updates", type=int, default=d.aime_updates, help="AIME policy updates")
     p.add_argument("--eval-episodes", type=int, default=d.eval_episodes, help="evaluation levels per run")
+    p.add_argument("--only-finished", action="store_true",
+                   help="run nothing: write the report from the runs finished so far")
     args = p.parse_args(argv)
     cfg = ReportConfig(level=resolve_level_id(args.env), name=args.name, storage=args.storage_dir, out=args.out,
                        demos=args.demos, embodiment=sorted(args.embodiment), seeds=args.seeds, epochs=args.epochs,
                        wm_updates=args.wm_updates, aime_updates=args.aime_updates,
-                       eval_episodes=args.eval_episodes,
+                       eval_episodes=args.eval_episodes, only_finished=args.only_finished,
                        command=shlex.join(["scripts/report_ifo.py", *(sys.argv[1:] if argv is None else argv)]))
     print(make_report(cfg))
     return 0

@@ -49,6 +49,7 @@ class ReportConfig:
     iidm_policy_epochs: int = 20
     eval_episodes: int = 200
     eval_seed: int = 10**7
+    only_finished: bool = False  # write the report from the finished runs, run nothing
     command: str = ""
 
 
@@ -87,6 +88,8 @@ class Report:
         if os.path.isfile(done):
             with open(done) as f:
                 return json.load(f)
+        if self.cfg.only_finished:
+            return None
         start = time.time()
         result = fn()
         result = {**result, "seconds": time.time() - start}
@@ -97,6 +100,8 @@ class Report:
     # ------------------------------------------------------------------ data
     def data(self) -> None:
         c = self.cfg
+        if c.only_finished:
+            return
         demos = demos_path(f"{self.prefix}_demos", c.storage)
         generate_dataset(demos, DemoSpec(c.level, c.demos, c.demo_seed))
         generate_dataset(demos + "_valid", DemoSpec(c.level, c.valid_demos, VALID_FIRST_SEED))
@@ -168,7 +173,16 @@ class Report:
         r["bco_vs_embodiment"] = {k: self.imitation("bc", c.seeds[0], f"{self.prefix}_idm{k}", f"bco-idm{k}")
                                   for k in c.embodiment if k != n}
         r["bco_vs_embodiment"][n] = m["BCO"][0]
-        return r
+        return finished(r)
+
+
+def finished(r: dict) -> dict:
+    """The results without the runs that are not done (None, with --only-finished)."""
+    r["idm"] = {k: v for k, v in r["idm"].items() if v is not None}
+    r["methods"] = {k: [x for x in v if x is not None] for k, v in r["methods"].items()}
+    r["methods"] = {k: v for k, v in r["methods"].items() if v}
+    r["bco_vs_embodiment"] = {k: v for k, v in r["bco_vs_embodiment"].items() if v is not None}
+    return r
 
 
 def random_success(cfg: ReportConfig, seed: int) -> dict:

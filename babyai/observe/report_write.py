@@ -50,7 +50,8 @@ def _plots(folder: str, results: dict) -> list[str]:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(sizes, [results["idm"][k]["accuracy"] for k in sizes], "o-", label="IDM accuracy on the demos' actions")
     bco = results["bco_vs_embodiment"]
-    ax.plot(sizes, [bco[k]["success_rate"] for k in sizes], "s-", label="BCO success (first seed)")
+    done = [k for k in sizes if k in bco]
+    ax.plot(done, [bco[k]["success_rate"] for k in done], "s-", label="BCO success (first seed)")
     ax.set_xscale("log")
     ax.set_xlabel("random embodiment episodes")
     ax.set_ylim(0, 1.02)
@@ -95,11 +96,11 @@ def write_report(cfg, results: dict, settings: dict) -> str:
         per = ", ".join(f"{r['success_rate']:.3f}" for r in runs)
         secs = np.mean([r.get("seconds", float("nan")) for r in runs])
         lines.append(f"| {name} | {mean:.3f} ± {std:.3f} | {per} | {secs:.0f} |")
-    wm = results["world_model"]
+    wm = results.get("world_model") or {}
     lines += [
         "",
-        f"The world model (trained once, shared by the AIME runs) took {wm['seconds']:.0f} s; the IIDM runs include "
-        "their forward model. The IDM used by BCO and TC from observation took "
+        f"The world model (trained once, shared by the AIME runs) took {wm.get('seconds', float('nan')):.0f} s; the "
+        "IIDM runs include their forward model. The IDM used by BCO and TC from observation took "
         f"{idm['seconds']:.0f} s. Times are wall-clock on a busy shared machine: compare them with each other only.",
         "",
         f"![success]({plots[0]})",
@@ -113,8 +114,8 @@ def write_report(cfg, results: dict, settings: dict) -> str:
     for k in sorted(results["idm"]):
         r = results["idm"][k]
         changed = r["accuracy_changed"]
-        lines.append(f"| {k} | {r['accuracy']:.3f} | {changed:.3f} | "
-                     f"{results['bco_vs_embodiment'][k]['success_rate']:.3f} |")
+        bco = results["bco_vs_embodiment"].get(k)
+        lines.append(f"| {k} | {r['accuracy']:.3f} | {changed:.3f} | {_fmt(bco and bco['success_rate'])} |")
     held = idm["held_out_embodiment"]
     lines += [
         "",
@@ -148,7 +149,7 @@ def write_report(cfg, results: dict, settings: dict) -> str:
         "## World model, AIME and IIDM",
         "",
         f"World model (RSSM, held-out embodiment episodes, per frame): log-likelihood "
-        f"{wm['held_out_log_likelihood']:.2f} nats, KL {wm['held_out_kl']:.2f} nats.",
+        f"{_fmt(wm.get('held_out_log_likelihood'))} nats, KL {_fmt(wm.get('held_out_kl'))} nats.",
         "",
         "Diagnostic only (training never reads the demonstrations' actions): the share of the demonstrations' "
         "true actions that the trained policy's most likely action matches:",
