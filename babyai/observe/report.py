@@ -45,7 +45,7 @@ class ReportConfig:
     idm_epochs: int = 5
     wm_updates: int = 600
     aime_updates: int = 300
-    iidm_model_epochs: int = 3
+    iidm_model_epochs: int = 1
     iidm_policy_epochs: int = 20
     eval_episodes: int = 200
     eval_seed: int = 10**7
@@ -124,8 +124,8 @@ class Report:
         name = f"{self.prefix}_{tag}_seed{seed}"
         argv = ["--env", c.level, "--demos", f"{self.prefix}_demos", "--model", name, "--seed", str(seed),
                 "--epochs", str(c.epochs), "--batch-size", str(c.batch_size), "--memory-dim", str(c.memory_dim),
-                "--instr-dim", str(c.instr_dim), "--lr", "1e-3", "--val-interval", str(c.epochs),
-                "--val-episodes", "50", "--val-seed", str(10**6), "--storage-dir", c.storage, "--device", "cpu"]
+                "--instr-dim", str(c.instr_dim), "--lr", "1e-3", "--val-episodes", "0", "--storage-dir", c.storage,
+                "--device", "cpu"]  # no validation: the last model is evaluated
         if idm:
             argv += ["--from-observation", idm]
 
@@ -156,6 +156,8 @@ class Report:
         r = {"idm": {k: self.idm(k) for k in c.embodiment}, "methods": {}}
         m = r["methods"]
         idm = f"{self.prefix}_idm{n}"
+        m["random policy"] = [self.timed("random", self.path("models", f"{self.prefix}_random_seed{s}"),
+                                         lambda s=s: random_success(c, s)) for s in c.seeds]
         m["BC (true actions)"] = [self.imitation("bc", s, None, "bc") for s in c.seeds]
         m["BCO"] = [self.imitation("bc", s, idm, "bco") for s in c.seeds]
         m["TC from observation"] = [self.imitation("tc", s, idm, "tcobs") for s in c.seeds]
@@ -168,8 +170,6 @@ class Report:
         m["IIDM"] = [self.scripted(cli.iidm_main, f"{self.prefix}_iidm_seed{s}", [
             "--env", c.level, "--embodiment", emb, "--demos", demos, "--model-epochs", str(c.iidm_model_epochs),
             "--policy-epochs", str(c.iidm_policy_epochs), "--seed", str(s), *evals]) for s in c.seeds]
-        m["random policy"] = [self.timed("random", self.path("models", f"{self.prefix}_random_seed{s}"),
-                                         lambda s=s: random_success(c, s)) for s in c.seeds]
         r["bco_vs_embodiment"] = {k: self.imitation("bc", c.seeds[0], f"{self.prefix}_idm{k}", f"bco-idm{k}")
                                   for k in c.embodiment if k != n}
         r["bco_vs_embodiment"][n] = m["BCO"][0]
