@@ -41,7 +41,8 @@ def main(argv=None) -> int:
                        demos=args.demos, embodiment=sorted(args.embodiment), seeds=args.seeds, epochs=args.epochs,
                        wm_updates=args.wm_updates, aime_updates=args.aime_updates,
                        eval_episodes=args.eval_episodes, only_finished=args.only_finished,
-                       command=shlex.join(["scripts/report_ifo.py", *(sys.argv[1:] if argv is None else argv)]))
+                       command=shlex.join(["scripts/report_ifo.py", *(a for a in (sys.argv[1:] if argv is None else argv)
+                                                                        if a != "--only-finished")]))
     print(make_report(cfg))
     return 0
 

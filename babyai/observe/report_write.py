@@ -86,6 +86,8 @@ def write_report(cfg, results: dict, settings: dict) -> str:
         f"the project's agents (memory {cfg.memory_dim}, words {cfg.instr_dim}), {cfg.epochs} epochs, batch "
         f"{cfg.batch_size}, lr 1e-3. One CPU thread per run on a shared 2-core machine.",
         "",
+        *(["**Partial report**: written with `--only-finished` from the runs finished so far; the methods and "
+           "seeds missing below were not run (the command above runs them).", ""] if cfg.only_finished else []),
         "## Success",
         "",
         "| method | success (mean ± std over seeds) | per seed | wall seconds per run |",
