@@ -13,7 +13,7 @@ from babyai.demos import open_demos
 from babyai.demos.format import encode_episode, read_meta, shard_name, write_meta, write_shard
 from babyai.observe.embodiment import EmbodimentSpec, generate_embodiment
 from babyai.observe.idm import IDMConfig, load_idm, save_idm, train_idm
-from babyai.train.cli import main as train_main
+from babyai.observe._deps import train_main
 from tests._train_helpers import LEVEL, make_demos, one_thread  # noqa: F401 (fixture)
 from tests.conftest import run_script
 

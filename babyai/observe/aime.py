@@ -95,7 +95,7 @@ def agreement(logits: list, actions: torch.Tensor, mask: torch.Tensor) -> float:
 
 
 class AimeAgent:
-    """The AIME policy acting in levels through the batched rollout (``babyai.evaluate.rollout.evaluate``).
+    """The AIME policy acting in levels through the batched rollout (``babyai.agent.rollout.evaluate``).
 
     The world model needs the action each episode took, so the agent chooses it (sampled from its own
     generator, or the argmax) and returns logits that put all the mass on it: the rollout, sampling or

@@ -107,7 +107,7 @@ def generate_embodiment(folder: str, spec: EmbodimentSpec, workers: int = 1, pro
                         on_episode=None) -> dict:
     """Generate (or finish, after a kill) the embodiment dataset ``spec`` in ``folder``; its meta."""
     return generate_dataset(folder, spec, workers=workers, progress=progress, on_episode=on_episode,
-                            maker=EmbodimentMaker)
+                            maker_class=EmbodimentMaker)
 
 
 def check_embodiment(folder: str, level: str) -> dict:

@@ -118,7 +118,7 @@ class Report:
             epochs=c.idm_epochs, episodes=n, progress=False))
 
     def imitation(self, algo: str, seed: int, idm: str | None, tag: str) -> dict:
-        from babyai.train.cli import main as train_main
+        from babyai.observe._deps import train_main
 
         c = self.cfg
         name = f"{self.prefix}_{tag}_seed{seed}"
