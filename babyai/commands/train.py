@@ -70,6 +70,10 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     a("--expr-group-name", default="", help="group runs under <storage>/GROUP/models")
     a("--stop-tf", type=int, default=10, help="epoch from which teacher forcing is phased out (default: 10)")
     a("--wandb-id", default=None, help="ignored (Weights & Biases is not used)")
+    # imitation from observation (babyai.observe)
+    a("--from-observation", default=None, metavar="IDM",
+      help="BCO: train on the actions this inverse dynamics model (scripts/train_idm.py) infers from the demos' "
+           "observations; the demos' own actions are not used")
     return p
 
 
@@ -135,5 +139,10 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
     args = parser.parse_args(argv)
     from babyai.train.trainer import train
 
-    train(config_from_args(args, algo, shlex.join([prog, *argv])))
+    cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
+    if args.from_observation:  # BCO: train on an IDM-labelled copy of the demos (babyai.observe)
+        from babyai.observe.bco import from_observation
+
+        cfg = from_observation(cfg, args.from_observation)
+    train(cfg)
     return 0

@@ -145,9 +145,9 @@ def make_chunk(maker: EpisodeMaker, indices) -> list:
 _WORKER_MAKER: EpisodeMaker | None = None
 
 
-def _init_worker(spec: DemoSpec, crash: bool) -> None:
+def _init_worker(spec, crash: bool, maker_class: type = EpisodeMaker) -> None:
     global _WORKER_MAKER
-    _WORKER_MAKER = EpisodeMaker(spec, crash)
+    _WORKER_MAKER = maker_class(spec, crash)
 
 
 def _worker_chunk(indices) -> list:
@@ -194,10 +194,14 @@ def _prepare(folder: str, spec: DemoSpec) -> int:
 
 
 def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool = False,
-                     progress: bool = True, on_episode=None) -> dict:
+                     progress: bool = True, on_episode=None, maker_class: type = EpisodeMaker) -> dict:
     """Generate (or finish) the dataset ``spec`` in ``folder``; returns its meta.
 
     ``on_episode(Episode)`` is called for each new episode in order (e.g. to print it).
+    ``maker_class(spec, crash)`` plays the episodes (``.make(index) -> (Episode, failures)``); the
+    default is the oracle's, ``babyai.observe.embodiment`` plugs in other players with their own
+    spec dataclass (which needs the fields ``episodes``, ``first_seed``, ``shard_size`` and
+    ``original_rng``).
     """
     if spec.original_rng and workers != 1:
         raise ValueError("--original-rng replays one global random stream: use --workers 1")
@@ -228,11 +232,11 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
               for shard_end in [min(shard_start + spec.shard_size, spec.episodes)]
               for i in range(shard_start, shard_end, chunk)]
     if workers > 1:
-        pool = process_context().Pool(workers, _init_worker, (spec, crash))
+        pool = process_context().Pool(workers, _init_worker, (spec, crash, maker_class))
         results = pool.imap(_worker_chunk, chunks)
     else:
         pool = None
-        maker = maker or EpisodeMaker(spec, crash)
+        maker = maker or maker_class(spec, crash)
         results = (make_chunk(maker, c) for c in chunks)
     bar = tqdm(total=spec.episodes, initial=start, unit="ep", desc=os.path.basename(folder),
                disable=not progress, dynamic_ncols=True)

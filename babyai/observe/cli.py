@@ -1,0 +1,341 @@
+"""The command lines of the imitation-from-observation scripts (scripts/make_embodiment_data.py,
+train_idm.py, train_world_model.py, train_aime.py, train_iidm.py): each ``*_main(argv)`` parses the flags,
+runs the library and prints one JSON line; bad input ends in a one-line ``error:`` (``babyai.cli.run``).
+The report pipeline (``babyai.observe.report``) calls them through the package."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+
+from babyai.cli import UserError, setup_logging
+from babyai.demos import open_demos
+from babyai.levels import SEEDINGS, make_env, resolve_level_id
+from babyai.observe._deps import CheckpointError, Vocabulary, load_checkpoint, save_checkpoint
+from babyai.observe.aime import AimeAgent, train_aime
+from babyai.observe.embodiment import POLICIES, EmbodimentSpec, check_embodiment, generate_embodiment
+from babyai.observe.idm import IDMConfig, load_transitions, train_idm
+from babyai.observe.iidm import ObservationAgent, demo_transitions, train_forward_model, train_iidm_policy
+from babyai.observe.nets import RSSM, ForwardModel, LatentPolicy, ObservationPolicy, PolicyConfig, WorldModelConfig
+from babyai.observe.runs import open_demonstrations, prepare_run, success, write_json
+from babyai.observe.world_model import CHECKPOINT as WM_CHECKPOINT
+from babyai.observe.world_model import load_world_model, save_world_model, split_episodes, train_world_model
+from babyai.storage import demos_path, model_dir, storage_dir
+
+DOCS = {
+    'embodiment': "Generate embodiment data: the agent's own episodes on a level, with their actions.",
+    'idm': 'Train an inverse dynamics model (which action led from one observation to the next) on embodiment data.',
+    'world_model': 'Train a latent world model (an RSSM) on embodiment data, for AIME (scripts/train_aime.py).',
+    'aime': "AIME: train a policy to maximise the evidence of the demonstrations' observations (not their actions)\nunder a frozen world model (scripts/train_world_model.py), then measure its success.",
+    'iidm': "IIDM (AIME's baseline): a one-step forward model trained on embodiment data, then a policy trained on the\ndemonstrations' observations (not their actions) through the frozen forward model; then its success.",
+}
+AIME_CHECKPOINT = "aime.pt"
+IIDM_CHECKPOINT = "iidm.pt"
+
+
+def embodiment_args(argv=None):
+    p = argparse.ArgumentParser(description=DOCS['embodiment'],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--env", required=True, help="level id (BabyAI-GoToLocal-v0, or GoToLocal)")
+    p.add_argument("--episodes", type=int, default=1000, help="number of episodes")
+    p.add_argument("--policy", choices=POLICIES, default="random",
+                   help="random: uniform actions; noisy-oracle: the oracle with random actions mixed in")
+    p.add_argument("--noise-rate", type=float, default=0.25,
+                   help="noisy-oracle: probability per step of a uniform random action")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first episode's level")
+    p.add_argument("--demos", default=None,
+                   help="dataset name under <storage>/demos/ (default: ENV_POLICY_EPISODES)")
+    p.add_argument("--save-interval", type=int, default=1000, help="episodes per shard")
+    p.add_argument("--workers", type=int, default=1, help="processes generating episodes")
+    p.add_argument("--storage-dir", default=None,
+                   help="storage root (default: $BABYAI_STORAGE or ./storage)")
+    p.add_argument("--seeding", choices=SEEDINGS, default="legacy", help="level seeding")
+    args = p.parse_args(argv)
+    if args.episodes < 1 or args.save_interval < 1 or args.workers < 1:
+        p.error("--episodes, --save-interval and --workers must be >= 1")
+    if args.seed < 0:
+        p.error("--seed must be >= 0")
+    if not 0.0 <= args.noise_rate <= 1.0:
+        p.error("--noise-rate must be between 0 and 1")
+    return args
+
+
+def embodiment_main(argv=None) -> int:
+    """scripts/make_embodiment_data.py"""
+    args = embodiment_args(argv)
+    level = resolve_level_id(args.env)
+    make_env(level)  # fails early, with close matches, on an unknown level
+    storage = storage_dir(args.storage_dir)
+    setup_logging(None, "make_embodiment_data")
+    name = args.demos or f"{level}_{args.policy}{args.episodes}"
+    folder = demos_path(name, storage)
+    spec = EmbodimentSpec(level=level, episodes=args.episodes, first_seed=args.seed, policy=args.policy,
+                          noise_rate=args.noise_rate if args.policy == "noisy-oracle" else 0.0,
+                          seeding=args.seeding, shard_size=args.save_interval)
+    start = time.time()
+    try:
+        generate_embodiment(folder, spec, workers=args.workers)
+    except ValueError as error:
+        raise UserError(str(error), 1)
+    data = open_demos(folder)
+    successes = sum(data[i].success for i in range(len(data)))
+    print(f"{folder}: {len(data)} episodes ({successes} successful), {data.num_frames} frames, "
+          f"{time.time() - start:.1f} s")
+    return 0
+
+
+def idm_args(argv=None):
+    p = argparse.ArgumentParser(description=DOCS['idm'],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--env", required=True, help="level of the embodiment data")
+    p.add_argument("--embodiment", required=True, help="embodiment dataset (scripts/make_embodiment_data.py)")
+    p.add_argument("--model", required=True, help="run name: <storage>/models/NAME")
+    p.add_argument("--eval-demos", default=None, help="demonstrations whose true actions score the IDM")
+    p.add_argument("--episodes", type=int, default=0, help="embodiment episodes to use (0: all)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--channels", type=int, default=32, help="width of the convolutions")
+    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    if args.epochs < 1 or args.batch_size < 1 or args.channels < 1 or args.episodes < 0:
+        p.error("--epochs, --batch-size and --channels must be >= 1, --episodes >= 0")
+    return args
+
+
+def idm_main(argv=None) -> int:
+    """scripts/train_idm.py"""
+    args = idm_args(argv)
+    level = resolve_level_id(args.env)
+    make_env(level)
+    try:
+        results = train_idm(level, demos_path(args.embodiment, args.storage_dir), model_dir(args.model, args.storage_dir),
+                            eval_demos=demos_path(args.eval_demos, args.storage_dir) if args.eval_demos else None,
+                            config=IDMConfig(channels=args.channels), epochs=args.epochs,
+                            batch_size=args.batch_size, lr=args.lr, seed=args.seed, episodes=args.episodes,
+                            progress=not args.quiet)
+    except ValueError as e:
+        raise UserError(str(e).splitlines()[0], 1)
+    per_action = {k: v["accuracy"] for k, v in results.get("per_action", {}).items() if v["count"]}
+    print(json.dumps({k: results[k] for k in ("accuracy", "ambiguous_share") if k in results}),
+          json.dumps(per_action))
+    return 0
+
+
+def world_model_args(argv=None):
+    p = argparse.ArgumentParser(description=DOCS['world_model'],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--env", required=True, help="level of the embodiment data")
+    p.add_argument("--embodiment", required=True, help="embodiment dataset (scripts/make_embodiment_data.py)")
+    p.add_argument("--model", required=True, help="run name: <storage>/models/NAME")
+    p.add_argument("--episodes", type=int, default=0, help="embodiment episodes to use (0: all)")
+    p.add_argument("--updates", type=int, default=1500)
+    p.add_argument("--batch-size", type=int, default=16, help="windows per update")
+    p.add_argument("--seq-len", type=int, default=32, help="frames per window")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--deter", type=int, default=128, help="deterministic state width")
+    p.add_argument("--stoch", type=int, default=32, help="stochastic state width")
+    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    if min(args.updates, args.batch_size, args.seq_len, args.deter, args.stoch) < 1 or args.episodes < 0:
+        p.error("--updates, --batch-size, --seq-len, --deter and --stoch must be >= 1, --episodes >= 0")
+    return args
+
+
+def world_model_main(argv=None) -> int:
+    """scripts/train_world_model.py"""
+    args = world_model_args(argv)
+    level = resolve_level_id(args.env)
+    make_env(level)
+    folder = model_dir(args.model, args.storage_dir)
+    embodiment = demos_path(args.embodiment, args.storage_dir)
+    cfg = WorldModelConfig(deter=args.deter, stoch=args.stoch)
+    settings = {"level": level, "embodiment": os.path.abspath(embodiment), "episodes": args.episodes,
+                "config": cfg.to_dict(), "updates": args.updates, "batch_size": args.batch_size,
+                "seq_len": args.seq_len, "lr": args.lr, "seed": args.seed}
+    try:
+        check_embodiment(embodiment, level)
+        if prepare_run(folder, settings, WM_CHECKPOINT):
+            print(f"{folder}: already trained")
+            return 0
+        train, held = split_episodes(open_demos(embodiment), args.episodes)
+        torch.manual_seed(args.seed)
+        model = RSSM(cfg)
+        info = train_world_model(model, train, held, args.updates, args.batch_size, args.seq_len, args.lr,
+                                 args.seed, progress=not args.quiet)
+    except ValueError as e:
+        raise UserError(str(e).splitlines()[0], 1)
+    write_json(os.path.join(folder, "wm_eval.json"), {"level": level, "embodiment": embodiment, **info})
+    save_world_model(os.path.join(folder, WM_CHECKPOINT), model, level, info)
+    print(json.dumps({k: v for k, v in info.items() if k != "history"}))
+    return 0
+
+
+
+
+def aime_args(argv=None):
+    p = argparse.ArgumentParser(description=DOCS['aime'],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--env", required=True, help="level")
+    p.add_argument("--demos", required=True, help="demonstrations (their actions are not used)")
+    p.add_argument("--world-model", required=True, help="world-model run (scripts/train_world_model.py)")
+    p.add_argument("--model", required=True, help="run name: <storage>/models/NAME")
+    p.add_argument("--episodes", type=int, default=0, help="demonstrations to use (0: all)")
+    p.add_argument("--updates", type=int, default=600)
+    p.add_argument("--batch-size", type=int, default=32, help="demonstrations per update")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--tau", type=float, default=1.0, help="Gumbel-softmax temperature")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-episodes", type=int, default=200, help="levels to measure success on (0: none)")
+    p.add_argument("--eval-seed", type=int, default=10**7, help="seed of the first evaluation level")
+    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    if min(args.updates, args.batch_size) < 1 or min(args.episodes, args.eval_episodes) < 0 or args.tau <= 0:
+        p.error("--updates and --batch-size must be >= 1, --episodes and --eval-episodes >= 0, --tau > 0")
+    return args
+
+
+def load_aime(path: str) -> AimeAgent:
+    """The AIME agent saved at ``path`` (an aime.pt), ready to act."""
+    ckpt = load_checkpoint(path)
+    if ckpt.get("kind") != "aime":
+        raise CheckpointError(f"{path} is not an AIME policy")
+    model = RSSM(WorldModelConfig.from_dict(ckpt["world_model_config"]))
+    model.load_state_dict(ckpt["world_model"])
+    policy = LatentPolicy(PolicyConfig.from_dict(ckpt["policy_config"]), model.feature_dim)
+    policy.load_state_dict(ckpt["policy"])
+    return AimeAgent(policy, model, Vocabulary.from_dict(ckpt["vocab"]), os.path.basename(os.path.dirname(path)))
+
+
+def aime_main(argv=None) -> int:
+    """scripts/train_aime.py"""
+    args = aime_args(argv)
+    level = resolve_level_id(args.env)
+    make_env(level)
+    folder = model_dir(args.model, args.storage_dir)
+    path = os.path.join(folder, AIME_CHECKPOINT)
+    try:
+        model, wm = load_world_model(args.world_model, args.storage_dir)
+        if wm["level"] != level:
+            raise ValueError(f"the world model {args.world_model} was trained on level {wm['level']}, not {level}")
+        reader = open_demonstrations(demos_path(args.demos, args.storage_dir), level, args.episodes)
+        settings = {k: v for k, v in vars(args).items() if k not in ("storage_dir", "quiet")}
+        if not prepare_run(folder, {**settings, "level": level}, AIME_CHECKPOINT):
+            vocab = Vocabulary.babyai()
+            demos = [reader[i] for i in range(args.episodes or len(reader))]
+            torch.manual_seed(args.seed)
+            policy = LatentPolicy(PolicyConfig(vocab_size=vocab.size), model.feature_dim)
+            info = train_aime(policy, model, demos, vocab, args.updates, args.batch_size, args.lr, args.seed,
+                              args.tau, progress=not args.quiet)
+            save_checkpoint(path, {"kind": "aime", "level": level, "vocab": vocab.to_dict(),
+                                   "policy_config": policy.cfg.to_dict(), "policy": policy.state_dict(),
+                                   "world_model_config": model.cfg.to_dict(), "world_model": model.state_dict(),
+                                   "info": json.dumps(info)})
+            write_json(os.path.join(folder, "train.json"), info)
+        agent = load_aime(path)
+        result = {"level": level, "method": "aime", **success(agent, level, args.eval_episodes, args.eval_seed)} \
+            if args.eval_episodes else {"level": level, "method": "aime"}
+    except ValueError as e:
+        raise UserError(str(e).splitlines()[0], 1)
+    write_json(os.path.join(folder, "eval.json"), result)
+    print(json.dumps(result))
+    return 0
+
+
+
+
+def iidm_args(argv=None):
+    p = argparse.ArgumentParser(description=DOCS['iidm'],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--env", required=True, help="level")
+    p.add_argument("--embodiment", required=True, help="embodiment dataset (scripts/make_embodiment_data.py)")
+    p.add_argument("--demos", required=True, help="demonstrations (their actions are not used)")
+    p.add_argument("--model", required=True, help="run name: <storage>/models/NAME")
+    p.add_argument("--episodes", type=int, default=0, help="demonstrations to use (0: all)")
+    p.add_argument("--embodiment-episodes", type=int, default=0, help="embodiment episodes to use (0: all)")
+    p.add_argument("--model-epochs", type=int, default=5, help="epochs of the forward model")
+    p.add_argument("--policy-epochs", type=int, default=10, help="epochs of the policy")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--tau", type=float, default=1.0, help="Gumbel-softmax temperature")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-episodes", type=int, default=200, help="levels to measure success on (0: none)")
+    p.add_argument("--eval-seed", type=int, default=10**7, help="seed of the first evaluation level")
+    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    if min(args.model_epochs, args.policy_epochs, args.batch_size) < 1 or min(
+            args.episodes, args.embodiment_episodes, args.eval_episodes) < 0 or args.tau <= 0:
+        p.error("epochs and --batch-size must be >= 1, episode counts >= 0, --tau > 0")
+    return args
+
+
+def load_iidm(path: str) -> ObservationAgent:
+    """The IIDM agent saved at ``path`` (an iidm.pt), ready to act."""
+    ckpt = load_checkpoint(path)
+    if ckpt.get("kind") != "iidm":
+        raise CheckpointError(f"{path} is not an IIDM policy")
+    policy = ObservationPolicy(PolicyConfig.from_dict(ckpt["policy_config"]),
+                               WorldModelConfig.from_dict(ckpt["model_config"]))
+    policy.load_state_dict(ckpt["policy"])
+    return ObservationAgent(policy, Vocabulary.from_dict(ckpt["vocab"]), os.path.basename(os.path.dirname(path)))
+
+
+@torch.no_grad()
+def policy_agreement(policy, data, missions, vocab, demos, episodes: int) -> float:
+    """Diagnostic only (training never reads them): the share of the demos' true actions the policy's most
+    likely action matches."""
+    from babyai.observe.aime import mission_tokens
+
+    true = load_transitions(demos, episodes).actions[data.src]
+    policy.eval()
+    chosen = policy(torch.from_numpy(data.images[data.src]), mission_tokens(vocab, missions)).argmax(1).numpy()
+    return float((chosen == true).mean())
+
+
+def iidm_main(argv=None) -> int:
+    """scripts/train_iidm.py"""
+    args = iidm_args(argv)
+    level = resolve_level_id(args.env)
+    make_env(level)
+    folder = model_dir(args.model, args.storage_dir)
+    path = os.path.join(folder, IIDM_CHECKPOINT)
+    embodiment = demos_path(args.embodiment, args.storage_dir)
+    try:
+        check_embodiment(embodiment, level)
+        reader = open_demonstrations(demos_path(args.demos, args.storage_dir), level, args.episodes)
+        settings = {k: v for k, v in vars(args).items() if k not in ("storage_dir", "quiet")}
+        if not prepare_run(folder, {**settings, "level": level}, IIDM_CHECKPOINT):
+            vocab, cfg = Vocabulary.babyai(), WorldModelConfig()
+            torch.manual_seed(args.seed)
+            model = ForwardModel(cfg)
+            fitted = train_forward_model(model, load_transitions(open_demos(embodiment), args.embodiment_episodes),
+                                         args.model_epochs, args.batch_size, args.lr, args.seed, not args.quiet)
+            policy = ObservationPolicy(PolicyConfig(vocab_size=vocab.size), cfg)
+            policy.encoder.load_state_dict(model.encoder.state_dict())  # as AIME's IIDM
+            data, missions = demo_transitions(reader, args.episodes)
+            trained = train_iidm_policy(policy, model, data, missions, vocab, args.policy_epochs, args.batch_size,
+                                        args.lr, args.seed, args.tau, not args.quiet)
+            save_checkpoint(path, {"kind": "iidm", "level": level, "vocab": vocab.to_dict(),
+                                   "model_config": cfg.to_dict(), "forward_model": model.state_dict(),
+                                   "policy_config": policy.cfg.to_dict(), "policy": policy.state_dict()})
+            diagnostic = policy_agreement(policy, data, missions, vocab, open_demos(reader.folder), args.episodes)
+            write_json(os.path.join(folder, "train.json"), {"forward_model": fitted, "policy": trained,
+                                                            "diagnostic_action_agreement": diagnostic})
+        agent = load_iidm(path)
+        result = {"level": level, "method": "iidm", **success(agent, level, args.eval_episodes, args.eval_seed)} \
+            if args.eval_episodes else {"level": level, "method": "iidm"}
+    except ValueError as e:
+        raise UserError(str(e).splitlines()[0], 1)
+    write_json(os.path.join(folder, "eval.json"), result)
+    print(json.dumps(result))
+    return 0

@@ -1,0 +1,207 @@
+"""The imitation-from-observation report: every method on one level, with the same demonstrations, the same
+embodiment data and the same evaluation levels, written to ``results/<name>/`` (README.md, results.json,
+plots). Resumable: each run keeps its results in its own folder and a finished run is not redone.
+
+Methods: BC on the demonstrations' true actions (the upper bound), BCO(0) (BC on IDM-labelled actions),
+TC from observation (Thought Cloning on IDM-labelled actions and the demonstrations' thoughts), IIDM,
+AIME, and a uniformly random policy; BCO also with IDMs trained on less embodiment data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from babyai.cli import UserError
+from babyai.demos import VALID_FIRST_SEED, DemoSpec, generate_dataset
+from babyai.observe import cli
+from babyai.observe._deps import StepOutput, load_policy
+from babyai.observe.embodiment import EmbodimentSpec, generate_embodiment
+from babyai.observe.idm import train_idm
+from babyai.observe.runs import success, write_json
+from babyai.storage import demos_path, model_dir
+
+
+@dataclass
+class ReportConfig:
+    level: str = "BabyAI-GoToLocal-v0"
+    name: str = "ifo_gotolocal"
+    storage: str = "storage"
+    out: str = "results"
+    demos: int = 400  # oracle demonstrations (their actions are used by BC only)
+    demo_seed: int = 2023
+    valid_demos: int = 100
+    embodiment: list[int] = field(default_factory=lambda: [100, 300, 1000])  # random episodes; the last: all methods
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
+    epochs: int = 4  # imitation runs (BC, BCO, TC from observation)
+    batch_size: int = 32
+    memory_dim: int = 32
+    instr_dim: int = 32
+    idm_epochs: int = 5
+    wm_updates: int = 600
+    aime_updates: int = 300
+    iidm_model_epochs: int = 1
+    iidm_policy_epochs: int = 20
+    eval_episodes: int = 200
+    eval_seed: int = 10**7
+    only_finished: bool = False  # write the report from the finished runs, run nothing
+    command: str = ""
+
+
+class RandomAgent:
+    """Uniform over the 7 actions (the rollout samples from equal logits)."""
+
+    thinks, name = False, "random"
+
+    def evaluating(self):
+        import contextlib
+
+        return contextlib.nullcontext(self)
+
+    def check_thought(self, sentence):
+        raise ValueError("the random policy has no thoughts")
+
+    def begin(self, missions):
+        pass
+
+    def step(self, rows, images, inject=None):
+        return StepOutput(torch.zeros(len(rows), 7), [None] * len(rows))
+
+
+class Report:
+    def __init__(self, cfg: ReportConfig):
+        self.cfg = cfg
+        self.prefix = cfg.name
+        self.results: dict = {}
+
+    def path(self, *parts) -> str:
+        return os.path.join(self.cfg.storage, *parts)
+
+    def timed(self, key: str, folder: str, fn) -> dict:
+        """fn() once; its result (with the wall seconds it took) kept in ``folder``/report.json."""
+        done = os.path.join(folder, "report.json")
+        if os.path.isfile(done):
+            with open(done) as f:
+                return json.load(f)
+        if self.cfg.only_finished:
+            return None
+        start = time.time()
+        result = fn()
+        result = {**result, "seconds": time.time() - start}
+        os.makedirs(folder, exist_ok=True)
+        write_json(done, result)
+        return result
+
+    # ------------------------------------------------------------------ data
+    def data(self) -> None:
+        c = self.cfg
+        if c.only_finished:
+            return
+        demos = demos_path(f"{self.prefix}_demos", c.storage)
+        generate_dataset(demos, DemoSpec(c.level, c.demos, c.demo_seed))
+        generate_dataset(demos + "_valid", DemoSpec(c.level, c.valid_demos, VALID_FIRST_SEED))
+        generate_embodiment(self.embodiment(), EmbodimentSpec(c.level, max(c.embodiment), first_seed=0))
+
+    def embodiment(self) -> str:
+        return demos_path(f"{self.prefix}_random{max(self.cfg.embodiment)}", self.cfg.storage)
+
+    # ------------------------------------------------------------------ methods
+    def idm(self, n: int) -> dict:
+        c, folder = self.cfg, model_dir(f"{self.prefix}_idm{n}", self.cfg.storage)
+        return self.timed("idm", folder, lambda: train_idm(
+            c.level, self.embodiment(), folder, eval_demos=demos_path(f"{self.prefix}_demos", c.storage),
+            epochs=c.idm_epochs, episodes=n, progress=False))
+
+    def imitation(self, algo: str, seed: int, idm: str | None, tag: str) -> dict:
+        from babyai.observe._deps import train_main
+
+        c = self.cfg
+        name = f"{self.prefix}_{tag}_seed{seed}"
+        argv = ["--env", c.level, "--demos", f"{self.prefix}_demos", "--model", name, "--seed", str(seed),
+                "--epochs", str(c.epochs), "--batch-size", str(c.batch_size), "--memory-dim", str(c.memory_dim),
+                "--instr-dim", str(c.instr_dim), "--lr", "1e-3", "--val-episodes", "0", "--storage-dir", c.storage,
+                "--device", "cpu"]  # no validation: the last model is evaluated
+        if idm:
+            argv += ["--from-observation", idm]
+
+        def run():
+            if train_main(argv, algo=algo, prog=f"train_{algo}.py") != 0:
+                raise UserError(f"training {name} failed (see {model_dir(name, c.storage)}/train.log)", 1)
+            return success(load_policy(name, c.storage), c.level, c.eval_episodes, c.eval_seed)
+
+        return self.timed(tag, model_dir(name, c.storage), run)
+
+    def scripted(self, main, name: str, argv: list[str], result: str = "eval.json") -> dict:
+        c = self.cfg
+        folder = model_dir(name, c.storage)
+
+        def run():
+            main([*argv, "--model", name, "--storage-dir", c.storage, "--quiet"])
+            with open(os.path.join(folder, result)) as f:
+                return json.load(f)
+
+        return self.timed(name, folder, run)
+
+    def run(self) -> dict:
+        c, n = self.cfg, max(self.cfg.embodiment)
+        self.data()
+        emb = f"{self.prefix}_random{n}"
+        demos = f"{self.prefix}_demos"
+        evals = ["--eval-episodes", str(c.eval_episodes), "--eval-seed", str(c.eval_seed)]
+        r = {"idm": {k: self.idm(k) for k in c.embodiment}, "methods": {}}
+        m = r["methods"]
+        idm = f"{self.prefix}_idm{n}"
+        m["random policy"] = [self.timed("random", self.path("models", f"{self.prefix}_random_seed{s}"),
+                                         lambda s=s: random_success(c, s)) for s in c.seeds]
+        m["BC (true actions)"] = [self.imitation("bc", s, None, "bc") for s in c.seeds]
+        m["BCO"] = [self.imitation("bc", s, idm, "bco") for s in c.seeds]
+        m["TC from observation"] = [self.imitation("tc", s, idm, "tcobs") for s in c.seeds]
+        wm = f"{self.prefix}_wm"
+        r["world_model"] = self.scripted(cli.world_model_main, wm, [
+            "--env", c.level, "--embodiment", emb, "--updates", str(c.wm_updates)], "wm_eval.json")
+        m["AIME"] = [self.scripted(cli.aime_main, f"{self.prefix}_aime_seed{s}", [
+            "--env", c.level, "--demos", demos, "--world-model", wm, "--updates", str(c.aime_updates),
+            "--seed", str(s), *evals]) for s in c.seeds]
+        m["IIDM"] = [self.scripted(cli.iidm_main, f"{self.prefix}_iidm_seed{s}", [
+            "--env", c.level, "--embodiment", emb, "--demos", demos, "--model-epochs", str(c.iidm_model_epochs),
+            "--policy-epochs", str(c.iidm_policy_epochs), "--seed", str(s), *evals]) for s in c.seeds]
+        r["bco_vs_embodiment"] = {k: self.imitation("bc", c.seeds[0], f"{self.prefix}_idm{k}", f"bco-idm{k}")
+                                  for k in c.embodiment if k != n}
+        r["bco_vs_embodiment"][n] = m["BCO"][0]
+        return finished(r)
+
+
+def finished(r: dict) -> dict:
+    """The results without the runs that are not done (None, with --only-finished)."""
+    r["idm"] = {k: v for k, v in r["idm"].items() if v is not None}
+    r["methods"] = {k: [x for x in v if x is not None] for k, v in r["methods"].items()}
+    r["methods"] = {k: v for k, v in r["methods"].items() if v}
+    r["bco_vs_embodiment"] = {k: v for k, v in r["bco_vs_embodiment"].items() if v is not None}
+    return r
+
+
+def random_success(cfg: ReportConfig, seed: int) -> dict:
+    from babyai.observe._deps import evaluate, success_rate
+
+    records = evaluate(RandomAgent(), cfg.level, range(cfg.eval_seed, cfg.eval_seed + cfg.eval_episodes),
+                       sample_seed=seed, workers=0)
+    return {"success_rate": success_rate(records), "episodes": cfg.eval_episodes, "sample_seed": seed}
+
+
+def make_report(cfg: ReportConfig) -> str:
+    """Run (or finish) every run of the report and write ``<out>/<name>/``; the README's path."""
+    from babyai.observe.report_write import write_report
+
+    torch.set_num_threads(1)
+    results = Report(cfg).run()
+    return write_report(cfg, results, asdict(cfg))
+
+
+def summary(runs: list[dict]) -> tuple[float, float]:
+    values = np.array([r["success_rate"] for r in runs], dtype=float)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0

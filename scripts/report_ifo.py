@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""The imitation-from-observation report: BC (true actions), BCO, TC from observation, IIDM, AIME and a random
+policy on one level, over several seeds, with the IDM's accuracy and BCO against the amount of embodiment data.
+
+    scripts/report_ifo.py --env BabyAI-GoToLocal-v0 --name ifo_gotolocal
+
+writes results/NAME/ (README.md, results.json, plots). Run the same command after a kill: finished runs are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from babyai.cli import run
+from babyai.levels import resolve_level_id
+from babyai.observe.report import ReportConfig, make_report
+
+
+def main(argv=None) -> int:
+    d = ReportConfig()
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--env", default=d.level, help="level")
+    p.add_argument("--name", default=d.name, help="report folder results/NAME and prefix of its runs")
+    p.add_argument("--storage-dir", default=d.storage, help="where the report's datasets and runs go")
+    p.add_argument("--out", default=d.out, help="folder of the reports")
+    p.add_argument("--demos", type=int, default=d.demos, help="oracle demonstrations")
+    p.add_argument("--embodiment", type=int, nargs="+", default=d.embodiment,
+                   help="random embodiment episodes for the IDM curve; the largest serves every method")
+    p.add_argument("--seeds", type=int, nargs="+", default=d.seeds, help="training seeds of each method")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="epochs of BC, BCO and TC from observation")
+    p.add_argument("--wm-updates", type=int, default=d.wm_updates, help="world-model updates")
+    p.add_argument("--aime-updates", type=int, default=d.aime_updates, help="AIME policy updates")
+    p.add_argument("--eval-episodes", type=int, default=d.eval_episodes, help="evaluation levels per run")
+    p.add_argument("--only-finished", action="store_true",
+                   help="run nothing: write the report from the runs finished so far")
+    args = p.parse_args(argv)
+    cfg = ReportConfig(level=resolve_level_id(args.env), name=args.name, storage=args.storage_dir, out=args.out,
+                       demos=args.demos, embodiment=sorted(args.embodiment), seeds=args.seeds, epochs=args.epochs,
+                       wm_updates=args.wm_updates, aime_updates=args.aime_updates,
+                       eval_episodes=args.eval_episodes, only_finished=args.only_finished,
+                       command=shlex.join(["scripts/report_ifo.py", *(a for a in (sys.argv[1:] if argv is None else argv)
+                                                                        if a != "--only-finished")]))
+    print(make_report(cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

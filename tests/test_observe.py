@@ -1,0 +1,183 @@
+"""Imitation from observation: embodiment data, the inverse dynamics model, BCO's labelling, the errors."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from babyai.demos import open_demos
+from babyai.demos.format import encode_episode, read_meta, shard_name, write_meta, write_shard
+from babyai.observe.embodiment import EmbodimentSpec, generate_embodiment
+from babyai.observe.idm import IDMConfig, load_idm, save_idm, train_idm
+from babyai.observe._deps import train_main
+from tests._train_helpers import LEVEL, make_demos, one_thread  # noqa: F401 (fixture)
+from tests.conftest import run_script
+
+IDM_THRESHOLD = 0.85  # small scale: 60 random episodes, 4 epochs (measured 0.97; 1,000 episodes: see results/)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A storage with random embodiment data, oracle demos (and their _valid) and an IDM trained on the first."""
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("observe") / "storage"
+    demos = os.path.join(root, "demos")
+    generate_embodiment(os.path.join(demos, "random60"), EmbodimentSpec(LEVEL, 60, first_seed=0), progress=False)
+    make_demos(root, "oracle", 40, first_seed=5000)
+    make_demos(root, "oracle_valid", 8, first_seed=6000)
+    results = train_idm(LEVEL, os.path.join(demos, "random60"), os.path.join(root, "models", "idm"),
+                        eval_demos=os.path.join(demos, "oracle"), epochs=4, progress=False)
+    return root, results
+
+
+def test_embodiment_data_same_bytes_with_workers_and_after_a_kill(tmp_path):
+    spec = EmbodimentSpec(LEVEL, 6, first_seed=3, policy="noisy-oracle", noise_rate=0.5, shard_size=2)
+    one, two = tmp_path / "one", tmp_path / "two"
+    generate_embodiment(str(one), spec, progress=False)
+    generate_embodiment(str(two), spec, workers=2, progress=False)
+    os.remove(two / shard_name(2))  # a kill before the last shard: the same command finishes it
+    meta = {k: v for k, v in read_meta(str(two)).items() if k not in ("format", "format_version")}
+    write_meta(str(two), {**meta, "complete": False})
+    generate_embodiment(str(two), spec, progress=False)
+    for k in range(3):
+        assert filecmp.cmp(one / shard_name(k), two / shard_name(k), shallow=False)
+    data = open_demos(str(one))
+    assert data.meta["kind"] == "embodiment" and data.meta["policy"] == "noisy-oracle"
+    assert any(ep.noise.any() for ep in data) and all(ep.thoughts[0] for ep in data)
+
+
+def test_random_embodiment_keeps_failed_episodes(world):
+    root, _ = world
+    data = open_demos(os.path.join(root, "demos", "random60"))
+    assert len(data) == 60
+    assert {ep.success for ep in data} == {True, False}
+    assert all(t == "" for ep in data for t in ep.thoughts)
+    assert set(np.concatenate([ep.actions for ep in data])) == set(range(7))
+
+
+def test_idm_labels_the_oracle_demos(world):
+    _, results = world
+    assert results["accuracy"] >= IDM_THRESHOLD
+    assert results["per_action"]["left"]["accuracy"] >= IDM_THRESHOLD
+    held = results["held_out_embodiment"]
+    assert held["ambiguous_share"] > 0.3  # random play mostly bumps into things and toggles nothing
+    assert held["per_action"]["done"]["unchanged_share"] == 1.0
+    assert held["per_action"]["left"]["unchanged_share"] == 0.0
+    assert results["unobservable_last_steps"] == 40
+
+
+def _corrupt_actions(src: str, dst: str) -> None:
+    """A copy of a dataset whose actions on disk are random."""
+    data, rng = open_demos(src), np.random.default_rng(0)
+    os.makedirs(dst)
+    episodes = list(data)
+    for ep in episodes:
+        ep.actions = rng.integers(0, 7, len(ep))
+    write_shard(os.path.join(dst, shard_name(0)), [(encode_episode(ep), ep.seed, len(ep)) for ep in episodes])
+    write_meta(dst, {k: v for k, v in data.meta.items() if k not in ("format", "format_version")} | {"num_shards": 1})
+
+
+def test_from_observation_never_reads_the_demos_actions(world, tmp_path):
+    root, _ = world
+    other = tmp_path / "storage"
+    for name in ("oracle", "oracle_valid"):
+        _corrupt_actions(os.path.join(root, "demos", name), str(other / "demos" / name))
+    assert not np.array_equal(open_demos(str(other / "demos" / "oracle"))[0].actions,
+                              open_demos(os.path.join(root, "demos", "oracle"))[0].actions)
+    idm = os.path.join(root, "models", "idm", "idm.pt")
+    flags = ["--env", LEVEL, "--demos", "oracle", "--from-observation", idm, "--model", "bco", "--memory-dim", "32",
+             "--instr-dim", "32", "--batch-size", "8", "--epochs", "1", "--epoch-length", "16", "--val-episodes", "2",
+             "--val-seed", "100000", "--recurrence", "4"]
+    for storage in (root, other):
+        assert train_main([*flags, "--storage-dir", str(storage)], algo="tc", prog="train_tc.py") == 0
+    a = torch.load(os.path.join(root, "models", "bco", "last.pt"), weights_only=True)["model"]
+    b = torch.load(other / "models" / "bco" / "last.pt", weights_only=True)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    labelled = open_demos(os.path.join(root, "demos", "observed-idm", "oracle"))
+    true = open_demos(os.path.join(root, "demos", "oracle"))
+    assert labelled.meta["labelled_by"]["idm"] == idm
+    assert list(labelled.lengths) == [n - 1 for n in true.lengths if n > 1]
+
+
+def test_from_observation_errors(world, tmp_path):
+    root, _ = world
+    make_demos(root, "other_level", 3, first_seed=0, level="BabyAI-GoToObj-v0")
+    base = ["--demos", "other_level", "--from-observation", "idm", "--model", "x", "--epochs", "1"]
+    proc = run_script("train_il.py", "--env", "BabyAI-GoToObj-v0", *base, "--storage-dir", root, check=False)
+    assert proc.returncode != 0 and "trained on level BabyAI-GoToLocal-v0" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    model, ckpt = load_idm("idm", str(root))
+    bad = tmp_path / "bad"
+    save_idm(str(bad / "vocab"), model, LEVEL, {"size": 100, "words": ["a", "b"]}, {})
+    proc = run_script("train_il.py", "--env", LEVEL, "--demos", "oracle", "--from-observation",
+                      bad / "vocab" / "idm.pt", "--model", "y", "--storage-dir", root, check=False)
+    assert proc.returncode != 0 and "another vocabulary" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = run_script("train_idm.py", "--env", "BabyAI-GoToObj-v0", "--embodiment", "random60", "--model", "z",
+                      "--storage-dir", root, check=False)
+    assert proc.returncode != 0 and proc.stderr.startswith("error: the embodiment data")
+    assert "of level BabyAI-GoToLocal-v0, not BabyAI-GoToObj-v0" in proc.stderr
+    proc = run_script("train_idm.py", "--env", LEVEL, "--embodiment", "oracle", "--model", "z",
+                      "--storage-dir", root, check=False)
+    assert proc.returncode != 0 and "holds demonstrations, not embodiment data" in proc.stderr
+
+
+def test_idm_config_round_trip():
+    cfg = IDMConfig(channels=8)
+    assert IDMConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError):
+        IDMConfig.from_dict({"channels": 8, "bogus": 1})
+
+
+def test_idm_of_another_image_encoding_is_refused(world):
+    from babyai.observe.bco import check_idm
+    from babyai.observe.idm import IDMError
+    from babyai.observe._deps import Vocabulary
+
+    _, ckpt = load_idm("idm", str(world[0]))
+    vocab = Vocabulary.babyai().to_dict()
+    check_idm(ckpt, "idm", LEVEL, vocab, 147)
+    with pytest.raises(IDMError, match="reads images of 147 values per channel, the agent 100"):
+        check_idm(ckpt, "idm", LEVEL, vocab, 100)
+
+
+def test_world_model_save_load_round_trip(world, tmp_path):
+    from babyai.observe.nets import RSSM, WorldModelConfig
+    from babyai.observe.world_model import (held_out_elbo, load_world_model, save_world_model, split_episodes,
+                                            train_world_model)
+
+    root, _ = world
+    train, held = split_episodes(open_demos(os.path.join(root, "demos", "random60")), 10)
+    torch.manual_seed(0)
+    model = RSSM(WorldModelConfig(deter=16, stoch=4, hidden=32, embedding=16, channels=8))
+    info = train_world_model(model, train, held, updates=2, batch_size=2, length=5, lr=1e-3, seed=0, progress=False)
+    save_world_model(str(tmp_path / "wm.pt"), model, LEVEL, info)
+    loaded, ckpt = load_world_model(str(tmp_path / "wm.pt"))
+    assert ckpt["level"] == LEVEL and loaded.cfg == model.cfg
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    assert held_out_elbo(loaded, held, 5) == held_out_elbo(model, held, 5)
+    assert not any(p.requires_grad for p in loaded.parameters())  # frozen for AIME
+
+
+def test_world_model_aime_and_iidm_scripts(world):
+    root, _ = world
+    run_script("train_world_model.py", "--env", LEVEL, "--embodiment", "random60", "--model", "wm", "--updates", "2",
+               "--batch-size", "2", "--seq-len", "4", "--episodes", "10", "--deter", "16", "--stoch", "4", "--quiet",
+               "--storage-dir", root)
+    proc = run_script("train_aime.py", "--env", LEVEL, "--demos", "oracle", "--world-model", "wm", "--model", "aime",
+                      "--updates", "2", "--batch-size", "2", "--episodes", "4", "--eval-episodes", "2", "--quiet",
+                      "--storage-dir", root)
+    assert '"success_rate"' in proc.stdout
+    assert os.path.isfile(os.path.join(root, "models", "aime", "aime.pt"))
+    proc = run_script("train_iidm.py", "--env", LEVEL, "--embodiment", "random60", "--demos", "oracle", "--model",
+                      "iidm", "--model-epochs", "1", "--policy-epochs", "1", "--episodes", "4",
+                      "--embodiment-episodes", "4", "--eval-episodes", "2", "--quiet", "--storage-dir", root)
+    assert '"success_rate"' in proc.stdout
+    make_demos(root, "gotoobj", 3, first_seed=0, level="BabyAI-GoToObj-v0")
+    proc = run_script("train_aime.py", "--env", "BabyAI-GoToObj-v0", "--demos", "gotoobj", "--world-model", "wm",
+                      "--model", "aime2", "--storage-dir", root, check=False)
+    assert proc.returncode != 0 and proc.stderr.startswith("error: the world model wm was trained on level")
