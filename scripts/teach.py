@@ -12,6 +12,7 @@ Re-running the same command resumes the session (its data and its trainer).
 from __future__ import annotations
 
 import argparse
+import signal
 
 from babyai.cli import UserError, run, setup_logging
 from babyai.train.cli import add_training_flags
@@ -46,8 +47,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # a kill ends the session as Ctrl-C does: what was taught is kept
     from babyai.model import TCConfig
     from babyai.teach import OnlineConfig, SessionError, TeachConfig, teach
     from babyai.teach.agent import ModelError

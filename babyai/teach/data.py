@@ -77,8 +77,9 @@ def csv_row(index: int, ep: Episode) -> dict:
 
 
 def _words(ep: Episode) -> set:
+    """The words of what was performed (the mission and the thoughts acted on), as in oracle datasets."""
     words = set(ep.mission.split())
-    for sentence in set(ep.thoughts) | set(ep.teaching["proposed_thoughts"]):
+    for sentence in set(ep.thoughts):
         words.update(sentence.split())
     return words
 

@@ -19,6 +19,7 @@ updates after it).
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import logging
@@ -172,11 +173,24 @@ class EpisodeCache:
         return self.episodes[i]
 
 
-def _masks(ep, train_on: str):
+def _labels(ep, train_on: str, vocab):
+    """(episode, action mask, thought mask): the steps whose performed action / thought are labels.
+
+    A thought the agent spoke with ids beyond the vocabulary's words ("<unk>", an untrained decoder) is no
+    label; the Action Generator reads it without those words.
+    """
+    n = len(ep)
     if train_on == "all":
-        return None
-    t = ep.teaching
-    return np.array(t["action_overridden"], bool), np.array(t["thought_overridden"], bool)
+        action_mask, thought_mask = np.ones(n, bool), np.ones(n, bool)
+    else:
+        action_mask = np.array(ep.teaching["action_overridden"], bool)
+        thought_mask = np.array(ep.teaching["thought_overridden"], bool)
+    bad = {t for t in set(ep.thoughts) if vocab.unknown_words([t])}
+    if bad:
+        clean = {t: " ".join(w for w in t.split() if not vocab.unknown_words([w])) for t in bad}
+        thought_mask &= np.array([t not in bad for t in ep.thoughts])
+        ep = dataclasses.replace(ep, thoughts=[clean.get(t, t) for t in ep.thoughts])
+    return ep, action_mask, thought_mask
 
 
 def _restore(cfg: OnlineConfig, store: SnapshotStore, log):
@@ -206,8 +220,11 @@ def _update(cfg, model, optimizer, cache, tokenizer, settings, u: int) -> bool:
             return False
     rng = np.random.default_rng([cfg.seed, u])
     chosen = rng.choice(pool, size=min(cfg.batch_size, len(pool)), replace=False)
-    episodes = [cache[int(i)] for i in chosen]
-    masks = None if cfg.train_on == "all" else [_masks(ep, cfg.train_on) for ep in episodes]
+    labelled = [_labels(cache[int(i)], cfg.train_on, tokenizer.vocab) for i in chosen]
+    episodes = [ep for ep, _, _ in labelled]
+    masks = [(a, t) for _, a, t in labelled]
+    if all(a.all() and t.all() for a, t in masks):
+        masks = None  # every step is a label: the project's backward step
     torch.manual_seed(cfg.seed * 1_000_003 + u)  # dropout: the same on a resumed run
     model.train()
     optimizer.zero_grad(set_to_none=True)

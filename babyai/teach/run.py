@@ -87,6 +87,11 @@ def teach(cfg: TeachConfig, progress: bool = True, on_ready=None) -> list[dict]:
     """Run the session until its episode count or until the page ends it; returns teaching.csv's rows."""
     cfg.level = resolve_level_id(cfg.level)
     make_env(cfg.level, seeding=cfg.seeding)  # an unknown level: a clear error before anything is written
+    sock = None
+    if cfg.teacher == "human":
+        from babyai.teach.server import bind
+
+        sock = bind(cfg.host, cfg.port)  # a port in use: a clear error before anything is written
     model_dir = storage_model_dir(cfg.model_name, cfg.storage)
     demos_dir = teaching_demos_dir(cfg.model_name, cfg.storage)
     online = cfg.online or OnlineConfig(model_dir, demos_dir)
@@ -99,17 +104,14 @@ def teach(cfg: TeachConfig, progress: bool = True, on_ready=None) -> list[dict]:
         lock.close()
         raise SessionError(f"a teaching session of {cfg.model_name} is already running") from None
     try:
-        return _teach(cfg, online, model_dir, demos_dir, progress, on_ready)
+        return _teach(cfg, online, model_dir, demos_dir, sock, progress, on_ready)
     finally:
         lock.close()
+        if sock is not None:
+            sock.close()
 
 
-def _teach(cfg: TeachConfig, online: OnlineConfig, model_dir: str, demos_dir: str, progress: bool, on_ready):
-    sock = None
-    if cfg.teacher == "human":
-        from babyai.teach.server import bind
-
-        sock = bind(cfg.host, cfg.port)  # a port in use: a clear error before anything starts
+def _teach(cfg: TeachConfig, online: OnlineConfig, model_dir: str, demos_dir: str, sock, progress: bool, on_ready):
     store = SnapshotStore(model_dir)
     if not store.versions():
         _starting_snapshot(cfg, store, online.seed)

@@ -14,7 +14,6 @@ Anything else is ignored. The session lives in the server, so a closed tab loses
 the page continues the episode where it was.
 """
 
-from __future__ import annotations
 
 import asyncio
 import base64
@@ -37,6 +36,7 @@ class PortInUse(OSError):
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket on host:port (a one-line error when the port is taken)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a listener still fails; a closed one's TIME_WAIT not
     try:
         sock.bind((host, port))
     except OSError as e:
