@@ -47,6 +47,9 @@ function render(s) {
     $("action").textContent = s.action;
   }
   drawCurves(s.curves || []);
+  // steps made in the whole session (recorded episodes + this one): what a script can wait on
+  document.body.dataset.moves = (s.curves || []).reduce((a, r) => a + r.steps, 0) + (s.step || 0);
+  document.body.dataset.ended = s.ended ? "yes" : "no";
 }
 
 function polyline(points, color) {
