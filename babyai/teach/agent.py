@@ -25,10 +25,15 @@ from babyai.train.checkpoint import load_checkpoint, save_checkpoint
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.losses import action_entropy
 from babyai.train.trainer import backward_batch, make_model
-from babyai.train.vocab import Vocabulary, VocabularyError
+from babyai.train.vocab import Vocabulary, VocabularyError, tokenize
 
 __all__ = ["ModelError", "Proposer", "VocabularyError", "algo_of", "backward", "fresh_network", "load_network",
-           "load_snapshot_policy", "make_batch", "make_tokenizer", "save_network"]
+           "load_snapshot_policy", "make_batch", "make_tokenizer", "normalize_thought", "save_network"]
+
+
+def normalize_thought(sentence: str) -> str:
+    """A sentence as the agent reads and speaks it (lowercase words: the oracle's "GoTo" is "goto")."""
+    return " ".join(tokenize(sentence))
 
 
 def algo_of(model: torch.nn.Module) -> str:

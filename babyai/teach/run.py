@@ -62,8 +62,8 @@ class TeachConfig:
             self.sync = self.teacher == "oracle"
 
 
-def _starting_snapshot(cfg: TeachConfig, store: SnapshotStore, seed: int) -> None:
-    """Snapshot 0: the pretrained model's weights, or a fresh network."""
+def _starting_network(cfg: TeachConfig, seed: int):
+    """What snapshot 0 holds: the pretrained model's network and vocabulary, or a fresh network."""
     if cfg.pretrained_model:
         try:
             model, vocab = load_network(cfg.pretrained_model, cfg.storage)
@@ -72,9 +72,8 @@ def _starting_snapshot(cfg: TeachConfig, store: SnapshotStore, seed: int) -> Non
         if algo_of(model) != cfg.algo:
             raise SessionError(f"--pretrained-model {cfg.pretrained_model} is a {algo_of(model)} model, not --algo "
                                f"{cfg.algo}")
-    else:
-        model, vocab = fresh_network(cfg.algo, cfg.model, seed)
-    store.publish(0, model, vocab, updates=0, episodes=0)
+        return model, vocab
+    return fresh_network(cfg.algo, cfg.model, seed)
 
 
 def _check_snapshot(cfg: TeachConfig, store: SnapshotStore) -> None:
@@ -96,6 +95,9 @@ def teach(cfg: TeachConfig, progress: bool = True, on_ready=None) -> list[dict]:
     demos_dir = teaching_demos_dir(cfg.model_name, cfg.storage)
     online = cfg.online or OnlineConfig(model_dir, demos_dir)
     online.model_dir, online.demos_dir = model_dir, demos_dir
+    start = None
+    if not SnapshotStore(model_dir).versions():  # a new session: a bad --pretrained-model fails before any write
+        start = _starting_network(cfg, online.seed)
     os.makedirs(model_dir, exist_ok=True)
     lock = open(os.path.join(model_dir, "session.lock"), "w")
     try:
@@ -104,17 +106,18 @@ def teach(cfg: TeachConfig, progress: bool = True, on_ready=None) -> list[dict]:
         lock.close()
         raise SessionError(f"a teaching session of {cfg.model_name} is already running") from None
     try:
-        return _teach(cfg, online, model_dir, demos_dir, sock, progress, on_ready)
+        return _teach(cfg, online, model_dir, demos_dir, sock, start, progress, on_ready)
     finally:
         lock.close()
         if sock is not None:
             sock.close()
 
 
-def _teach(cfg: TeachConfig, online: OnlineConfig, model_dir: str, demos_dir: str, sock, progress: bool, on_ready):
+def _teach(cfg: TeachConfig, online: OnlineConfig, model_dir: str, demos_dir: str, sock, start, progress: bool,
+           on_ready):
     store = SnapshotStore(model_dir)
-    if not store.versions():
-        _starting_snapshot(cfg, store, online.seed)
+    if start is not None:
+        store.publish(0, *start, updates=0, episodes=0)
     else:
         if cfg.pretrained_model:
             logger.warning("resuming the session of %s: --pretrained-model is ignored", cfg.model_name)

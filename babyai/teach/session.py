@@ -16,7 +16,7 @@ import numpy as np
 
 from babyai.bot import Bot, BotError
 from babyai.levels import make_env, reset_env
-from babyai.teach.agent import Proposer
+from babyai.teach.agent import Proposer, normalize_thought
 from babyai.teach.data import Step, TeachingWriter, make_episode
 
 logger = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class TeachingSession:
     # ------------------------------------------------------------------ the teacher's moves
     def rewrite_thought(self, sentence: str) -> None:
         """The Action Generator acts on ``sentence`` at this step (raises ThoughtRefused)."""
-        sentence = " ".join(sentence.lower().replace(",", " ").split())
+        sentence = normalize_thought(sentence)
         if not self._agent.thinks:
             raise ThoughtRefused("this is a Behavioral Cloning agent: it has no thought to rewrite")
         if not sentence:
@@ -184,6 +184,7 @@ class OracleTeacher:
         except BotError as e:  # the agent did something the oracle cannot follow (e.g. opened a box)
             logger.info("seed %d: the oracle cannot follow (%s): the episode ends", s.episode.seed, e)
             return s.next_episode("oracle error")
+        thought = normalize_thought(thought)
         if s.thinks and s.proposal.thought != thought:
             s.rewrite_thought(thought)  # a Thought-DAgger: the oracle's thought replaces the agent's
         self._last = action
