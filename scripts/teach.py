@@ -15,6 +15,7 @@ import argparse
 import signal
 
 from babyai.cli import UserError, run, setup_logging
+from babyai.teach.data import quarter_rates
 from babyai.train.cli import add_training_flags
 
 TRAINING_FLAGS = ["--pretrained-model", "--seed", "--storage-dir", "--seeding", "--lr", "--beta1", "--beta2",
@@ -54,11 +55,10 @@ def _interrupt(signum, frame):
 def main(argv=None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # a kill ends the session as Ctrl-C does: what was taught is kept
-    from babyai.model import TCConfig
+    from babyai.teach.agent import TCConfig
     from babyai.teach import OnlineConfig, SessionError, TeachConfig, teach
-    from babyai.teach.agent import ModelError
-    from babyai.teach.server import PortInUse
-    from babyai.train.checkpoint import CheckpointError
+    from babyai.teach.agent import CheckpointError, ModelError
+    from babyai.teach.server import ServerError
 
     setup_logging()
     try:
@@ -78,13 +78,17 @@ def main(argv=None) -> int:
         raise UserError(str(e)) from None
     try:
         rows = teach(cfg)
-    except (SessionError, PortInUse, CheckpointError, ModelError) as e:
+    except (SessionError, ServerError, CheckpointError, ModelError) as e:
         raise UserError(str(e)) from None
     if rows:
         steps = sum(r["steps"] for r in rows)
         print(f"{len(rows)} episodes, {steps} steps: {sum(r['action_overrides'] for r in rows)} action overrides, "
               f"{sum(r['thought_overrides'] for r in rows)} thought overrides, "
               f"{sum(r['success'] for r in rows)} successes")
+        if len(rows) >= 4:
+            for key in ("action_overrides", "thought_overrides"):
+                rates = " ".join(f"{100 * r:.1f}%" for r in quarter_rates(rows, key))
+                print(f"{key.replace('_overrides', '')} override rate per quarter of the session: {rates}")
     return 0
 
 

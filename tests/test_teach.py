@@ -18,7 +18,7 @@ from babyai.levels import make_env, reset_env
 from babyai.model import TCConfig
 from babyai.teach import OnlineConfig, TeachConfig, teach
 from babyai.teach.agent import normalize_thought
-from babyai.teach.data import TeachingWriter, read_csv
+from babyai.teach.data import TeachingWriter, quarter_rates, read_csv
 from babyai.teach.session import TeachingSession, ThoughtRefused
 from tests.conftest import ROOT, run_script
 
@@ -108,12 +108,6 @@ def replay_oracle(ep):
     return out
 
 
-def quarter_rates(rows, key):
-    q = len(rows) // 4
-    return [sum(r[key] for r in rows[k * q:(k + 1) * q]) / sum(r["steps"] for r in rows[k * q:(k + 1) * q])
-            for k in range(4)]
-
-
 def test_oracle_teacher_session_learns_online(storage):
     """~100 GoToLocal episodes of a tiny TC agent taught by the oracle; one trainer update per episode."""
     online = OnlineConfig("", "", batch_size=4, lr=2e-3, updates_per_episode=1, snapshot_every=5)
@@ -145,29 +139,30 @@ def teach_cmd(name, episodes):
 
 
 def test_killed_session_resumes_to_the_same_data(storage):
-    whole = run_script(*teach_cmd("whole", 12), storage=storage)
-    assert "12 episodes" in whole.stdout
+    whole = run_script(*teach_cmd("whole", 8), storage=storage)
+    assert "8 episodes" in whole.stdout and "action override rate per quarter of the session: " in whole.stdout
     jsonl = run_script("show_demos.py", "whole_teaching", "--jsonl", "--count", 1, storage=storage).stdout
     assert '"action_overridden": [' in jsonl and '"proposed_thoughts": [' in jsonl and '"snapshot": 0' in jsonl
 
     env = dict(os.environ, BABYAI_STORAGE=str(storage))
     csv_path = os.path.join(str(storage), "models", "killed", "teaching.csv")
-    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", *map(str, teach_cmd("killed", 12)))],
+    script, *args = map(str, teach_cmd("killed", 8))
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", script), *args],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         end = time.time() + 300
         while time.time() < end and proc.poll() is None:
-            if os.path.exists(csv_path) and len(open(csv_path).readlines()) > 5:
+            if os.path.exists(csv_path) and len(open(csv_path).readlines()) > 3:  # header + 3 episodes
                 break
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)  # no clean-up at all; the trainer process notices and stops
     finally:
         proc.wait()
-    assert 1 <= len(read_csv(csv_path)) < 12
-    run_script(*teach_cmd("killed", 12), storage=storage)
+    assert proc.returncode == -signal.SIGKILL and 3 <= len(read_csv(csv_path)) < 8
+    run_script(*teach_cmd("killed", 8), storage=storage)
     a = open_demos(os.path.join(str(storage), "demos", "whole_teaching"))
     b = open_demos(os.path.join(str(storage), "demos", "killed_teaching"))
-    assert len(a) == len(b) == 12
+    assert len(a) == len(b) == 8
     for x, y in zip(a, b):
         assert (x.seed, x.actions.tolist(), x.thoughts, x.teaching) == (y.seed, y.actions.tolist(), y.thoughts, y.teaching)
         assert np.array_equal(x.images, y.images)

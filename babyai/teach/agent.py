@@ -11,7 +11,6 @@ acts again on the new sentence from the same state (the policy's thought injecti
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,14 +20,15 @@ import torch.nn.functional as F
 from babyai.evaluate.agent import ModelError, ModelPolicy, load_policy
 from babyai.model import TCConfig, ThoughtCloningAgent
 from babyai.model.config import PAD_ID
-from babyai.train.checkpoint import load_checkpoint, save_checkpoint
+from babyai.train.checkpoint import CheckpointError, atomic_write_text, load_checkpoint, save_checkpoint
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.losses import action_entropy
 from babyai.train.trainer import backward_batch, make_model
 from babyai.train.vocab import Vocabulary, VocabularyError, tokenize
 
-__all__ = ["ModelError", "Proposer", "VocabularyError", "algo_of", "backward", "fresh_network", "load_network",
-           "load_snapshot_policy", "make_batch", "make_tokenizer", "normalize_thought", "save_network"]
+__all__ = ["CheckpointError", "ModelError", "TCConfig", "Proposer", "VocabularyError", "algo_of", "backward", "fresh_network", "load_network",
+           "load_snapshot_policy", "make_batch", "make_tokenizer", "normalize_thought", "read_checkpoint",
+           "save_checkpoint", "atomic_write_text", "save_network"]
 
 
 def normalize_thought(sentence: str) -> str:
@@ -166,15 +166,3 @@ def _masked_backward(model, batch, frame_masks, settings: LossSettings) -> float
         memory = tuple(m.detach() for m in out.memory)
         total += float(loss)
     return total
-
-
-def storage_model_dir(name: str, storage: str | None) -> str:
-    from babyai.storage import model_dir
-
-    return model_dir(name, storage)
-
-
-def teaching_demos_dir(name: str, storage: str | None) -> str:
-    from babyai.storage import storage_dir
-
-    return os.path.join(storage_dir(storage), "demos", f"{name}_teaching")

@@ -184,3 +184,10 @@ def read_csv(path: str) -> list[dict]:
     """teaching.csv as a list of rows of ints."""
     with open(path, newline="") as f:
         return [{k: int(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def quarter_rates(rows: list[dict], key: str) -> list[float]:
+    """Per quarter of the session's episodes: ``key`` (action_overrides, thought_overrides) per step."""
+    q = len(rows) / 4
+    parts = [rows[round(k * q):round((k + 1) * q)] for k in range(4)]
+    return [sum(r[key] for r in p) / max(1, sum(r["steps"] for r in p)) for p in parts]

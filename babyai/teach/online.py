@@ -36,14 +36,16 @@ import torch
 
 from babyai.demos.format import DemoFormatError, open_demos
 from babyai.teach.agent import (
+    CheckpointError,
     LossSettings,
+    atomic_write_text,
     backward,
     load_snapshot_policy,
     make_tokenizer,
     read_checkpoint,
+    save_checkpoint,
     save_network,
 )
-from babyai.train.checkpoint import CheckpointError, atomic_write_text, save_checkpoint
 
 SNAPSHOT = re.compile(r"^snapshot-(\d{6})\.pt$")
 KEEP = 3  # snapshots kept on disk

@@ -9,14 +9,14 @@ import os
 from dataclasses import dataclass, field
 
 from babyai.levels import make_env, resolve_level_id
-from babyai.model import TCConfig
+from babyai.storage import model_dir as storage_model_dir
+from babyai.storage import storage_dir
 from babyai.teach.agent import (
     ModelError,
+    TCConfig,
     algo_of,
     fresh_network,
     load_network,
-    storage_model_dir,
-    teaching_demos_dir,
 )
 from babyai.teach.data import TeachingWriter
 from babyai.teach.online import OnlineConfig, Snapshots, SnapshotStore, TrainerProcess, saved_updates
@@ -92,7 +92,7 @@ def teach(cfg: TeachConfig, progress: bool = True, on_ready=None) -> list[dict]:
 
         sock = bind(cfg.host, cfg.port)  # a port in use: a clear error before anything is written
     model_dir = storage_model_dir(cfg.model_name, cfg.storage)
-    demos_dir = teaching_demos_dir(cfg.model_name, cfg.storage)
+    demos_dir = os.path.join(storage_dir(cfg.storage), "demos", f"{cfg.model_name}_teaching")
     online = cfg.online or OnlineConfig(model_dir, demos_dir)
     online.model_dir, online.demos_dir = model_dir, demos_dir
     start = None

@@ -29,12 +29,21 @@ KEYS = {" ": "approve", "ArrowLeft": "left", "ArrowRight": "right", "ArrowUp": "
         "d": "drop", "t": "toggle", "e": "done"}
 
 
-class PortInUse(OSError):
+class ServerError(OSError):
+    """The page cannot be served (one line for the user)."""
+
+
+class PortInUse(ServerError):
     pass
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on host:port (a one-line error when the port is taken)."""
+    """A listening socket on host:port (a one-line error when the port is taken or the server is missing)."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        raise ServerError(f"the teaching page needs {e.name}: pip install -e '.[teach]' (or use --teacher oracle)") from None
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a listener still fails; a closed one's TIME_WAIT not
     try:

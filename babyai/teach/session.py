@@ -100,7 +100,8 @@ class TeachingSession:
             record = make_episode(self.level, ep.seed, ep.mission, ep.steps, ep.reward > 0, ep.snapshot,
                                   self.teacher, ended, self.seeding)
             row = self.writer.add(record)
-            logger.info("episode %d (seed %d, snapshot %d): %d steps, %d action / %d thought overrides, %s",
+            log = logger.info if self.teacher == "human" else logger.debug  # the oracle's progress: a bar
+            log("episode %d (seed %d, snapshot %d): %d steps, %d action / %d thought overrides, %s",
                         row["episode"], ep.seed, ep.snapshot, row["steps"], row["action_overrides"],
                         row["thought_overrides"], "success" if row["success"] else ended)
             if self.on_episode is not None:
