@@ -62,7 +62,8 @@ def test_teach_in_the_browser(browser, storage):
     env = dict(os.environ, BABYAI_STORAGE=str(storage), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, os.path.join(ROOT, "scripts", "teach.py"), "--env", "BabyAI-GoToLocal-v0", "--model", "web",
-         "--memory-dim", "32", "--instr-dim", "32", "--port", str(port), "--updates-per-episode", "1"],
+         "--memory-dim", "32", "--instr-dim", "32", "--port", str(port), "--updates-per-episode", "1",
+         "--batch-size", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         assert "teaching page: http://127.0.0.1:" in proc.stdout.readline()
@@ -102,7 +103,7 @@ def test_teach_in_the_browser(browser, storage):
         assert moves() == 3  # the unknown keys made no step
         d.find_element(By.ID, "end").click()
         wait_for(lambda: d.find_element(By.TAG_NAME, "body").get_attribute("data-ended") == "yes", what="the end")
-        proc.wait(timeout=120)
+        proc.wait(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -235,8 +235,9 @@ def _update(cfg, model, optimizer, cache, tokenizer, settings, u: int) -> bool:
     return True
 
 
-def run_trainer(cfg: OnlineConfig, stop) -> None:
-    """The trainer process: train while there are updates to make, until ``stop`` is set (or the session died)."""
+def run_trainer(cfg: OnlineConfig, stop, drain) -> None:
+    """The trainer process: train while there are updates to make, until ``stop`` is set (then, with ``drain``
+    set, after the updates the data allows) or the session died."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the session, which stops this process
     torch.set_num_threads(cfg.threads)
     log = logging.getLogger("babyai.teach.trainer")
@@ -246,13 +247,13 @@ def run_trainer(cfg: OnlineConfig, stop) -> None:
     log.setLevel(logging.INFO)
     log.propagate = False
     try:
-        _train_loop(cfg, stop, log)
+        _train_loop(cfg, stop, drain, log)
     except BaseException:
         log.exception("the online trainer failed")
         raise
 
 
-def _train_loop(cfg: OnlineConfig, stop, log) -> None:
+def _train_loop(cfg: OnlineConfig, stop, drain, log) -> None:
     with open(os.path.join(cfg.model_dir, "trainer.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a trainer of a killed session finishes before this one starts
         store = SnapshotStore(cfg.model_dir)
@@ -262,8 +263,10 @@ def _train_loop(cfg: OnlineConfig, stop, log) -> None:
         cache = EpisodeCache(cfg.demos_dir)
         parent = mp.parent_process()
         while True:
+            if (stop.is_set() and not drain.is_set()) or (parent is not None and not parent.is_alive()):
+                break  # a person ended the session, or the session died: the updates left wait for the next one
             if updates >= cache.refresh() * cfg.updates_per_episode:
-                if stop.is_set() or (parent is not None and not parent.is_alive()):
+                if stop.is_set():
                     break
                 time.sleep(cfg.poll_seconds)
                 continue
@@ -303,16 +306,19 @@ class TrainerProcess:
 
     def __init__(self, cfg: OnlineConfig):
         ctx = mp.get_context("spawn")
-        self.stop_event = ctx.Event()
-        self.proc = ctx.Process(target=run_trainer, args=(cfg, self.stop_event), name="teach-trainer", daemon=False)
+        self.stop_event, self.drain_event = ctx.Event(), ctx.Event()
+        self.proc = ctx.Process(target=run_trainer, args=(cfg, self.stop_event, self.drain_event), name="teach-trainer",
+                                daemon=False)
         self.proc.start()
 
     def check(self) -> None:
         if not self.proc.is_alive():
             raise RuntimeError(f"the online trainer stopped (exit code {self.proc.exitcode}); see trainer.log")
 
-    def stop(self, timeout: float = 600) -> None:
-        """Let it make the updates the data allows, save its state and exit."""
+    def stop(self, drain: bool, timeout: float = 600) -> None:
+        """Stop it after its current update (``drain``: after the updates the data allows); it saves its state."""
+        if drain:
+            self.drain_event.set()
         self.stop_event.set()
         self.proc.join(timeout)
         if self.proc.is_alive():

@@ -3,9 +3,12 @@ session loop with the oracle or behind the web page, and a clean stop."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
+import signal
+import threading
 from dataclasses import dataclass, field
 
 from babyai.levels import make_env, resolve_level_id
@@ -113,6 +116,20 @@ def teach(cfg: TeachConfig, progress: bool = True, on_ready=None) -> list[dict]:
             sock.close()
 
 
+@contextlib.contextmanager
+def _uninterrupted():
+    """SIGINT and SIGTERM held off for the block (in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
 def _teach(cfg: TeachConfig, online: OnlineConfig, model_dir: str, demos_dir: str, sock, start, progress: bool,
            on_ready):
     store = SnapshotStore(model_dir)
@@ -139,9 +156,11 @@ def _teach(cfg: TeachConfig, online: OnlineConfig, model_dir: str, demos_dir: st
 
             serve(session, sock, trainer, on_ready)
     finally:
-        if session is not None and not session.ended:
-            session.end(keep_unfinished=cfg.teacher == "human")  # the oracle replays it on resume
-        trainer.stop()
+        with _uninterrupted():  # a second Ctrl-C must not cut the saving short (it takes an update or so)
+            if session is not None and not session.ended:
+                session.end(keep_unfinished=cfg.teacher == "human")  # the oracle replays it on resume
+            logger.info("stopping the online trainer (it saves its state)")
+            trainer.stop(drain=cfg.sync)
     if trainer.proc.exitcode not in (0, None):
         raise RuntimeError(f"the online trainer failed (exit code {trainer.proc.exitcode}); see {model_dir}/trainer.log")
     return writer.rows
