@@ -41,6 +41,7 @@ class TrainConfig:
     optim_eps: float = 1e-5
     batch_size: int = 1280
     recurrence: int = 20
+    episodes_per_lane: int = 3  # episodes played one after the other in each row of a batch (babyai.train.data)
     epochs: int = 1_000_000
     epoch_length: int = 0  # episodes per epoch (0: the whole dataset)
     frames: int = int(9e10)
@@ -65,7 +66,7 @@ class TrainConfig:
             raise ValueError(f"unknown algorithm {self.algo!r}")
         if not self.model_name or os.path.isabs(self.model_name) or ".." in self.model_name.split(os.sep):
             raise ValueError(f"--model must be a plain run name, got {self.model_name!r}")
-        for name in ("batch_size", "recurrence", "val_interval", "log_interval"):
+        for name in ("batch_size", "recurrence", "episodes_per_lane", "val_interval", "log_interval"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.epochs < 1:
