@@ -187,3 +187,34 @@ def test_bad_input(storage):
     assert p.returncode == 2 and p.stderr.strip() == (f"error: port {port} is in use on 127.0.0.1: stop what uses it "
                                                       "or pass another --port")
     assert not os.path.exists(os.path.join(str(storage), "models", "y"))  # nothing left behind
+
+
+def test_masked_step_with_every_label_is_the_projects_backward_step():
+    """--train-on overridden's masked loss, with every step a label, gives the project's gradients."""
+    import copy
+
+    import torch
+
+    from babyai.teach.agent import LossSettings, backward, fresh_network, make_tokenizer
+    from tests._train_helpers import synthetic_episode
+
+    rng = np.random.default_rng(0)
+    episodes = [synthetic_episode(n, seed, rng) for seed, n in enumerate((7, 3, 5))]
+    a, vocab = fresh_network("tc", TINY, 0)
+    b = copy.deepcopy(a)
+    tokenizer, settings = make_tokenizer(vocab, a), LossSettings(recurrence=3, entropy_coef=0.01, sg_coef=2.0)
+    grads = []
+    for model, masks in ((a, None), (b, [(np.ones(len(e), bool), np.ones(len(e), bool)) for e in episodes])):
+        torch.manual_seed(0)
+        model.train()
+        backward(model, episodes, tokenizer, settings, masks)
+        grads.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
+    assert len(grads[0]) == len(grads[1]) > 0
+    for x, y in zip(*grads):
+        assert torch.allclose(x, y, atol=1e-6)
+    # masking the thought labels removes the thought loss's gradient from the Thought Generator's decoder
+    c = copy.deepcopy(a)
+    c.zero_grad()
+    backward(c, episodes, tokenizer, settings, [(np.ones(len(e), bool), np.zeros(len(e), bool)) for e in episodes])
+    decoder = [p.grad for n, p in c.named_parameters() if "decoder" in n]
+    assert decoder and all(g is None or float(g.abs().max()) == 0 for g in decoder)

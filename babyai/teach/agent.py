@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from babyai.evaluate.agent import ModelError, ModelPolicy, load_policy
 from babyai.model import TCConfig, ThoughtCloningAgent
 from babyai.model.config import PAD_ID
+from babyai.model.layers import frame_statistics
 from babyai.train.checkpoint import CheckpointError, atomic_write_text, load_checkpoint, save_checkpoint
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.losses import action_entropy
@@ -129,14 +130,14 @@ def backward(model, episodes: list, tokenizer: Tokenizer, settings: LossSettings
 
 
 def _frame_masks(episodes: list, masks: list, batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """The per-episode step masks laid out as the batch's frames (step-major, longest episode first)."""
+    """The per-episode step masks laid out as the batch's frames (its ``episode_ids`` name each frame's episode,
+    rows of make_batch's order: longest episode first; a frame's position grows with its step)."""
     order = sorted(range(len(episodes)), key=lambda k: -len(episodes[k].actions))  # make_batch's order
-    offsets = np.concatenate([[0], np.cumsum(batch.counts)])
+    ids = batch.episode_ids.numpy()
     action_mask = np.zeros(batch.num_frames, dtype=bool)
     thought_mask = np.zeros(batch.num_frames, dtype=bool)
     for b, k in enumerate(order):
-        n = len(episodes[k].actions)
-        pos = offsets[:n] + b
+        pos = np.flatnonzero(ids == b)  # (T_k,) in time order
         action_mask[pos], thought_mask[pos] = masks[k][0], masks[k][1]
     return torch.from_numpy(action_mask), torch.from_numpy(thought_mask)
 
@@ -147,22 +148,26 @@ def _masked_backward(model, batch, frame_masks, settings: LossSettings) -> float
     labelled = max(1, int((action_mask | thought_mask).sum()))
     memory = model.initial_memory(int(batch.counts[0]))
     total = 0.0
-    for rows, counts in batch.windows(settings.recurrence):
-        out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
-                    memory, batch.thoughts, batch.thought_ids[rows], True)
-        am, tm = action_mask[rows], thought_mask[rows]
-        logits = out.action_logits.float()  # (n, A)
-        policy_loss = F.cross_entropy(logits[am], batch.actions[rows][am], reduction="sum")
-        entropy = action_entropy(logits[am])
-        sg_loss = torch.zeros(())
-        if out.thought_logits is not None and tm.any():
-            tl = out.thought_logits[tm].float()  # (m, L, V)
-            targets = batch.thoughts[batch.thought_ids[rows][tm], 1:][:, : tl.shape[1]]  # (m, L)
-            sg_loss = F.cross_entropy(tl.reshape(-1, tl.shape[-1]), targets.reshape(-1), ignore_index=PAD_ID,
-                                      reduction="sum")
-        loss = (policy_loss - settings.entropy_coef * entropy + settings.sg_coef * sg_loss) / labelled
-        if loss.requires_grad:
-            loss.backward()
-        memory = tuple(m.detach() for m in out.memory)
-        total += float(loss)
+    with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
+        for rows, counts in batch.windows(settings.recurrence):
+            out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=True)
+            total += _masked_window_backward(out, batch, rows, action_mask[rows], thought_mask[rows], labelled, settings)
+            memory = tuple(m.detach() for m in out.memory)
     return total
+
+
+def _masked_window_backward(out, batch, rows, am, tm, labelled: int, settings: LossSettings) -> float:
+    """Backward of one window's loss on its masked frames (am: action labels, tm: thought labels); the loss."""
+    logits = out.action_logits.float()  # (n, A)
+    policy_loss = F.cross_entropy(logits[am], batch.actions[rows][am], reduction="sum")
+    entropy = action_entropy(logits[am])
+    sg_loss = torch.zeros(())
+    if out.thought_logits is not None and tm.any():
+        tl = out.thought_logits[tm].float()  # (m, L, V)
+        targets = batch.thoughts[batch.thought_ids[rows][tm], 1:][:, : tl.shape[1]]  # (m, L)
+        sg_loss = F.cross_entropy(tl.reshape(-1, tl.shape[-1]), targets.reshape(-1), ignore_index=PAD_ID,
+                                  reduction="sum")
+    loss = (policy_loss - settings.entropy_coef * entropy + settings.sg_coef * sg_loss) / labelled
+    if loss.requires_grad:
+        loss.backward()
+    return float(loss.detach())
