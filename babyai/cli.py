@@ -1,4 +1,11 @@
-"""What every script shares: one-line errors with a non-zero exit, logging setup."""
+"""What every command shares: the one place errors become one-line ``error:`` messages with a non-zero
+exit, and the one logging setup.
+
+    run(main)                     # in a script: main(argv) -> exit status; bad input -> "error: ..."
+    call(main, argv)              # the same, returning the exit status instead of exiting (tests)
+
+Set ``BABYAI_DEBUG=1`` to get the traceback of a user error instead of its one line.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +14,86 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 
-from babyai.demos.format import DemoFormatError
-from babyai.levels import UnknownLevelError
-
-# errors a user can cause (bad input), mapped to exit codes; anything else is a bug: traceback
-USER_ERRORS = {UnknownLevelError: 2, DemoFormatError: 1, FileNotFoundError: 1}
+LOG_FORMAT = "%(asctime)s %(message)s"
+LOG_TIME = "%H:%M:%S"
 
 
 class UserError(Exception):
-    """A bad input a script found itself (a clear message, exit code ``code``)."""
+    """A bad input a command found itself (a clear message, exit code ``code``)."""
 
     def __init__(self, message: str, code: int = 2):
         super().__init__(message)
         self.code = code
 
 
-def run(main, argv=None) -> None:
-    """Call ``main(argv)``; a user error prints ``error: ...`` on one line and exits non-zero."""
+def user_error_code(error: BaseException, extra: tuple[type[BaseException], ...] = ()) -> int | None:
+    """The exit code of an error bad input causes (unknown level, corrupt dataset, model, suites, vocabulary,
+    missing optional package, ...); None for anything else, which is a bug and keeps its traceback."""
+    from babyai.agent import CheckpointError, ModelError, VocabularyError
+    from babyai.demos.format import DemoFormatError
+    from babyai.evaluate.render import MissingDependency
+    from babyai.evaluate.suites import SuiteError
+    from babyai.levels import UnknownLevelError
+    from babyai.train.data import DatasetError
+    from babyai.train.run import RunExistsError
+
+    table = ((UserError, getattr(error, "code", 2)), (extra, 2), (MissingDependency, 3), (UnknownLevelError, 2),
+             (DemoFormatError, 1), (FileNotFoundError, 1), (ModelError, 2), (SuiteError, 2), (VocabularyError, 2),
+             (DatasetError, 2), (CheckpointError, 2), (RunExistsError, 2))
+    return next((code for kind, code in table if kind and isinstance(error, kind)), None)
+
+
+def call(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
+         extra: tuple[type[BaseException], ...] = ()) -> int:
+    """``main(argv)``'s exit status; a user error (or one of ``extra``) prints ``error: ...`` on one line."""
     try:
-        code = main(argv)
+        return main(argv) or 0
     except BrokenPipeError:  # output piped into a reader that stopped (e.g. `| head`)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        return 0
     except KeyboardInterrupt:
         print("interrupted: run the same command again to resume", file=sys.stderr)
-        sys.exit(130)
-    except tuple(USER_ERRORS) as error:
+        return 130
+    except Exception as error:
+        code = user_error_code(error, extra)
+        if code is None or os.environ.get("BABYAI_DEBUG"):
+            raise
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"error: {message}", file=sys.stderr)
-        sys.exit(USER_ERRORS[next(t for t in USER_ERRORS if isinstance(error, t))])
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(error.code)
-    sys.exit(code or 0)
+        return code
 
 
-def setup_logging(log_dir: str | None = None, name: str = "log") -> None:
-    """Log INFO to stderr, and to ``<log_dir>/<name>_<time>.txt`` when a folder is given."""
-    fmt = "%(asctime)s: %(levelname)s: %(message)s"
-    logging.basicConfig(level=logging.INFO, format=fmt, stream=sys.stderr)
-    if log_dir:
+def run(main, argv: Sequence[str] | None = None, extra: tuple[type[BaseException], ...] = ()) -> None:
+    """Exit with ``call(main, argv, extra)``: what a script's ``if __name__ == "__main__"`` does."""
+    sys.exit(call(main, sys.argv[1:] if argv is None else argv, extra))
+
+
+def setup_logging(log_dir: str | None = None, name: str = "log", *, logger: str = "", file: str | None = None,
+                  stream=None, enabled: bool = True) -> logging.Logger:
+    """Log INFO (WARNING only, when not ``enabled``) of ``logger`` (the root by default) to ``stream``
+    (stderr by default) and to a file: ``file``, or ``<log_dir>/<name>_<time>.txt`` when a folder is given.
+
+    Calling it again replaces the handlers an earlier call added; a named logger stops propagating.
+    """
+    log = logging.getLogger(logger)
+    for handler in [h for h in log.handlers if getattr(h, "babyai", False)]:
+        log.removeHandler(handler)
+        handler.close()
+    log.setLevel(logging.INFO if enabled else logging.WARNING)
+    log.propagate = not logger
+    if log_dir and not file:
         os.makedirs(log_dir, exist_ok=True)
-        path = os.path.join(log_dir, f"{name}{time.strftime('_%m-%d-%H-%M-%S')}.txt")
-        handler = logging.FileHandler(path)
-        handler.setFormatter(logging.Formatter(fmt))
-        logging.getLogger().addHandler(handler)
+        file = os.path.join(log_dir, f"{name}{time.strftime('_%m-%d-%H-%M-%S')}.txt")
+    handlers = [logging.StreamHandler(sys.stderr if stream is None else stream)]
+    if file and enabled:
+        handlers.append(logging.FileHandler(file))
+    for handler in handlers:
+        handler.babyai = True
+        handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_TIME))
+        log.addHandler(handler)
+    return log
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -25,13 +25,13 @@ import sys
 import numpy as np
 import torch
 
+from babyai.agent.vocab import Vocabulary
 from babyai.demos import open_demos
 from babyai.model import TCConfig, ThoughtCloningAgent
 from babyai.model.layers import FrameBatchNorm2d
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.run import TrainConfig
 from babyai.train.trainer import backward_batch
-from babyai.train.vocab import Vocabulary
 
 
 class InputStatistics:

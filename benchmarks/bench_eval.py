@@ -3,7 +3,7 @@
 
     python benchmarks/bench_eval.py [--levels 512] [--limit-divisor 48] [--steps 32] [--repeats 3]
 
-Two workloads, each timed in the same run for ours (``babyai.evaluate.rollout.evaluate``, what every
+Two workloads, each timed in the same run for ours (``babyai.agent.rollout.evaluate``, what every
 evaluation script uses) and for the original's way (BabyAI's ``batch_evaluate`` over ``ManyEnvs``: one
 process steps every level in turn and runs the network on the batch of all levels at every step).
 Both use the same untrained network (same weights); the original's way computes it the plain way
@@ -31,13 +31,13 @@ import numpy as np
 import torch
 from common import median_rate, rate, repeat
 
-from babyai.evaluate import envs as eval_envs
-from babyai.evaluate import rollout
-from babyai.evaluate.agent import ModelPolicy
-from babyai.evaluate.rollout import choose_actions, evaluate
+from babyai.agent import envs as eval_envs
+from babyai.agent import rollout
+from babyai.agent.policy import ModelPolicy
+from babyai.agent.rollout import choose_actions, evaluate
 from babyai.levels import LegacyRandom
 from babyai.model import TCConfig, ThoughtCloningAgent
-from babyai.train.vocab import Vocabulary
+from babyai.agent.vocab import Vocabulary
 
 LEVEL = "BabyAI-BossLevel-v0"
 

@@ -34,7 +34,7 @@ from babyai.train.data import Tokenizer, make_batch
 from babyai.train.losses import action_entropy, action_nll, thought_nll
 from babyai.train.run import TrainConfig
 from babyai.train.trainer import backward_batch
-from babyai.train.vocab import Vocabulary
+from babyai.agent.vocab import Vocabulary
 
 LEVEL = "BabyAI-BossLevel-v0"
 CONFIGS = {  # name -> (memory_dim, instr_dim, batch_size, the original program's frames/s on this machine)

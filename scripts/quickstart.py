@@ -10,15 +10,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 
-SCRIPTS = os.path.dirname(os.path.abspath(__file__))
-
 
 def step(script: str, *args) -> None:
-    cmd = [sys.executable, os.path.join(SCRIPTS, script), *map(str, args)]
+    command = script.removesuffix(".py")
+    cmd = [sys.executable, "-m", f"babyai.commands.{command}", *map(str, args)]
     print("\n$ " + " ".join(["scripts/" + script, *map(str, args)]), flush=True)
     if subprocess.call(cmd) != 0:
         sys.exit(f"quickstart: {script} failed")

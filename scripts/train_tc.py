@@ -1,18 +1,5 @@
 #!/usr/bin/env python3
-"""Train a Thought Cloning agent on demonstrations (--sg-coef 0: TC without imitating thought).
+"""babyai/commands/train_tc.py (the same as `python -m babyai.commands.train_tc`); see --help."""
+import runpy
 
-    scripts/train_tc.py --env BabyAI-BossLevel-v0 --demos NAME --memory-dim=2048 --recurrence=80 \
-        --batch-size=180 --instr-arch=attgru --instr-dim=256 --val-interval 2 --log-interval 2 \
-        --lr 5e-4 --epochs 160 --epoch-length 51200 --seed 0 --val-seed 2023 --model NAME \
-        --sg-coef 2 --warm-start --stop-tf 10
-
-Data-parallel: torchrun --nproc_per_node K scripts/train_tc.py ... (--batch-size is the global batch).
-Re-running a command resumes its run from the last checkpoint.
-"""
-
-import sys
-
-from babyai.train.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main(algo="tc"))
+runpy.run_module("babyai.commands.train_tc", run_name="__main__", alter_sys=True)

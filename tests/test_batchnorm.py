@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from babyai.agent.vocab import Vocabulary
 from babyai.demos import open_demos
 from babyai.model import TCConfig, ThoughtCloningAgent
 from babyai.model.layers import FrameBatchNorm2d, frame_statistics
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.trainer import backward_batch
-from babyai.train.vocab import Vocabulary
 from _train_helpers import make_demos, one_thread, tiny_config  # noqa: F401
 
 BOSS = "BabyAI-BossLevel-v0"

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from babyai.evaluate import FixedThought, OracleThoughts, evaluate, fads, untrained_policy
-from babyai.evaluate.agent import ModelError
+from _agent_helpers import untrained_policy
+
+from babyai.agent.policy import ModelError
+from babyai.agent.rollout import choose_actions
+from babyai.evaluate import FixedThought, OracleThoughts, evaluate, fads
 from babyai.evaluate.precrime import TESTS, summarize, unsafe
-from babyai.evaluate.rollout import choose_actions
 from babyai.evaluate.suites import (
     SuiteError,
     Suites,
@@ -21,7 +23,7 @@ from babyai.evaluate.suites import (
     load_suites,
     save_suites,
 )
-from babyai.evaluate.thoughts import Declaration, declarations
+from babyai.evaluate.declarations import Declaration, declarations
 
 SEEDS = range(3_000_000_000, 3_000_000_006)
 
@@ -222,14 +224,26 @@ def test_seed_overlap_is_refused():
     check_disjoint([5, 10], [("demos", 11, 20), ("validation", 0, 4)])
     with pytest.raises(SuiteError, match="suite seed 12 lies in the seeds of demos"):
         check_disjoint([5, 12], [("demos", 11, 20)])
-    assert isinstance(Suites("l", "legacy", 0, 1, 1).shortfall(), dict)
+    empty = Suites("l", "legacy", 0, 1, 1).shortfall()  # nothing found: every bin misses its one level
+    assert set(empty) == {"demo", "mission"} and all(set(n.values()) == {1} for n in empty.values())
+    assert list(empty["demo"]) == list(range(25, 426, 50)) and list(empty["mission"]) == list(range(1, 10))
 
 
-def test_argmax_episodes_match_the_training_rollout(tc):
-    """The adapter steps the network as training's validation rollout does (argmax: identical episodes)."""
-    from babyai.train.rollout import rollout
+# values computed by the validation rollout of babyai/train/rollout.py before it was merged into babyai.agent
+PINNED = {
+    "tc": (16, 7.7875000000000005, [16, 16, 13, 16, 16, 12, 16, 16, 16, 11, 6, 16, 15, 8, 16, 16, 16, 5, 16, 16, 4,
+                                    16, 16, 16, 16, 16, 16, 13, 12, 3, 16, 16, 14, 4, 7, 16, 3, 16, 16, 16]),
+    "bc": (13, 4.39375, [16, 16, 12, 16, 15, 15, 16, 16, 16, 11, 6, 16, 16, 16, 16, 16, 14, 4, 11, 13, 16, 16, 15, 16,
+                         16, 16, 16, 16, 16, 11, 16, 16, 16, 12, 16, 16, 16, 14, 16, 16]),
+}
 
-    seeds = list(SEEDS)
-    ours = evaluate(tc, "BabyAI-GoToObjS4-v0", seeds, workers=0, argmax=True)
-    theirs = rollout(tc.model, "BabyAI-GoToObjS4-v0", seeds, tc.vocab, torch.device("cpu"), argmax=True)
-    assert [r.length for r in ours] == theirs.lengths and [r.success for r in ours] == theirs.successes
+
+@pytest.mark.parametrize("kind", ["tc", "bc"])
+def test_sampling_from_one_generator_replays_the_old_validation_rollout(kind):
+    """Training's validation draws its actions from one torch stream: the episodes of before, to the step."""
+    policy = untrained_policy(kind, seed=0)
+    gen = torch.Generator().manual_seed(7 * 1_000_003 + 100)
+    records = evaluate(policy, "BabyAI-GoToObjS4-v0", range(100, 140), generator=gen, batch_size=16, workers=0)
+    successes, returns, lengths = PINNED[kind]
+    assert [r.length for r in records] == lengths and sum(r.success for r in records) == successes
+    assert sum(r.episode_return for r in records) == returns

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from conftest import run_script
 
-from babyai.evaluate.agent import save_untrained
+from _agent_helpers import save_untrained
 
 LEVEL = "BabyAI-GoToObjS4-v0"
 

@@ -9,12 +9,14 @@ from _train_helpers import LEVEL, make_demos, one_thread, tiny_config  # noqa: F
 from conftest import run_script
 
 from babyai.bot import Bot
+from babyai.cli import call
+from babyai.commands.train import USER_ERRORS
+from babyai.commands.train import main as train_main
 from babyai.demos import open_demos
 from babyai.demos.format import encode_episode
 from babyai.demos.minari_io import export_minari, import_minari
 from babyai.levels import make_env, reset_env
 from babyai.train import trainer
-from babyai.train.cli import main as train_main
 from babyai.train.data import DatasetError
 
 DATASET_ID = "thought-cloning/BabyAI-GoToLocal/oracle-v0"
@@ -153,6 +155,6 @@ def test_a_dataset_without_thoughts_trains_bc_and_tc_refuses_it(tmp_path, minari
     args = ["--env", LEVEL, "--demos", "tiny", "--model", "tc2", "--storage-dir", str(tmp_path),
             "--memory-dim", "32", "--instr-dim", "32", "--epochs", "1"]
     capsys.readouterr()
-    assert train_main(args, algo="tc", prog="train_tc.py") == 2
+    assert call(lambda a: train_main(a, algo="tc", prog="train_tc.py"), args, USER_ERRORS) == 2
     err = capsys.readouterr().err
-    assert err.startswith("train_tc.py: error: the demos tiny have no thoughts") and err.count("\n") == 1
+    assert err.startswith("error: the demos tiny have no thoughts") and err.count("\n") == 1

@@ -8,11 +8,10 @@ import torch
 from _train_helpers import TINY, one_thread, synthetic_episode  # noqa: F401 (one_thread: autouse fixture)
 
 from babyai.model import EOS_ID, PAD_ID, SOS_ID, BCAgent, TCConfig, ThoughtCloningAgent
-from babyai.train.checkpoint import save_checkpoint
+from babyai.agent.loading import build_agent, load_agent, load_policy, save_checkpoint
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.losses import thought_nll
-from babyai.train.trainer import load_trained, make_model
-from babyai.train.vocab import Vocabulary, VocabularyError
+from babyai.agent.vocab import Vocabulary, VocabularyError
 
 DEAD_LINEAR = 100 * 256 + 256  # the original's unused Linear(vocab 100, 256)
 
@@ -131,14 +130,15 @@ def test_save_then_load_gives_identical_outputs(tmp_path, batch, image_dim):
     vocab = Vocabulary.babyai()
     config = TCConfig(memory_dim=TINY.memory_dim, instr_dim=TINY.instr_dim, image_dim=image_dim)
     for algo in ("tc", "bc"):
-        model = make_model(algo, config)
+        model = build_agent(algo, config)
         for p in model.parameters():  # not the initial values
             p.data.add_(0.01 * torch.randn_like(p))
         model.train()(*window(batch, slice(0, 4), [4]), model.initial_memory(4), batch.thoughts, batch.thought_ids[:4])
         path = str(tmp_path / f"{algo}.pt")  # (the forward pass above moved the BatchNorm statistics)
         save_checkpoint(path, {"algo": algo, "model_config": config.to_dict(), "vocab": vocab.to_dict(), "model": model.state_dict()})
-        loaded, loaded_vocab, _ = load_trained(path)
+        loaded, loaded_vocab, _ = load_agent(path)
         assert loaded.cfg.image_dim == image_dim  # the checkpoint records the width, loading follows it
+        assert not loaded.training and load_policy(path).vocab == vocab
         model.eval()
         args = window(batch, slice(0, batch.num_frames), list(batch.counts))
         with torch.no_grad():

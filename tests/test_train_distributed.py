@@ -7,7 +7,7 @@ import sys
 from _train_helpers import LEVEL, make_demos, one_thread  # noqa: F401 (autouse fixture)
 from test_train import read_log
 
-from babyai.train.checkpoint import load_checkpoint
+from babyai.agent.loading import load_checkpoint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,7 +48,7 @@ def _gradients(rank, world, init_file, out_file):
     from babyai.train import distributed
     from babyai.train.data import Tokenizer, make_batch, split_for_rank
     from babyai.train.losses import action_entropy, action_nll, thought_nll
-    from babyai.train.vocab import Vocabulary
+    from babyai.agent.vocab import Vocabulary
 
     torch.set_num_threads(1)
     if world > 1:

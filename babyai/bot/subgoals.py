@@ -10,10 +10,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import numpy as np
+from minigrid.core.actions import Actions
 from minigrid.core.world_object import WorldObj
 from minigrid.envs.babyai.core.verifier import ObjDesc
 
-LEFT, RIGHT, FORWARD, PICKUP, DROP, TOGGLE, DONE = range(7)
+LEFT, RIGHT, FORWARD, PICKUP, DROP, TOGGLE, DONE = map(int, Actions)  # plain ints: the planner compares them often
 MOVES = (FORWARD, LEFT, RIGHT)
 
 

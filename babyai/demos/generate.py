@@ -10,7 +10,6 @@ resumes at the first missing shard and produces the same bytes as an uninterrupt
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from dataclasses import asdict, dataclass
 
@@ -32,6 +31,7 @@ from babyai.demos.format import (
 )
 from babyai.demos.noise import EpisodeNoise, NoiseInjector, OriginalNoise
 from babyai.levels import make_env, reset_env
+from babyai.workers import process_context
 
 logger = logging.getLogger(__name__)
 VALID_FIRST_SEED = 10**9  # BabyAI's validation demos start here
@@ -130,21 +130,28 @@ def episode_words(ep: Episode) -> set:
     return words
 
 
+def make_chunk(maker: EpisodeMaker, indices) -> list:
+    """The encoded episodes ``indices`` (with seed, length, failed attempts and words of each)."""
+    out = []
+    for index in indices:
+        ep, failures = maker.make(index)
+        out.append((encode_episode(ep), ep.seed, len(ep), failures, sorted(episode_words(ep))))
+    return out
+
+
 # ---------------------------------------------------------------------------- worker side
-_MAKER = None
+# A pool's initializer is the one way to give each worker process state built once (its levels, its
+# oracle): the worker's maker lives in this module global, set only inside pool workers.
+_WORKER_MAKER: EpisodeMaker | None = None
 
 
 def _init_worker(spec: DemoSpec, crash: bool) -> None:
-    global _MAKER
-    _MAKER = EpisodeMaker(spec, crash)
+    global _WORKER_MAKER
+    _WORKER_MAKER = EpisodeMaker(spec, crash)
 
 
-def _make_chunk(indices) -> list:
-    out = []
-    for index in indices:
-        ep, failures = _MAKER.make(index)
-        out.append((encode_episode(ep), ep.seed, len(ep), failures, sorted(episode_words(ep))))
-    return out
+def _worker_chunk(indices) -> list:
+    return make_chunk(_WORKER_MAKER, indices)
 
 
 # ---------------------------------------------------------------------------- driver
@@ -200,15 +207,16 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
         return read_meta(folder)
     num_shards = -(-spec.episodes // spec.shard_size)
     start = done_shards * spec.shard_size
+    maker = None  # the maker of this process (one worker)
     if spec.original_rng:
         if done_shards:
             prev = Shard(os.path.join(folder, shard_name(done_shards - 1)))
             OriginalNoise.set_state(prev.extra["rng"])
-            _init_worker(spec, crash)
-            _MAKER.replay_levels(prev.extra["last_level"])
+            maker = EpisodeMaker(spec, crash)
+            maker.replay_levels(prev.extra["last_level"])
         else:
             OriginalNoise.seed(spec.first_seed)
-            _init_worker(spec, crash)
+            maker = EpisodeMaker(spec, crash)
     if start:
         logger.info("resuming %s at episode %d (%d shards done)", folder, start, done_shards)
 
@@ -220,13 +228,12 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
               for shard_end in [min(shard_start + spec.shard_size, spec.episodes)]
               for i in range(shard_start, shard_end, chunk)]
     if workers > 1:
-        pool = multiprocessing.get_context("fork").Pool(workers, _init_worker, (spec, crash))
-        results = pool.imap(_make_chunk, chunks)
+        pool = process_context().Pool(workers, _init_worker, (spec, crash))
+        results = pool.imap(_worker_chunk, chunks)
     else:
         pool = None
-        if not spec.original_rng:
-            _init_worker(spec, crash)
-        results = map(_make_chunk, chunks)
+        maker = maker or EpisodeMaker(spec, crash)
+        results = (make_chunk(maker, c) for c in chunks)
     bar = tqdm(total=spec.episodes, initial=start, unit="ep", desc=os.path.basename(folder),
                disable=not progress, dynamic_ncols=True)
     shard, buffer, failures, words = done_shards, [], 0, set()
@@ -243,7 +250,7 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
                     extra = {"failures": failures, "words": sorted(words)}
                     if spec.original_rng:
                         extra["rng"] = OriginalNoise.get_state()
-                        extra["last_level"] = _MAKER.last_level
+                        extra["last_level"] = maker.last_level
                     write_shard(os.path.join(folder, shard_name(shard)), buffer, extra)
                     start, shard = start + len(buffer), shard + 1
                     buffer, failures, words = [], 0, set()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from babyai.demos.format import Episode, thought_runs
+from minigrid.core.actions import Actions
 
-ACTION_NAMES = ("left", "right", "forward", "pickup", "drop", "toggle", "done")
+from babyai.demos.format import Episode, thought_runs
 
 
 def episode_lines(ep: Episode) -> list:
@@ -14,7 +14,7 @@ def episode_lines(ep: Episode) -> list:
     for k, (start, sentence) in enumerate(runs):
         end = runs[k + 1][0] if k + 1 < len(runs) else len(ep)
         steps = f"t={start + 1}" if end - start == 1 else f"t={start + 1}-{end}"
-        actions = ", ".join(ACTION_NAMES[a] for a in ep.actions[start:end])
+        actions = ", ".join(Actions(a).name for a in ep.actions[start:end])
         noisy = " (noise)" if ep.noise[start:end].any() else ""
         lines.append(f'{steps}: Thought "{sentence}", Action [{actions}]{noisy}')
     return lines

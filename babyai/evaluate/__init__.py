@@ -1,4 +1,6 @@
-"""Evaluation: batched rollouts, zero-shot suites, FADS, Precrime Intervention, steering, pictures.
+"""Evaluation: zero-shot suites, FADS, Precrime Intervention, steering, result files and pictures.
+
+Episodes are played by the one batched rollout of ``babyai.agent`` (re-exported here):
 
     from babyai.evaluate import load_policy, evaluate, OracleThoughts
     policy = load_policy("my_run")                        # <storage>/models/my_run/best.pt
@@ -6,15 +8,14 @@
     steered = evaluate(policy, "BabyAI-BossLevel-v0", seeds, steering=OracleThoughts())
 """
 
-from babyai.evaluate.agent import ModelError, ModelPolicy, load_policy, untrained_policy
+from babyai.agent import EpisodeRecord, ModelError, ModelPolicy, Steering, evaluate, load_policy, success_rate
 from babyai.evaluate.fads import FadsResult, fads
 from babyai.evaluate.precrime import TESTS as PRECRIME_TESTS
-from babyai.evaluate.rollout import EpisodeRecord, Steering, evaluate, success_rate
 from babyai.evaluate.steering import FixedThought, OracleThoughts
 from babyai.evaluate.suites import SuiteError, Suites, build_suites, load_suites, save_suites
 
 __all__ = [
     "EpisodeRecord", "FadsResult", "FixedThought", "ModelError", "ModelPolicy", "OracleThoughts", "PRECRIME_TESTS",
     "Steering", "SuiteError", "Suites", "build_suites", "evaluate", "fads", "load_policy", "load_suites",
-    "save_suites", "success_rate", "untrained_policy",
+    "save_suites", "success_rate",
 ]

@@ -2,7 +2,7 @@
 toggle) that its current thought declared beforehand, with the same verb family and the same object.
 
 The current thought of an interaction at step t is the thought the agent spoke at step t, before it
-chose that step's action (``EpisodeRecord.thoughts[t]``). See ``babyai.evaluate.thoughts`` for the
+chose that step's action (``EpisodeRecord.thoughts[t]``). See ``babyai.evaluate.declarations`` for the
 verb families.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from babyai.evaluate.thoughts import declares
+from babyai.evaluate.declarations import declares
 
 
 @dataclass
@@ -61,4 +61,17 @@ def fads(records: Iterable) -> FadsResult:
             if not ok:
                 out.undeclared.append({"seed": rec["seed"], "step": step, "interaction": interaction_name(inter),
                                        "thought": thought, "mission": rec.get("mission")})
+    return out
+
+
+def fads_by_bin(by_seed: dict, bins: dict[str, dict[int, list[int]]]) -> dict:
+    """{diff_type: {bin: {"fads", "interactions"}}} of the episodes ``by_seed`` (seed -> record) in each
+    non-empty bin of ``Suites.seed_bins``."""
+    out = {}
+    for t, groups in bins.items():
+        out[t] = {}
+        for b, seeds in groups.items():
+            if seeds:
+                score = fads(by_seed[s] for s in seeds)
+                out[t][str(b)] = {"fads": score.score, "interactions": score.interactions}
     return out

@@ -8,20 +8,7 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 
-
-def atomic_write_text(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+from babyai.atomic import atomic_write_text
 
 
 def write_json(path: str, data) -> None:
@@ -38,11 +25,6 @@ def write_csv(path: str, header: Sequence[str], rows: Iterable[Sequence]) -> Non
     w.writerow(header)
     w.writerows(rows)
     atomic_write_text(path, buf.getvalue())
-
-
-def read_jsonl(path: str) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
 
 
 def results_dir(storage: str | None, group: str = "", out_dir: str | None = None) -> str:

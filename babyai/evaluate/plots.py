@@ -8,6 +8,7 @@ import math
 import os
 from collections.abc import Sequence
 
+from babyai.atomic import atomic_path
 from babyai.evaluate.render import require
 
 DIFF_LABELS = {"demo": "behavioral difficulty (oracle solution length)",
@@ -21,15 +22,8 @@ def _pyplot():
 
 
 def _save(fig, path: str) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    root, ext = os.path.splitext(path)
-    tmp = f"{root}.tmp{os.getpid()}{ext}"
-    try:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def plot_zeroshot(results: dict[str, list[tuple[str, int, float]]], path: str, title: str = "") -> None:

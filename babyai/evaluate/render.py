@@ -9,7 +9,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-ACTION_NAMES = ("left", "right", "forward", "pickup", "drop", "toggle", "done")
+from minigrid.core.actions import Actions
+
+from babyai.atomic import atomic_path
 BACKGROUND, TEXT, AGENT, ORACLE = (255, 255, 255), (0, 0, 0), (20, 60, 200), (0, 130, 60)
 
 
@@ -59,7 +61,7 @@ def episode_frames(record, show_oracle: bool = False, font_size: int = 14) -> li
         lines = [(f"mission: {record.mission}", TEXT)]
         if t < len(record.actions):
             injected = " (injected)" if t in record.injected else ""
-            lines.append((f"step {t}: {ACTION_NAMES[record.actions[t]]}", TEXT))
+            lines.append((f"step {t}: {Actions(record.actions[t]).name}", TEXT))
             lines.append((f"agent thinks{injected}: {record.thoughts[t] or '-'}", AGENT))
             if show_oracle and record.oracle_thoughts is not None:
                 lines.append((f"oracle thinks: {record.oracle_thoughts[t] or '-'}", ORACLE))
@@ -81,9 +83,7 @@ def write_animation(frames: Sequence[np.ndarray], path: str, fps: float = 2.0) -
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".gif", ".mp4"):
         raise ValueError(f"cannot write {path}: the output must end in .gif or .mp4")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}{ext}"
-    try:
+    with atomic_path(path) as tmp:
         if ext == ".gif":
             image_mod = require("PIL.Image")
             images = [image_mod.fromarray(f) for f in frames]
@@ -97,7 +97,3 @@ def write_animation(frames: Sequence[np.ndarray], path: str, fps: float = 2.0) -
             except (ImportError, RuntimeError, ValueError) as e:
                 raise MissingDependency(f"writing MP4 needs imageio's ffmpeg plugin (pip install imageio-ffmpeg): "
                                         f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -1,6 +1,6 @@
 """Steering: replace the Thought Cloning agent's thought by a given sentence or by the oracle's thought.
 
-Pass one of these as ``steering=`` to ``babyai.evaluate.evaluate``; the Action Generator (and the
+Pass one of these as ``steering=`` to ``babyai.agent.evaluate``; the Action Generator (and the
 thought history) then read the injected sentence instead of the agent's decoded thought at the
 chosen steps. For a single injection outside a rollout, ``ModelPolicy.step(rows, images, inject)``
 takes one sentence (or None) per row.
@@ -11,9 +11,10 @@ takes one sentence (or None) per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from babyai.evaluate.rollout import Steering
+from babyai.agent.rollout import EpisodeRecord, Steering, success_rate
+from babyai.evaluate.declarations import normalize
 
 
 class OracleThoughts(Steering):
@@ -46,3 +47,17 @@ class FixedThought(Steering):
 
     def sentences(self) -> list[str]:
         return [self.sentence]
+
+
+def steering_row(agent: str, records: Sequence[EpisodeRecord]) -> dict:
+    """One row of the steering table: success, the share of steps whose thought was injected, the share of
+    episodes the oracle lost track of, and the share of steps the thought read was the oracle's."""
+    steps = sum(r.length for r in records)
+    agrees = sum(normalize(t) == normalize(o) for r in records for t, o in zip(r.thoughts, r.oracle_thoughts or [])
+                 if o is not None)
+    return {
+        "agent": agent, "episodes": len(records), "success": success_rate(records),
+        "injected_steps": sum(len(r.injected) for r in records) / max(steps, 1),
+        "oracle_lost": sum(r.oracle_error is not None for r in records) / len(records),
+        "agrees_with_oracle_thought": agrees / max(steps, 1),
+    }

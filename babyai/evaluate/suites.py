@@ -13,15 +13,18 @@ Suites are saved as JSON (seeds and measured difficulty). The original's pickle
 
 from __future__ import annotations
 
+import functools
 import json
-import multiprocessing as mp
+import math
+import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from babyai.evaluate.io import atomic_write_text
+from babyai.atomic import atomic_write_text
+from babyai.workers import process_context
 
 FORMAT = "thought-cloning-testing-levels"
 VERSION = 1
@@ -71,16 +74,19 @@ def oracle_solution(env, obs) -> tuple[int, list[str]] | None:
     return (len(thoughts), thoughts) if reward > 0 else None
 
 
-_ENV = {}  # one level per worker process
+@functools.lru_cache(maxsize=4)
+def _level(level: str, seeding: str):
+    """One level object per process and kind, reset for every seed measured."""
+    from babyai.levels import make_env
+
+    return make_env(level, seeding=seeding)
 
 
 def measure(level: str, seeding: str, seeds: Sequence[int]) -> list[Difficulty | None]:
     """The difficulty of each seed's level (None where the oracle fails)."""
-    from babyai.levels import make_env, reset_env
+    from babyai.levels import reset_env
 
-    env = _ENV.get((level, seeding))
-    if env is None:
-        env = _ENV[(level, seeding)] = make_env(level, seeding=seeding)
+    env = _level(level, seeding)
     out = []
     for seed in seeds:
         solution = oracle_solution(env, reset_env(env, int(seed)))
@@ -128,6 +134,10 @@ class Suites:
     def seeds(self) -> list[int]:
         return sorted({d.seed for bins in self.bins.values() for g in bins.values() for d in g})
 
+    def seed_bins(self, per_bin: int | None = None) -> dict[str, dict[int, list[int]]]:
+        """{diff_type: {bin: level seeds}}, the first ``per_bin`` of each bin (None: all)."""
+        return {t: {b: [d.seed for d in g][:per_bin] for b, g in self.bins[t].items()} for t in DIFF_TYPES}
+
     def to_dict(self) -> dict:
         return {
             "format": FORMAT, "version": VERSION, "level": self.level, "seeding": self.seeding,
@@ -164,6 +174,29 @@ class Suites:
         return suites
 
 
+def bin_seeds(bins: dict[str, dict[int, list[int]]]) -> list[int]:
+    """The distinct seeds of ``Suites.seed_bins``, sorted."""
+    return sorted({s for t in bins.values() for g in t.values() for s in g})
+
+
+def bins_of_seed(bins: dict[str, dict[int, list[int]]]) -> dict[int, dict[str, int]]:
+    """{seed: {diff_type: bin}} for the seeds of ``Suites.seed_bins``."""
+    out: dict[int, dict[str, int]] = {s: {} for s in bin_seeds(bins)}
+    for t, groups in bins.items():
+        for b, g in groups.items():
+            for s in g:
+                out[s][t] = b
+    return out
+
+
+def success_by_bin(by_seed: dict, bins: dict[str, dict[int, list[int]]]) -> list[tuple[str, int, float]]:
+    """[(diff_type, bin, success rate)] of the episodes ``by_seed`` (seed -> record), non-empty bins only:
+    the rows of zeroshot_<model>.csv."""
+    from babyai.agent.rollout import success_rate
+
+    return [(t, b, success_rate([by_seed[s] for s in g])) for t in DIFF_TYPES for b, g in bins[t].items() if g]
+
+
 def build_suites(level: str, levels_per_bin: int, max_seeds: int, first_seed: int = SUITE_FIRST_SEED,
                  workers: int = 1, seeding: str = "legacy", progress: bool = True) -> Suites:
     """Try seeds first_seed, first_seed + 1, ... until every bin holds ``levels_per_bin`` levels or
@@ -177,8 +210,7 @@ def build_suites(level: str, levels_per_bin: int, max_seeds: int, first_seed: in
              for s in range(first_seed, first_seed + max_seeds, CHUNK))
     start = time.time()
     bar = tqdm(total=max_seeds, unit="seed", desc="testing levels", disable=not progress, mininterval=1)
-    pool = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn").Pool(workers) \
-        if workers > 1 else None
+    pool = process_context().Pool(workers) if workers > 1 else None
     try:
         results = pool.imap(_measure_task, tasks) if pool else map(_measure_task, tasks)
         for chunk in results:
@@ -266,3 +298,48 @@ def check_disjoint(suite_seeds: Iterable[int], ranges: Sequence[tuple[str, int, 
         if k < len(seeds) and seeds[k] <= hi:
             raise SuiteError(f"suite seed {seeds[k]} lies in the seeds of {name} ({lo}..{hi}): the test levels "
                              f"would not be out of sample; choose another --first-seed")
+
+
+def training_seed_ranges(model: str, storage: str | None = None, group: str = "") -> list[tuple[str, int, int]]:
+    """[(what, first, last)]: the level seeds a run trained and validated on, from its config.json
+    (its demos' seeds, read from the datasets when they are at hand, and its validation levels)."""
+    from babyai.agent.loading import find_checkpoint
+    from babyai.storage import demos_path, storage_dir
+
+    folder = os.path.dirname(find_checkpoint(model, storage, group))
+    path = os.path.join(folder, "config.json")
+    if not os.path.isfile(path):
+        return []
+    try:
+        with open(path) as f:
+            train = json.load(f)["train"]
+        ranges = []
+        root = train.get("storage") or storage_dir(storage)
+        names = list(train["demos"]) + list(train.get("valid_demos") or [f"{n}_valid" for n in train["demos"]])
+        for name in names:
+            seeds = _dataset_seeds(demos_path(name, root)) or _dataset_seeds(demos_path(name, storage_dir(storage)))
+            if seeds is not None:
+                ranges.append((f"the demos {name}", *seeds))
+        if train.get("val_episodes"):
+            validations = math.ceil(train["epochs"] / max(1, train["val_interval"]))
+            last = train["val_seed"] + validations * len(train["envs"]) * train["val_episodes"] - 1
+            ranges.append(("the validation levels", train["val_seed"], last))
+    except (ValueError, KeyError, TypeError) as e:
+        raise SuiteError(f"model {model}: unreadable {path}: {e}") from None
+    return ranges
+
+
+def _dataset_seeds(path: str) -> tuple[int, int] | None:
+    """(first, last) seed of a dataset, or None when it is not there."""
+    from babyai.demos import open_demos
+
+    if not os.path.isdir(path):
+        return None
+    try:
+        reader = open_demos(path, allow_incomplete=True)
+    except (OSError, ValueError):
+        return None
+    seeds = reader.seeds
+    if len(seeds) == 0:
+        return None
+    return int(seeds.min()), int(seeds.max())

@@ -35,6 +35,8 @@ class _PendingWeightGrad:
 
     def add(self, x: torch.Tensor, grad: torch.Tensor) -> None:
         if not self.inputs:  # first use in this backward pass: multiply everything when it ends
+            # the only way to run code when a backward pass ends: PyTorch 2.13 has no public equivalent
+            # (pytorch/pytorch#66199 asks for torch.autograd.graph.queue_callback; FSDP uses this call too)
             torch.autograd.Variable._execution_engine.queue_callback(self.flush)
         self.inputs.append(x)
         self.grads.append(grad)

@@ -29,14 +29,14 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from babyai.evaluate.cli import EVAL_FIRST_SEED
+from babyai.evaluate.session import EVAL_FIRST_SEED
 
 logger = logging.getLogger("babyai.study")
 
 # stage -> the package module whose main runs it (``python -m MODULE ...``, the flags of scripts/STAGE.py)
-STAGES: dict[str, str] = {}
 STAGE_NAMES = ("make_agent_demos", "train_tc", "train_il", "make_testing_levels", "evaluate", "evaluate_levels",
                "evaluate_fads", "evaluate_precrime", "evaluate_steering")
+STAGES = {name: f"babyai.commands.{name}" for name in STAGE_NAMES}
 DEMO_FIRST_SEED = 1
 VAL_SEED = 1_000_000  # validation levels during training (and the sweep's scores): above the demos' seeds
 
@@ -54,12 +54,8 @@ class Method:
 
 
 def stage_command(stage: str) -> list[str]:
-    """The command line that runs a stage: its package module, or scripts/STAGE.py in a source checkout
-    where the module does not exist."""
-    if stage in STAGES:
-        return [sys.executable, "-m", STAGES[stage]]
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts", f"{stage}.py")
-    return [sys.executable, script]
+    """The command line that runs a stage: its package module (so an installed package needs no scripts/)."""
+    return [sys.executable, "-m", STAGES[stage]]
 
 
 @dataclass

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from babyai.evaluate.io import atomic_write_text, write_json
+from babyai.atomic import atomic_write_text
+from babyai.evaluate.io import write_json
 from babyai.evaluate.plots import DIFF_LABELS, _pyplot, _save, read_log
 
 DIFF_TYPES = ("demo", "mission")

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from babyai.agent.vocab import Vocabulary, VocabularyError, pad_ids
 from babyai.model.config import PAD_ID
-from babyai.train.vocab import Vocabulary, VocabularyError
 
 
 class DatasetError(ValueError):
@@ -181,13 +181,6 @@ class Tokenizer:
         return ids
 
 
-def _pad(rows: Sequence[np.ndarray]) -> np.ndarray:
-    out = np.full((len(rows), max(len(r) for r in rows)), PAD_ID, dtype=np.int64)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = r
-    return out
-
-
 def pack_lanes(lengths: Sequence[int], lanes: int) -> list[list[int]]:
     """Episodes (by index into ``lengths``, sorted longest first) dealt into ``lanes`` lanes: each
     episode, longest first, goes to the lane with the fewest frames so far (the lowest such lane on
@@ -241,15 +234,15 @@ def make_batch(episodes: Sequence, tokenizer: Tokenizer, episodes_per_lane: int 
         thoughts = [tokenizer.thought(t) for t in table]
     except VocabularyError as e:
         raise VocabularyError(f"{e} (in the demonstrations)") from None
-    mission = _pad(missions)
+    mission = pad_ids(missions)
     return Batch(
         counts=counts,
         images=torch.from_numpy(images),
         actions=torch.from_numpy(actions),
         thought_ids=torch.from_numpy(thought_ids),
-        thoughts=torch.from_numpy(_pad(thoughts)),
-        mission=torch.from_numpy(mission),
-        mission_lengths=torch.from_numpy((mission != PAD_ID).sum(1)),
+        thoughts=pad_ids(thoughts),
+        mission=mission,
+        mission_lengths=(mission != PAD_ID).sum(1),
         episode_ids=torch.from_numpy(episode_ids),
         starts=torch.from_numpy(starts),
     )

@@ -7,7 +7,7 @@ import os
 
 from babyai.train.data import DatasetError, Source, Tokenizer, open_dataset
 from babyai.train.run import TrainConfig
-from babyai.train.vocab import Vocabulary
+from babyai.agent.vocab import Vocabulary
 
 CHECKED_EPISODES = 100  # episodes of each dataset whose words are checked before training starts
 
@@ -66,11 +66,11 @@ def _check_words(source: Source, tokenizer: Tokenizer) -> None:
 
 def check_levels(cfg: TrainConfig, vocab: Vocabulary, log: logging.Logger, probes: int = 5) -> None:
     """Every validation level exists and its missions (on the first seeds of validation) use known words."""
-    from babyai.train.rollout import make_level
+    from babyai.levels import make_env, reset_env
 
     for level in cfg.envs:
-        env, reset = make_level(level, cfg.seeding)
-        missions = [reset(env, cfg.val_seed + k)["mission"] for k in range(probes)]
+        env = make_env(level, seeding=cfg.seeding)
+        missions = [reset_env(env, cfg.val_seed + k)["mission"] for k in range(probes)]
         vocab.check(missions, f"level {level}")
 
 

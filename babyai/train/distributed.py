@@ -106,19 +106,14 @@ def average_gradients(d: Dist, module: torch.nn.Module, bucket_bytes: int = 64 <
         if p.grad is None:
             p.grad = torch.zeros_like(p)
     bucket, size = [], 0
-    for p in params + [None]:
-        if p is not None:
-            bucket.append(p.grad)
-            size += p.grad.numel() * p.grad.element_size()
-        if bucket and (p is None or size >= bucket_bytes):
-            flat = torch.cat([g.reshape(-1) for g in bucket])
-            dist.all_reduce(flat)
-            flat /= d.world
-            offset = 0
-            for g in bucket:
-                g.copy_(flat[offset : offset + g.numel()].view_as(g))
-                offset += g.numel()
+    for p in params:
+        bucket.append(p.grad)
+        size += p.grad.numel() * p.grad.element_size()
+        if size >= bucket_bytes:
+            _average_in_place(d, bucket)
             bucket, size = [], 0
+    if bucket:
+        _average_in_place(d, bucket)
 
 
 def average_buffers(d: Dist, module: torch.nn.Module) -> None:
@@ -127,10 +122,15 @@ def average_buffers(d: Dist, module: torch.nn.Module) -> None:
         return
     buffers = [b for b in module.buffers() if b.is_floating_point()]
     if buffers:
-        flat = torch.cat([b.reshape(-1) for b in buffers])
-        dist.all_reduce(flat)
-        flat /= d.world
-        offset = 0
-        for b in buffers:
-            b.copy_(flat[offset : offset + b.numel()].view_as(b))
-            offset += b.numel()
+        _average_in_place(d, buffers)
+
+
+def _average_in_place(d: Dist, tensors: list[torch.Tensor]) -> None:
+    """Replace each tensor by its mean over the processes (one all-reduce of them all, flattened)."""
+    flat = torch.cat([t.reshape(-1) for t in tensors])
+    dist.all_reduce(flat)
+    flat /= d.world
+    offset = 0
+    for t in tensors:
+        t.copy_(flat[offset : offset + t.numel()].view_as(t))
+        offset += t.numel()

@@ -38,19 +38,10 @@ def csv_columns(envs: list[str]) -> list[str]:
 
 def console_logger(run_dir: str | None, enabled: bool) -> logging.Logger:
     """The run's text logger: to stdout and, for a run folder, to ``train.log`` in it."""
-    logger = logging.getLogger("babyai.train")
-    logger.handlers.clear()
-    logger.propagate = False
-    logger.setLevel(logging.INFO if enabled else logging.WARNING)
-    fmt = logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S")
-    out = logging.StreamHandler(sys.stdout)
-    out.setFormatter(fmt)
-    logger.addHandler(out)
-    if run_dir and enabled:
-        f = logging.FileHandler(os.path.join(run_dir, "train.log"))
-        f.setFormatter(fmt)
-        logger.addHandler(f)
-    return logger
+    from babyai.cli import setup_logging
+
+    return setup_logging(logger="babyai.train", file=os.path.join(run_dir, "train.log") if run_dir else None,
+                         stream=sys.stdout, enabled=enabled)
 
 
 class RunLogger:

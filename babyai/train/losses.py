@@ -35,3 +35,8 @@ def thought_nll(logits: torch.Tensor | None, targets: torch.Tensor) -> torch.Ten
 def correct_actions(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
     # number of frames whose most likely action is the demonstrated one
     return (logits.argmax(dim=1) == actions).sum()
+
+
+def imitation_loss(policy_loss, entropy, thought_loss, entropy_coef: float, thought_coef: float):
+    """The whole imitation loss from its terms (tensors or their sums): the one place it is written."""
+    return policy_loss - entropy_coef * entropy + thought_coef * thought_loss

@@ -14,10 +14,9 @@ import time
 from dataclasses import dataclass, field
 
 from babyai.model.config import TCConfig
-from babyai.train.checkpoint import CheckpointError, atomic_write_text, load_checkpoint
-from babyai.train.vocab import Vocabulary
-
-ALGOS = ("tc", "bc")
+from babyai.agent.loading import ALGOS, CheckpointError, load_checkpoint
+from babyai.agent.vocab import Vocabulary
+from babyai.atomic import atomic_write_text
 
 
 @dataclass

@@ -13,46 +13,33 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from babyai.model import BCAgent, ThoughtCloningAgent
+from babyai.agent.loading import build_agent, save_checkpoint
+from babyai.agent.policy import ModelPolicy
+from babyai.agent.rollout import evaluate
+from babyai.model import AgentOutput
 from babyai.model.layers import frame_statistics
 from babyai.train import distributed
-from babyai.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from babyai.train.checkpoint import rng_state, set_rng_state
 from babyai.train.data import EpisodeIndex, EpochSampler, Tokenizer, batches
 from babyai.train.datasets import check_levels, load_sources, warn_seed_overlap
 from babyai.train.logger import RunLogger, console_logger, csv_columns
-from babyai.train.losses import action_entropy, action_nll, correct_actions, thought_nll
-from babyai.train.rollout import rollout
+from babyai.train.losses import action_entropy, action_nll, correct_actions, imitation_loss, thought_nll
+from babyai.train.progress import EpochStats, Progress, epoch_values, stop_reason
 from babyai.train.run import Start, TrainConfig, decide_start, run_dir, write_run_files
 from babyai.train.schedule import learning_rate, teacher_forcing_ratio
 
-
-@dataclass
-class Progress:
-    """Where a run stands; saved in every checkpoint."""
-
-    epoch: int = 0  # epochs completed
-    batch: int = 0  # batches completed in the running epoch
-    num_frames: int = 0
-    duration: float = 0.0  # seconds spent training and validating
-    best_success: float = -1.0
-    patience: int = 0  # validations since the best one
-    validations: int = 0
-    finished: str = ""  # why the run stopped ("" while it runs)
-    sums: dict = field(default_factory=dict)  # running sums of the current epoch's statistics
-    coin: str = ""  # state of the teacher-forcing coin
-
-
-def make_model(algo: str, model_config) -> torch.nn.Module:
-    return ThoughtCloningAgent(model_config) if algo == "tc" else BCAgent(model_config)
+VAL_BATCH = 256  # validation levels played together (the sampled actions depend on it: keep it fixed)
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -68,151 +55,227 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
     folder = run_dir(cfg)
     start = decide_start(cfg, folder)
     start.seed = distributed.broadcast(d, start.seed)
-    log = console_logger(folder if d.main and os.path.isdir(folder) else None, d.main)
     if start.checkpoint is not None and start.checkpoint["progress"]["finished"]:
-        p = start.checkpoint["progress"]
-        log.info(f"run {cfg.model_name} already finished ({p['finished']}) after {p['epoch']} epochs, best validation "
-                 f"success {p['best_success']:.3f}: nothing to do (use another --model to train again)")
-        return {"run_dir": folder, "finished": p["finished"], "best_success": p["best_success"], "epoch": p["epoch"], "resumed": True}
-    if d.main:
-        write_run_files(folder, cfg, start, d.world)
-    distributed.barrier(d)
-    log = console_logger(folder, d.main)
-    what = "resuming" if start.checkpoint else "starting"
-    log.info(f"{what} {cfg.algo} run {cfg.model_name} in {folder}: seed {start.seed}, device {d.device}, {d.world} process(es)")
-    log.info(f"command: {cfg.command}")
+        return _already_finished(cfg, folder, start.checkpoint["progress"], d)
+    run = Run.setup(cfg, d, folder, start)
+    while run.progress.epoch < cfg.epochs and not run.stop_reason():
+        lr, tf_ratio = run.train_epoch()
+        run.end_of_epoch(lr, tf_ratio)
+    return run.finish()
 
-    # model, optimizer, mixed precision
-    torch.manual_seed(start.seed + d.rank)
-    model = make_model(cfg.algo, start.model_config).to(d.device)
-    optimizer = torch.optim.Adam(model.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.optim_eps)
-    amp_dtype = None
-    if d.device.type == "cuda":
-        amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
-    progress = _restore(cfg, start, d, model, optimizer, scaler, log)
-    distributed.broadcast_module(d, model)  # every process starts from rank 0's weights
-    log.info(f"{type(model).__name__}: {sum(p.numel() for p in model.parameters()):,} parameters, {start.model_config}")
 
-    # data and levels
-    tokenizer = Tokenizer(start.vocab, start.model_config.max_thought_len)
-    train_sources, valid_sources = load_sources(cfg, tokenizer, log)
-    index = EpisodeIndex(train_sources)
-    valid_index = EpisodeIndex(valid_sources) if valid_sources else None
-    check_levels(cfg, start.vocab, log)
-    warn_seed_overlap(cfg, index, log)
-    log.info(f"training on {len(index):,} episodes ({index.num_frames:,} frames); "
-             f"{len(valid_index) if valid_index else 0:,} validation episodes")
-    batch_size = min(cfg.batch_size, len(index))
-    if batch_size < cfg.batch_size:
-        log.warning(f"--batch-size {cfg.batch_size} is larger than the {len(index)} training episodes: using {batch_size}")
-    if batch_size < d.world:
-        raise ValueError(f"--batch-size {batch_size} is smaller than the {d.world} processes")
+def _already_finished(cfg: TrainConfig, folder: str, p: dict, d: distributed.Dist) -> dict:
+    log = console_logger(folder if d.main and os.path.isdir(folder) else None, d.main)
+    log.info(f"run {cfg.model_name} already finished ({p['finished']}) after {p['epoch']} epochs, best validation "
+             f"success {p['best_success']:.3f}: nothing to do (use another --model to train again)")
+    return {"run_dir": folder, "finished": p["finished"], "best_success": p["best_success"], "epoch": p["epoch"],
+            "resumed": True}
 
-    sampler = EpochSampler(len(index), cfg.epoch_length, start.seed)
-    coin = np.random.default_rng(start.seed)
-    if progress.coin:
-        coin.bit_generator.state = json.loads(progress.coin)
-    logger = RunLogger(folder, csv_columns(cfg.envs), cfg.tb, progress.epoch if start.checkpoint else None, log, d.main)
-    last_save, clock = time.time(), time.time() - progress.duration
 
-    def save(path: str, with_optimizer: bool = True) -> None:
-        progress.coin, progress.duration = json.dumps(coin.bit_generator.state), time.time() - clock
-        rngs = distributed.all_gather(d, rng_state())
-        if not d.main:
-            return
-        payload = {
-            "algo": cfg.algo, "model_config": start.model_config.to_dict(), "vocab": start.vocab.to_dict(),
-            "train_config": cfg.to_dict(), "seed": start.seed, "world_size": d.world,
-            "model": model.state_dict(), "progress": dataclasses.asdict(progress), "rng": rngs,
-            "optimizer": optimizer.state_dict() if with_optimizer else {}, "scaler": scaler.state_dict() if scaler.is_enabled() else {},
-        }
-        save_checkpoint(os.path.join(folder, path), payload)
+@dataclass
+class Run:
+    """A training run in progress: its settings, model, optimizer, data, random streams, logger and clock."""
 
-    while progress.epoch < cfg.epochs and not _stop_reason(cfg, progress):
+    cfg: TrainConfig
+    d: distributed.Dist
+    folder: str
+    start: Start
+    log: logging.Logger
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    amp_dtype: torch.dtype | None
+    progress: Progress
+    tokenizer: Tokenizer
+    index: EpisodeIndex
+    valid_index: EpisodeIndex | None
+    batch_size: int
+    sampler: EpochSampler
+    coin: np.random.Generator  # the teacher-forcing coin, one flip per batch
+    logger: RunLogger
+    clock: float  # time.time() - seconds already spent
+    last_save: float = field(default_factory=time.time)
+
+    # ------------------------------------------------------------------ setup
+    @classmethod
+    def setup(cls, cfg: TrainConfig, d: distributed.Dist, folder: str, start: Start) -> "Run":
+        if d.main:
+            write_run_files(folder, cfg, start, d.world)
+        distributed.barrier(d)
+        log = console_logger(folder, d.main)
+        what = "resuming" if start.checkpoint else "starting"
+        log.info(f"{what} {cfg.algo} run {cfg.model_name} in {folder}: seed {start.seed}, device {d.device}, "
+                 f"{d.world} process(es)")
+        log.info(f"command: {cfg.command}")
+
+        torch.manual_seed(start.seed + d.rank)
+        model = build_agent(cfg.algo, start.model_config).to(d.device)
+        optimizer = torch.optim.Adam(model.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.optim_eps)
+        amp_dtype = None
+        if d.device.type == "cuda":
+            amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+        progress = _restore(cfg, start, d, model, optimizer, scaler, log)
+        distributed.broadcast_module(d, model)  # every process starts from rank 0's weights
+        log.info(f"{type(model).__name__}: {sum(p.numel() for p in model.parameters()):,} parameters, "
+                 f"{start.model_config}")
+
+        tokenizer = Tokenizer(start.vocab, start.model_config.max_thought_len)
+        train_sources, valid_sources = load_sources(cfg, tokenizer, log)
+        index = EpisodeIndex(train_sources)
+        valid_index = EpisodeIndex(valid_sources) if valid_sources else None
+        check_levels(cfg, start.vocab, log)
+        warn_seed_overlap(cfg, index, log)
+        log.info(f"training on {len(index):,} episodes ({index.num_frames:,} frames); "
+                 f"{len(valid_index) if valid_index else 0:,} validation episodes")
+        batch_size = min(cfg.batch_size, len(index))
+        if batch_size < cfg.batch_size:
+            log.warning(f"--batch-size {cfg.batch_size} is larger than the {len(index)} training episodes: "
+                        f"using {batch_size}")
+        if batch_size < d.world:
+            raise ValueError(f"--batch-size {batch_size} is smaller than the {d.world} processes")
+
+        coin = np.random.default_rng(start.seed)
+        if progress.coin:
+            coin.bit_generator.state = json.loads(progress.coin)
+        logger = RunLogger(folder, csv_columns(cfg.envs), cfg.tb, progress.epoch if start.checkpoint else None, log,
+                           d.main)
+        return cls(cfg, d, folder, start, log, model, optimizer, scaler, amp_dtype, progress, tokenizer, index,
+                   valid_index, batch_size, EpochSampler(len(index), cfg.epoch_length, start.seed), coin, logger,
+                   time.time() - progress.duration)
+
+    # ------------------------------------------------------------------ one epoch
+    def train_epoch(self) -> tuple[float, float]:
+        """The batches of the running epoch (from where a resumed run stopped); returns its lr and tf ratio."""
+        cfg, d, progress = self.cfg, self.d, self.progress
         epoch = progress.epoch
         lr = learning_rate(epoch, cfg.lr, cfg.warm_start, cfg.stop_tf)
         tf_ratio = teacher_forcing_ratio(epoch, cfg.epochs, cfg.stop_tf)
-        for group in optimizer.param_groups:
+        for group in self.optimizer.param_groups:
             group["lr"] = lr
-        indices = sampler.epoch(epoch)
-        usable = indices[: len(indices) // batch_size * batch_size]
-        sums = progress.sums or dict.fromkeys(("frames", "policy_loss", "entropy", "sg_loss", "correct", "batches", "forced", "seconds"), 0.0)
-        bar = tqdm(total=int(index.lengths[usable].sum()), initial=int(sums["frames"]), unit="frame", unit_scale=True,
-                   desc=f"epoch {epoch + 1}", disable=not d.main, leave=False, mininterval=2)
+        indices = self.sampler.epoch(epoch)
+        usable = indices[: len(indices) // self.batch_size * self.batch_size]
+        stats = progress.sums
+        bar = tqdm(total=int(self.index.lengths[usable].sum()), initial=int(stats.frames), unit="frame",
+                   unit_scale=True, desc=f"epoch {epoch + 1}", disable=not d.main, leave=False, mininterval=2)
         tick = time.time()
-        for batch, global_frames in batches(index, indices, batch_size, tokenizer, d.rank, d.world, start=progress.batch,
-                                            pin=d.device.type == "cuda", episodes_per_lane=cfg.episodes_per_lane):
-            batch = batch.to(d.device)
-            teacher_forcing = bool(coin.random() < tf_ratio)
-            optimizer.zero_grad(set_to_none=True)
-            scale = d.world / global_frames  # gradients are averaged over processes: the loss is the global frame mean
-            stats = backward_batch(model, batch, cfg, teacher_forcing, scale, amp_dtype, scaler)
-            distributed.average_gradients(d, model)  # data-parallel: one exchange per global batch
-            scaler.step(optimizer)
-            scaler.update()
-            distributed.average_buffers(d, model)
-            for key, value in zip(("policy_loss", "entropy", "sg_loss", "correct"), stats.tolist()):
-                sums[key] += value
-            sums["frames"] += batch.num_frames
-            sums["batches"] += 1
-            sums["forced"] += teacher_forcing
+        for batch, global_frames in batches(self.index, indices, self.batch_size, self.tokenizer, d.rank, d.world,
+                                            start=progress.batch, pin=d.device.type == "cuda",
+                                            episodes_per_lane=cfg.episodes_per_lane):
+            teacher_forcing = bool(self.coin.random() < tf_ratio)
+            sums = self.step(batch.to(d.device), teacher_forcing, global_frames)
+            stats.add_batch(sums, batch.num_frames, teacher_forcing)
             progress.batch += 1
             progress.num_frames += global_frames
-            progress.sums = sums
             bar.update(global_frames)
-            if distributed.broadcast(d, time.time() - last_save >= cfg.checkpoint_minutes * 60):
-                sums["seconds"] += time.time() - tick
+            if distributed.broadcast(d, time.time() - self.last_save >= cfg.checkpoint_minutes * 60):
+                stats.seconds += time.time() - tick
                 tick = time.time()
-                save("last.pt")
-                last_save = time.time()
+                self.save("last.pt")
         bar.close()
-        sums["seconds"] += time.time() - tick
-        totals = dict(zip(sums, distributed.all_sum(d, list(sums.values()))))
-        progress.epoch, progress.batch, progress.sums = epoch + 1, 0, {}
-        values = _epoch_values(cfg, progress, totals, sums["seconds"], time.time() - clock, lr, tf_ratio)
+        stats.seconds += time.time() - tick
+        return lr, tf_ratio
+
+    def step(self, batch, teacher_forcing: bool, global_frames: int) -> list[float]:
+        """One optimizer step on a batch; its sums of (policy loss, entropy, thought loss, correct actions)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        scale = self.d.world / global_frames  # gradients are averaged over processes: the loss is the global frame mean
+        sums = backward_batch(self.model, batch, self.cfg, teacher_forcing, scale, self.amp_dtype, self.scaler)
+        distributed.average_gradients(self.d, self.model)  # data-parallel: one exchange per global batch
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        distributed.average_buffers(self.d, self.model)
+        return sums.tolist()
+
+    # ------------------------------------------------------------------ end of epoch
+    def end_of_epoch(self, lr: float, tf_ratio: float) -> None:
+        """Sum the statistics over the processes, validate, keep the best model, log a row, checkpoint."""
+        cfg, progress = self.cfg, self.progress
+        seconds = progress.sums.seconds
+        totals = EpochStats.from_values(distributed.all_sum(self.d, progress.sums.values()))
+        progress.epoch, progress.batch, progress.sums = progress.epoch + 1, 0, EpochStats()
+        values = epoch_values(progress, totals, seconds, time.time() - self.clock, lr, tf_ratio, cfg.entropy_coef,
+                              cfg.sg_coef, cfg.algo == "tc")
         if progress.epoch % cfg.val_interval == 0:
-            values.update(_validate(cfg, d, model, start, valid_index, tokenizer, progress, tf_ratio, amp_dtype))
-            success = float(np.mean([v for k, v in values.items() if k.startswith("validation_success_rate") and v is not None] or [math.nan]))
-            progress.validations += 1
-            if success > progress.best_success:
-                progress.best_success, progress.patience = success, 0
-                save("best.pt", with_optimizer=False)
-                log.info(f"new best validation success {success:.3f}: saved best.pt")
-            elif not math.isnan(success):
-                progress.patience += 1
+            values.update(_validate(cfg, self.d, self.model, self.start, self.valid_index, self.tokenizer, progress,
+                                    tf_ratio, self.amp_dtype))
+            self.keep_best(values)
         if progress.epoch % cfg.log_interval == 0 or progress.epoch % cfg.val_interval == 0:
-            logger.log(values)
-        if progress.epoch >= cfg.epochs or _stop_reason(cfg, progress) or (cfg.save_interval and progress.epoch % cfg.save_interval == 0):
-            save("last.pt")
-            last_save = time.time()
-    progress.finished = _stop_reason(cfg, progress) or "epochs"
-    save("last.pt")
-    logger.close()
-    log.info(f"finished ({progress.finished}) after {progress.epoch} epochs and {progress.num_frames:,} frames; "
-             f"best validation success {progress.best_success:.3f}")
-    return {"run_dir": folder, "finished": progress.finished, "best_success": progress.best_success,
-            "epoch": progress.epoch, "resumed": start.checkpoint is not None}
+            self.logger.log(values)
+        if (progress.epoch >= cfg.epochs or self.stop_reason()
+                or (cfg.save_interval and progress.epoch % cfg.save_interval == 0)):
+            self.save("last.pt")
+
+    def keep_best(self, values: dict) -> None:
+        """Save best.pt when the mean validation success over the levels is the best so far."""
+        rates = [v for k, v in values.items() if k.startswith("validation_success_rate") and v is not None]
+        success = float(np.mean(rates or [math.nan]))
+        self.progress.validations += 1
+        if success > self.progress.best_success:
+            self.progress.best_success, self.progress.patience = success, 0
+            self.save("best.pt", with_optimizer=False)
+            self.log.info(f"new best validation success {success:.3f}: saved best.pt")
+        elif not math.isnan(success):
+            self.progress.patience += 1
+
+    def stop_reason(self) -> str:
+        return stop_reason(self.progress, self.cfg.epochs, self.cfg.frames, self.cfg.patience)
+
+    def finish(self) -> dict:
+        progress = self.progress
+        progress.finished = self.stop_reason() or "epochs"
+        self.save("last.pt")
+        self.logger.close()
+        self.log.info(f"finished ({progress.finished}) after {progress.epoch} epochs and {progress.num_frames:,} "
+                      f"frames; best validation success {progress.best_success:.3f}")
+        return {"run_dir": self.folder, "finished": progress.finished, "best_success": progress.best_success,
+                "epoch": progress.epoch, "resumed": self.start.checkpoint is not None}
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, name: str, with_optimizer: bool = True) -> None:
+        """Checkpoint the run (every process takes part: the random states of all are saved)."""
+        progress = self.progress
+        progress.coin, progress.duration = json.dumps(self.coin.bit_generator.state), time.time() - self.clock
+        rngs = distributed.all_gather(self.d, rng_state())
+        if self.d.main:
+            save_checkpoint(os.path.join(self.folder, name), {
+                "algo": self.cfg.algo, "model_config": self.start.model_config.to_dict(),
+                "vocab": self.start.vocab.to_dict(), "train_config": self.cfg.to_dict(), "seed": self.start.seed,
+                "world_size": self.d.world, "model": self.model.state_dict(), "progress": dataclasses.asdict(progress),
+                "rng": rngs, "optimizer": self.optimizer.state_dict() if with_optimizer else {},
+                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            })
+        if name == "last.pt":
+            self.last_save = time.time()
+
+
+def window_outputs(model, batch, recurrence: int, teacher_forcing: bool, amp_dtype: torch.dtype | None = None
+                   ) -> Iterator[tuple[slice, AgentOutput]]:
+    """The one window loop: the model over a batch, window after window of truncated BPTT, yielding each
+    window's (rows of the batch, output). Memories start at zero and are carried from window to window,
+    detached: a caller may backpropagate a window's loss before asking for the next one."""
+    memory = model.initial_memory(int(batch.counts[0]), batch.images.device)
+    for rows, counts in batch.windows(recurrence):
+        with torch.autocast(batch.images.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+            out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=teacher_forcing)
+        yield rows, out
+        memory = tuple(m.detach() for m in out.memory)
 
 
 def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale: float, amp_dtype=None,
                    scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
     """Accumulate the gradients of one batch, window after window of truncated BPTT; returns the sums
     over its frames of (policy loss, entropy, thought loss, correct actions)."""
-    device = batch.images.device
-    memory = model.initial_memory(int(batch.counts[0]), device)
-    stats = torch.zeros(4, device=device)
+    stats = torch.zeros(4, device=batch.images.device)
     with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
-        for rows, counts in batch.windows(cfg.recurrence):
-            with torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-                out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=teacher_forcing)
+        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype):
             actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
-            policy_loss, entropy, sg_loss = action_nll(out.action_logits, actions), action_entropy(out.action_logits), thought_nll(out.thought_logits, thoughts)
-            loss = (policy_loss - cfg.entropy_coef * entropy + cfg.sg_coef * sg_loss) * scale
+            policy_loss, entropy = action_nll(out.action_logits, actions), action_entropy(out.action_logits)
+            thought_loss = thought_nll(out.thought_logits, thoughts)
+            loss = imitation_loss(policy_loss, entropy, thought_loss, cfg.entropy_coef, cfg.sg_coef) * scale
             (scaler.scale(loss) if scaler is not None else loss).backward()
-            memory = tuple(m.detach() for m in out.memory)
-            stats += torch.stack([policy_loss, entropy, sg_loss, correct_actions(out.action_logits, actions)]).detach()
+            stats += torch.stack([policy_loss, entropy, thought_loss, correct_actions(out.action_logits, actions)]).detach()
     return stats
 
 
@@ -228,7 +291,7 @@ def _restore(cfg, start: Start, d, model, optimizer, scaler, log) -> Progress:
             set_rng_state(states[d.rank])
         else:
             log.warning(f"the checkpoint was written by {len(states)} process(es), not {d.world}: random streams restart")
-        return Progress(**start.checkpoint["progress"])
+        return Progress.from_dict(start.checkpoint["progress"])
     if start.pretrained is not None:
         model.load_state_dict(start.pretrained["model"])
         log.info(f"starting from the weights of {cfg.pretrained_model}")
@@ -237,34 +300,11 @@ def _restore(cfg, start: Start, d, model, optimizer, scaler, log) -> Progress:
     return Progress()
 
 
-def _epoch_values(cfg, progress: Progress, totals: dict, seconds: float, duration: float, lr: float, tf_ratio: float) -> dict:
-    """The log row of an epoch from the sums of its statistics over all processes (means per frame)."""
-    frames, tc = max(totals["frames"], 1.0), cfg.algo == "tc"
-    return {
-        "update": progress.epoch, "frames": progress.num_frames, "FPS": totals["frames"] / max(seconds, 1e-9),
-        "duration": int(duration), "entropy": totals["entropy"] / frames, "policy_loss": totals["policy_loss"] / frames,
-        "sg_loss": totals["sg_loss"] / frames if tc else None, "train_accuracy": totals["correct"] / frames,
-        "loss": (totals["policy_loss"] - cfg.entropy_coef * totals["entropy"] + cfg.sg_coef * totals["sg_loss"]) / frames,
-        "lr": lr, "tf_ratio": tf_ratio if tc else None,
-        "teacher_forced_share": totals["forced"] / max(totals["batches"], 1) if tc else None,
-        "epoch": progress.epoch,
-    }
-
-
-def _stop_reason(cfg: TrainConfig, progress: Progress) -> str:
-    if progress.patience > cfg.patience:
-        return "patience"
-    if progress.num_frames > cfg.frames:
-        return "frames"
-    if progress.epoch >= cfg.epochs:
-        return "epochs"
-    return ""
-
-
 def _validate(cfg, d, model, start: Start, valid_index, tokenizer, progress: Progress, tf_ratio: float, amp_dtype) -> dict:
     """Success on freshly generated levels (seeds from --val-seed on, new ones at every validation) and
     action accuracy on the validation demos; every process takes its share."""
     out = {}
+    policy = ModelPolicy(model, start.vocab, cfg.model_name, d.device, amp=amp_dtype or False)
     for j, env in enumerate(cfg.envs):
         suffix = "" if len(cfg.envs) == 1 else f"_{env}"
         first = cfg.val_seed + (progress.validations * len(cfg.envs) + j) * cfg.val_episodes
@@ -274,8 +314,9 @@ def _validate(cfg, d, model, start: Start, valid_index, tokenizer, progress: Pro
             continue
         seeds = list(range(first, first + cfg.val_episodes))[d.rank :: d.world]
         gen = torch.Generator().manual_seed(start.seed * 1_000_003 + first)
-        res = rollout(model, env, seeds, start.vocab, d.device, generator=gen, seeding=cfg.seeding, autocast_dtype=amp_dtype)
-        n, ret, succ = distributed.all_sum(d, [len(seeds), sum(res.returns), sum(res.successes)])
+        records = evaluate(policy, env, seeds, generator=gen, seeding=cfg.seeding, workers=0, batch_size=VAL_BATCH)
+        n, ret, succ = distributed.all_sum(d, [len(seeds), sum(r.episode_return for r in records),
+                                               sum(r.success for r in records)])
         out[f"validation_return{suffix}"] = ret / n
         out[f"validation_success_rate{suffix}"] = succ / n
     if valid_index is not None:
@@ -297,24 +338,10 @@ def _demo_accuracy(cfg, d, model, index: EpisodeIndex, tokenizer, progress, tf_r
                             episodes_per_lane=cfg.episodes_per_lane):
         batch = batch.to(d.device)
         teacher_forcing = bool(coin.random() < tf_ratio)
-        memory = model.initial_memory(int(batch.counts[0]), d.device)
-        for rows, counts in batch.windows(cfg.recurrence):
-            with torch.autocast(d.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-                out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=teacher_forcing)
-            memory = out.memory
+        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype):
             correct += int(correct_actions(out.action_logits, batch.actions[rows]))
             frames += len(batch.actions[rows])
     model.train(was_training)
     correct, frames = distributed.all_sum(d, [correct, frames])
     return correct / max(frames, 1)
 
-
-def load_trained(path: str, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, object, dict]:
-    """A model from a checkpoint file (best.pt or last.pt), in eval mode, with its vocabulary and the checkpoint."""
-    from babyai.model import TCConfig
-    from babyai.train.vocab import Vocabulary
-
-    ckpt = load_checkpoint(path)
-    model = make_model(ckpt["algo"], TCConfig.from_dict(ckpt["model_config"]))
-    model.load_state_dict(ckpt["model"])
-    return model.to(device).eval(), Vocabulary.from_dict(ckpt["vocab"]), ckpt

@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable
 
 import numpy as np
+import torch
+from torch.nn.utils.rnn import pad_sequence
 
 from babyai.model.config import EOS_ID, PAD_ID, SOS_ID
 
@@ -28,6 +30,12 @@ THOUGHT_WORDS = (
 GRAMMAR_WORDS = tuple(sorted(set(COLORS) | set(OBJECT_TYPES) | set(MISSION_WORDS) | set(THOUGHT_WORDS)))
 
 assert SPECIALS.index("<pad>") == PAD_ID and SPECIALS.index("sos") == SOS_ID and SPECIALS.index("eos") == EOS_ID
+
+
+def pad_ids(rows: Iterable[np.ndarray]) -> torch.Tensor:
+    """(n, L) int64 token ids, each row padded with the padding id to the longest (L >= 1)."""
+    out = pad_sequence([torch.as_tensor(r, dtype=torch.long) for r in rows], batch_first=True, padding_value=PAD_ID)
+    return out if out.shape[1] else torch.full((len(out), 1), PAD_ID, dtype=torch.long)
 
 
 class VocabularyError(ValueError):

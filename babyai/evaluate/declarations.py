@@ -27,7 +27,7 @@ PICKUP_MISSION = "to complete pickup mission".split()
 
 @dataclass(frozen=True)
 class Declaration:
-    verb: str  # pickup, drop or toggle (the interaction verbs of babyai.evaluate.envs)
+    verb: str  # pickup, drop or toggle (the interaction verbs of babyai.agent.envs)
     color: str | None  # None: any colour ("a ball")
     type: str
 

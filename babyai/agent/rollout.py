@@ -1,10 +1,12 @@
-"""Batched evaluation: an agent plays one episode on each of N levels, all advanced together.
+"""The one batched rollout: an agent plays one episode on each of N levels, all advanced together.
 
-At every step the model takes one batch of all running episodes; the levels are stepped in this
-process or, with ``workers`` > 1, in worker processes (``babyai.evaluate.envs``). Actions are the
-argmax or sampled; a sampled action is drawn from a random stream of its own episode (seeded by
-``sample_seed`` and the level's seed), so an episode's result does not depend on the batch size,
-the number of workers or the other levels evaluated with it.
+Training's validation, every evaluation and teaching use it. At every step the model takes one batch
+of all running episodes; the levels are stepped in this process or, with ``workers`` > 1, in worker
+processes (``babyai.agent.envs``). Actions are the argmax or sampled. By default a sampled action is
+drawn from a random stream of its own episode (seeded by ``sample_seed`` and the level's seed), so an
+episode's result does not depend on the batch size, the number of workers or the other levels played
+with it; with ``generator`` the actions are drawn instead from that one torch stream, batch after
+batch (``torch.multinomial``), as training's validation has always drawn them.
 
 Hooks: ``steering`` replaces the agent's thought (by a sentence or by the oracle's thought for the
 current state); ``halt`` ends an episode before acting when its thought declares an unsafe plan
@@ -13,6 +15,7 @@ current state); ``halt`` ends an episode before acting when its thought declares
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from babyai.evaluate.envs import HostConfig, make_host
+from babyai.agent.envs import HostConfig, make_host
 
 AUTO_WORKERS_MIN_LEVELS = 64  # fewer levels than this: step them in this process
 
@@ -35,7 +38,7 @@ class EpisodeRecord:
     mission: str
     requested: list = field(default_factory=list)  # [[color or None, type]]: objects the mission asks to pick up
     success: bool = False
-    reward: float = 0.0  # the return
+    episode_return: float = 0.0  # the sum of the rewards (the JSON key is "return")
     length: int = 0  # actions taken
     actions: list[int] = field(default_factory=list)
     thoughts: list[str | None] = field(default_factory=list)  # per action: the thought the Action Generator read
@@ -48,9 +51,14 @@ class EpisodeRecord:
     halt_thought: str | None = None
     frames: list[np.ndarray] = field(default_factory=list, repr=False)  # rendered states 0..length
 
+    @property
+    def reward(self) -> float:
+        """The old name of ``episode_return`` (it always held the return, not the last reward)."""
+        return self.episode_return
+
     def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("frames", "reward")}
-        d["return"] = self.reward
+        d = {k: v for k, v in self.__dict__.items() if k not in ("frames", "episode_return")}
+        d["return"] = self.episode_return
         return d
 
 
@@ -93,12 +101,14 @@ def evaluate(
     tile_size: int = 0,
     progress: bool = False,
     max_steps: int | None = None,
+    generator: torch.Generator | None = None,
 ) -> list[EpisodeRecord]:
     """Play one episode on each level seed with ``policy`` (a ModelPolicy, or None for the oracle).
 
     ``batch_size`` levels run at a time; ``oracle`` also records the oracle's thought at every step;
     ``tile_size`` > 0 renders every state into ``EpisodeRecord.frames``; ``max_steps`` cuts episodes
-    shorter than the level's own limit (an episode cut so counts as failed).
+    shorter than the level's own limit (an episode cut so counts as failed); ``generator``: sample
+    from this torch stream instead of the per-episode streams of ``sample_seed``.
     """
     seeds = [int(s) for s in seeds]
     if batch_size < 1:
@@ -109,15 +119,13 @@ def evaluate(
     need_oracle = oracle or policy is None or (steering is not None and steering.needs_oracle)
     host = make_host(HostConfig(level, seeding, need_oracle, tile_size, max_steps), auto_workers(len(seeds), workers))
     bar = tqdm(total=len(seeds), unit="ep", desc=f"{level}", disable=not progress, leave=False, mininterval=1)
+    chooser = ActionChooser(argmax, sample_seed, generator)
     records: list[EpisodeRecord] = []
     try:
-        for start in range(0, len(seeds), batch_size):
-            part = seeds[start : start + batch_size]
-            if policy is None:
-                records += _play(None, host, level, part, argmax, sample_seed, steering, halt, need_oracle, bar)
-            else:
-                with policy.evaluating():
-                    records += _play(policy, host, level, part, argmax, sample_seed, steering, halt, need_oracle, bar)
+        with policy.evaluating() if policy is not None else contextlib.nullcontext():
+            for start in range(0, len(seeds), batch_size):
+                part = seeds[start : start + batch_size]
+                records += _play(policy, host, level, part, chooser, steering, halt, need_oracle, bar)
     finally:
         bar.close()
         host.close()
@@ -132,14 +140,31 @@ def choose_actions(logits: torch.Tensor, argmax: bool, uniforms: np.ndarray | No
     return np.minimum((uniforms[:, None] >= cdf).sum(1), cdf.shape[1] - 1)
 
 
-def _play(policy, host, level, seeds, argmax, sample_seed, steering, halt, oracle, bar) -> list[EpisodeRecord]:
+class ActionChooser:
+    """Actions from logits: argmax, sampled from one torch ``generator``, or sampled from per-episode streams."""
+
+    def __init__(self, argmax: bool, sample_seed: int, generator: torch.Generator | None):
+        self.argmax, self.sample_seed, self.generator = argmax, sample_seed, generator
+        self.rngs: list[np.random.Generator] = []
+
+    def begin(self, seeds: list[int]) -> None:
+        self.rngs = [np.random.default_rng([self.sample_seed, s]) for s in seeds]
+
+    def __call__(self, logits: torch.Tensor, rows: np.ndarray) -> np.ndarray:  # logits: (n, A) for the episodes rows
+        if self.generator is not None and not self.argmax:
+            return torch.multinomial(logits.softmax(1), 1, generator=self.generator).squeeze(1).numpy()
+        uniforms = None if self.argmax else np.array([self.rngs[i].random() for i in rows])
+        return choose_actions(logits, self.argmax, uniforms)
+
+
+def _play(policy, host, level, seeds, chooser: ActionChooser, steering, halt, oracle, bar) -> list[EpisodeRecord]:
     n = len(seeds)
     reply = host.reset(seeds)
     recs = [EpisodeRecord(level, s, m, requested=r, oracle_thoughts=[] if oracle else None)
             for s, m, r in zip(seeds, reply.missions, reply.requested)]
     if policy is not None:
         policy.begin(reply.missions)
-    rngs = [np.random.default_rng([sample_seed, s]) for s in seeds]
+    chooser.begin(seeds)
     images = reply.images.copy()
     oracle_actions = list(reply.oracle_actions) if oracle else [None] * n
     oracle_thoughts = list(reply.oracle_thoughts) if oracle else [None] * n
@@ -156,8 +181,7 @@ def _play(policy, host, level, seeds, argmax, sample_seed, steering, halt, oracl
             thoughts = [oracle_thoughts[i] for i in rows]
         else:
             out = policy.step(rows, images[rows], inject)
-            uniforms = None if argmax else np.array([rngs[i].random() for i in rows])
-            actions, thoughts = choose_actions(out.logits, argmax, uniforms), out.thoughts
+            actions, thoughts = chooser(out.logits, rows), out.thoughts
         go = []
         for j, i in enumerate(rows):
             rec, thought = recs[i], thoughts[j]
@@ -188,14 +212,14 @@ def _play(policy, host, level, seeds, argmax, sample_seed, steering, halt, oracl
             if reply.interactions[j] is not None:
                 rec.interactions.append({"step": rec.length, **reply.interactions[j]})
             rec.length += 1
-            rec.reward += float(reply.rewards[j])
+            rec.episode_return += float(reply.rewards[j])
             if oracle:
                 oracle_actions[i], oracle_thoughts[i] = reply.oracle_actions[j], reply.oracle_thoughts[j]
                 rec.oracle_error = reply.oracle_errors[j]
             if reply.frames:
                 rec.frames.append(reply.frames[j])
             if reply.dones[j]:
-                rec.success = rec.reward > 0
+                rec.success = rec.episode_return > 0
                 active[i] = False
                 bar.update(1)
     return recs
@@ -203,3 +227,11 @@ def _play(policy, host, level, seeds, argmax, sample_seed, steering, halt, oracl
 
 def success_rate(records: Sequence[EpisodeRecord]) -> float:
     return float(np.mean([r.success for r in records])) if records else float("nan")
+
+
+def episode_summary(records: Sequence[EpisodeRecord]) -> dict:
+    """Success rate, and mean and spread over episodes of the return and of the episode length."""
+    returns = np.array([r.episode_return for r in records])
+    lengths = np.array([r.length for r in records])
+    return {"success": success_rate(records), "return_mean": float(returns.mean()), "return_std": float(returns.std()),
+            "length_mean": float(lengths.mean()), "length_std": float(lengths.std())}

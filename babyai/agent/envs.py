@@ -10,12 +10,12 @@ and a rendered RGB frame.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from dataclasses import dataclass, field
 
 import numpy as np
+from minigrid.core.actions import Actions
 
-PICKUP, DROP, TOGGLE = 3, 4, 5
+from babyai.workers import process_context
 
 
 @dataclass
@@ -65,11 +65,11 @@ def _door_state(obj) -> tuple | None:
 def interaction(env, action: int, before: tuple) -> dict | None:
     """The object interaction ``action`` caused, from the state ``before`` it (see ``_before``), or None."""
     carrying, front, door = before
-    if action == PICKUP and carrying is None and env.carrying is not None:
+    if action == Actions.pickup and carrying is None and env.carrying is not None:
         return {"verb": "pickup", "color": env.carrying.color, "type": env.carrying.type}
-    if action == DROP and carrying is not None and env.carrying is None:
+    if action == Actions.drop and carrying is not None and env.carrying is None:
         return {"verb": "drop", "color": carrying.color, "type": carrying.type}
-    if action == TOGGLE and front is not None:
+    if action == Actions.toggle and front is not None:
         after = env.grid.get(*env.front_pos)
         if front.type == "door" and _door_state(after) != door:
             detail = "close" if door[0] else ("unlock" if door[1] else "open")
@@ -185,16 +185,11 @@ def _worker(conn, cfg: HostConfig) -> None:
         conn.close()
 
 
-def _context():
-    methods = mp.get_all_start_methods()
-    return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
 class WorkerPool:
     """``workers`` processes, each owning a contiguous slice of the levels; same interface as EnvHost."""
 
     def __init__(self, cfg: HostConfig, workers: int):
-        ctx = _context()
+        ctx = process_context()
         self.conns, self.procs = [], []
         for _ in range(workers):
             parent, child = ctx.Pipe()

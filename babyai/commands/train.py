@@ -1,4 +1,4 @@
-"""The command line of scripts/train_tc.py and scripts/train_il.py, with the original flag names."""
+"""The command line of training (``babyai.commands.train_tc`` / ``train_il``), with the original flag names."""
 
 from __future__ import annotations
 
@@ -136,8 +136,11 @@ def config_from_args(args: argparse.Namespace, algo: str, command: str):
     )
 
 
+USER_ERRORS = (ValueError, OSError)  # what training raises on bad flags, data or run folders: one line each
+
+
 def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = None) -> int:
-    """Parse the flags and train; a bad input ends with one line on stderr and exit status 2."""
+    """Parse the flags and train (run it with ``babyai.cli.run(main, extra=USER_ERRORS)``)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     prog = prog or os.path.basename(sys.argv[0])
     parser = build_parser(algo)
@@ -145,15 +148,5 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
     args = parser.parse_args(argv)
     from babyai.train.trainer import train
 
-    try:
-        cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
-        train(cfg)
-    except (ValueError, OSError) as e:
-        if os.environ.get("BABYAI_DEBUG"):
-            raise
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted; rerun the same command to resume from the last checkpoint", file=sys.stderr)
-        return 130
+    train(config_from_args(args, algo, shlex.join([prog, *argv])))
     return 0

@@ -1,0 +1,46 @@
+"""Success rate of a trained agent (TC or BC) on fresh levels of one level family.
+
+    python -m babyai.commands.evaluate --model NAME --env BabyAI-BossLevel-v0 --episodes 512
+
+Prints the success rate, mean return and mean episode length (with the spread over episodes) and
+writes <storage>[/GROUP]/evaluate_<model>.json and the per-episode records
+(evaluate_<model>_episodes.jsonl). --model BOT runs the oracle (a calibration).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from babyai.agent.rollout import episode_summary, evaluate
+from babyai.cli import run
+from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
+from babyai.evaluate.io import write_json, write_jsonl
+from babyai.evaluate.session import Evaluation
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_model_args(p)
+    add_rollout_args(p)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    ev = Evaluation(spec_from_args(args))
+    records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
+    name, level, out = ev.name, ev.level, ev.out
+    report = {"model": name, "level": level, "first_seed": args.seed, "episodes": len(records), "argmax": args.argmax,
+              **episode_summary(records)}
+    write_jsonl(os.path.join(out, f"evaluate_{name}_episodes.jsonl"), (r.to_dict() for r in records))
+    write_json(os.path.join(out, f"evaluate_{name}.json"), report)
+    print(f"{name} on {level}, {len(records)} episodes from seed {args.seed}: success {percent(report['success'])}, "
+          f"return {report['return_mean']:.3f} +- {report['return_std']:.3f}, "
+          f"length {report['length_mean']:.1f} +- {report['length_std']:.1f}")
+    print(f"wrote {os.path.join(out, f'evaluate_{name}.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)
