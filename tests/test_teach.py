@@ -13,13 +13,13 @@ import pytest
 
 from babyai.bot import Bot
 from babyai.demos import open_demos
-from babyai.evaluate.agent import untrained_policy
 from babyai.levels import make_env, reset_env
 from babyai.model import TCConfig
 from babyai.teach import OnlineConfig, TeachConfig, teach
 from babyai.teach.agent import normalize_thought
 from babyai.teach.data import TeachingWriter, quarter_rates, read_csv
 from babyai.teach.session import TeachingSession, ThoughtRefused
+from tests._agent_helpers import untrained_policy
 from tests.conftest import ROOT, run_script
 
 LEVEL = "BabyAI-GoToLocal-v0"

@@ -1,6 +1,6 @@
 """The one adapter between teaching and the agent, its loading and its training step.
 
-Every call into ``babyai.evaluate.agent`` (the policy stepped in batches, loading), ``babyai.model`` and
+Every call into ``babyai.agent`` (the policy stepped in batches, loading, the vocabulary), ``babyai.model`` and
 ``babyai.train`` (making a network, batches, the backward step) goes through this file, so a change of
 their API costs one edit here.
 
@@ -17,15 +17,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from babyai.evaluate.agent import ModelError, ModelPolicy, load_policy
+from babyai.agent.loading import CheckpointError, build_agent, load_checkpoint, load_policy, save_checkpoint
+from babyai.agent.policy import ModelError, ModelPolicy
+from babyai.agent.vocab import Vocabulary, VocabularyError, tokenize
+from babyai.atomic import atomic_write_text
 from babyai.model import TCConfig, ThoughtCloningAgent
 from babyai.model.config import PAD_ID
 from babyai.model.layers import frame_statistics
-from babyai.train.checkpoint import CheckpointError, atomic_write_text, load_checkpoint, save_checkpoint
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.losses import action_entropy
-from babyai.train.trainer import backward_batch, make_model
-from babyai.train.vocab import Vocabulary, VocabularyError, tokenize
+from babyai.train.trainer import backward_batch, window_outputs
 
 __all__ = ["CheckpointError", "ModelError", "TCConfig", "Proposer", "VocabularyError", "algo_of", "backward", "fresh_network", "load_network",
            "load_snapshot_policy", "make_batch", "make_tokenizer", "normalize_thought", "read_checkpoint",
@@ -44,7 +45,7 @@ def algo_of(model: torch.nn.Module) -> str:
 def fresh_network(algo: str, config: TCConfig, seed: int) -> tuple[torch.nn.Module, Vocabulary]:
     """A newly initialised network of ``algo`` (tc or bc) with the project's vocabulary."""
     torch.manual_seed(seed)
-    return make_model(algo, config), Vocabulary.babyai(config.vocab_size)
+    return build_agent(algo, config), Vocabulary.babyai(config.vocab_size)
 
 
 def load_network(model: str, storage: str | None) -> tuple[torch.nn.Module, Vocabulary]:
@@ -146,13 +147,10 @@ def _masked_backward(model, batch, frame_masks, settings: LossSettings) -> float
     """The imitation loss of the masked steps only, window after window of truncated BPTT."""
     action_mask, thought_mask = frame_masks
     labelled = max(1, int((action_mask | thought_mask).sum()))
-    memory = model.initial_memory(int(batch.counts[0]))
     total = 0.0
     with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
-        for rows, counts in batch.windows(settings.recurrence):
-            out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=True)
+        for rows, out in window_outputs(model, batch, settings.recurrence, True):
             total += _masked_window_backward(out, batch, rows, action_mask[rows], thought_mask[rows], labelled, settings)
-            memory = tuple(m.detach() for m in out.memory)
     return total
 
 
