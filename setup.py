@@ -7,6 +7,8 @@ setup(
     license="BSD-3-Clause",
     python_requires=">=3.10",
     packages=find_packages(include=["babyai", "babyai.*"]),
+    # the teaching page: plain HTML/JS/CSS served by babyai.teach.server (no build step)
+    package_data={"babyai.teach": ["static/*.html", "static/*.js", "static/*.css"]},
     install_requires=[
         "torch>=2.0",
         "gymnasium>=1.0",
@@ -21,8 +23,12 @@ setup(
         "pillow>=9",
     ],
     extras_require={
+        # teaching sessions in the browser (scripts/teach.py): the page's server
+        "teach": ["fastapi>=0.100", "uvicorn>=0.23", "websockets>=11"],
         # Farama's offline-RL datasets: scripts/export_minari.py, scripts/import_minari.py
         "minari": ["minari[hdf5]>=0.5.4"],
-        "test": ["pytest>=7", "minari[hdf5]>=0.5.4"],
+        # the browser test drives Debian's chromium + chromium-driver (apt-get, see .ci/run) with Selenium
+        "test": ["pytest>=7", "minari[hdf5]>=0.5.4", "fastapi>=0.100", "uvicorn>=0.23", "websockets>=11",
+                 "selenium>=4.10"],
     },
 )

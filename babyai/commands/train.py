@@ -77,6 +77,19 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     return p
 
 
+def add_training_flags(parser: argparse.ArgumentParser, names: list[str], algo: str = "tc") -> None:
+    """Give ``parser`` the flags ``names`` of the training command line (same names, types, defaults, help),
+    so other scripts (e.g. scripts/teach.py) share them instead of retyping them."""
+    source = build_parser(algo)
+    known = {flag for action in source._actions for flag in action.option_strings}
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise ValueError(f"no training flags {', '.join(missing)}")
+    for action in source._actions:
+        if set(action.option_strings) & set(names):
+            parser._add_action(action)
+
+
 def default_model_name(envs: list[str], algo: str, seed: int, sg_coef: float, pretrained: str | None) -> str:
     """A name fixed by the command line, so that re-running a command resumes its run."""
     tag = {"tc": "TC", "bc": "BC"}[algo] + ("-nothought" if algo == "tc" and sg_coef == 0 else "")

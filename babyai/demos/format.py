@@ -57,6 +57,9 @@ class Episode:
     seeding: str = "legacy"
     reset_index: int = 0  # resets of the level's stream after seeding (retries after failures)
     generator: str = field(default_factory=lambda: f"babyai {babyai.__version__}")
+    # a teaching session's record of the step (babyai.teach): what the agent proposed, what the teacher
+    # changed, the snapshot that played; JSON-able, kept in the record's header; None for oracle demos
+    teaching: dict | None = None
 
     def __len__(self) -> int:
         return len(self.actions)
@@ -86,6 +89,8 @@ def encode_episode(ep: Episode) -> bytes:
         "reset_index": int(ep.reset_index), "mission": ep.mission, "success": bool(ep.success),
         "length": length, "thoughts": thought_runs(ep.thoughts), "generator": ep.generator,
     }
+    if ep.teaching is not None:
+        header["teaching"] = ep.teaching
     head = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf8")
     images = np.ascontiguousarray(ep.images, dtype=np.uint8)
     if images.shape != (length, *IMAGE_SHAPE) or len(ep.thoughts) != length:
@@ -116,6 +121,7 @@ def decode_episode(record: bytes) -> Episode:
         thoughts=expand_runs(header["thoughts"], length), noise=rest[2].astype(bool),
         success=header["success"], seeding=header["seeding"],
         reset_index=header["reset_index"], generator=header["generator"],
+        teaching=header.get("teaching"),
     )
 
 

@@ -37,4 +37,6 @@ def episode_json(ep: Episode, index: int | None = None) -> dict:
                directions=ep.directions.tolist(), actions=ep.actions.tolist(),
                thoughts=list(ep.thoughts), noise=ep.noise.astype(int).tolist(),
                success=bool(ep.success), generator=ep.generator)
+    if ep.teaching is not None:  # a teaching session's episode (babyai.teach): per-step flags and proposals
+        out.update(ep.teaching)
     return out

@@ -1,0 +1,326 @@
+"""Online training during a teaching session: a separate process trains on the growing teaching data and
+publishes a snapshot every K updates; the session plays each new episode with the newest one.
+
+Files in ``<storage>/models/NAME/``::
+
+    snapshots/snapshot-000012.pt   published snapshots (state dict + config + vocabulary + version);
+                                   any evaluation script reads them (--model PATH.pt); the last few are kept
+    trainer.pt, trainer.json       the trainer's state (network, optimizer, updates), saved at every snapshot
+    best.pt, vocab.json            the newest snapshot when the trainer stops (so --model NAME evaluates it)
+    trainer.log                    the trainer's log
+
+Update ``u`` samples its batch (seeded by the seed and ``u``) from the first ``u // updates_per_episode
++ 1`` episodes, so at most ``updates_per_episode`` updates are made per recorded episode and a run is the
+same whatever the speed of the two processes. With ``sync`` (the oracle teacher) the session waits at
+the start of episode n for the snapshot of update ``n * updates_per_episode``: the whole session is then
+reproducible, and a killed one resumes to the same data (the trainer from its state, redoing the
+updates after it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import logging
+import multiprocessing as mp
+import os
+import re
+import shutil
+import signal
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from babyai.demos.format import DemoFormatError, open_demos
+from babyai.teach.agent import (
+    CheckpointError,
+    LossSettings,
+    atomic_write_text,
+    backward,
+    load_snapshot_policy,
+    make_tokenizer,
+    read_checkpoint,
+    save_checkpoint,
+    save_network,
+)
+
+SNAPSHOT = re.compile(r"^snapshot-(\d{6})\.pt$")
+KEEP = 3  # snapshots kept on disk
+TRAIN_ON = ("all", "overridden")
+
+
+@dataclass
+class OnlineConfig:
+    model_dir: str
+    demos_dir: str
+    train_on: str = "all"  # all: every performed step is a label; overridden: only the teacher's corrections
+    batch_size: int = 16  # episodes per update
+    recurrence: int = 20
+    lr: float = 5e-4
+    beta1: float = 0.9
+    beta2: float = 0.999
+    optim_eps: float = 1e-5
+    entropy_coef: float = 0.01
+    sg_coef: float = 2.0
+    updates_per_episode: int = 10
+    snapshot_every: int = 10  # K: updates between two snapshots
+    seed: int = 1
+    threads: int = 1
+    poll_seconds: float = 0.05
+
+    def __post_init__(self):
+        if self.train_on not in TRAIN_ON:
+            raise ValueError(f"--train-on must be one of {', '.join(TRAIN_ON)}, got {self.train_on!r}")
+        for name in ("batch_size", "recurrence", "updates_per_episode", "snapshot_every", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+
+    def required_version(self, episode: int) -> int:
+        """The snapshot that has made every update allowed before episode ``episode``."""
+        return episode * self.updates_per_episode // self.snapshot_every
+
+
+# ---------------------------------------------------------------------------- snapshots
+class SnapshotStore:
+    """The published snapshots of a session's agent."""
+
+    def __init__(self, model_dir: str):
+        self.folder = os.path.join(model_dir, "snapshots")
+
+    def path(self, version: int) -> str:
+        return os.path.join(self.folder, f"snapshot-{version:06d}.pt")
+
+    def versions(self) -> list[int]:
+        if not os.path.isdir(self.folder):
+            return []
+        return sorted(int(m.group(1)) for m in map(SNAPSHOT.match, os.listdir(self.folder)) if m)
+
+    def publish(self, version: int, model, vocab, **extra) -> None:
+        os.makedirs(self.folder, exist_ok=True)
+        save_network(self.path(version), model, vocab, version=version, **extra)
+        for old in self.versions()[:-KEEP]:
+            if old != 0:  # the starting point stays
+                os.remove(self.path(old))
+
+    def discard_after(self, version: int) -> None:
+        """Remove snapshots newer than ``version`` (left by a killed trainer that will redo them)."""
+        for v in self.versions():
+            if v > version:
+                os.remove(self.path(v))
+
+    def load_latest(self):
+        """(version, policy) of the newest snapshot."""
+        for _ in range(20):  # the trainer may prune a file between listing and reading
+            versions = self.versions()
+            if not versions:
+                raise CheckpointError(f"no snapshot in {self.folder}")
+            try:
+                return versions[-1], load_snapshot_policy(self.path(versions[-1]))
+            except (FileNotFoundError, CheckpointError, ValueError):
+                time.sleep(0.05)
+        raise CheckpointError(f"cannot read the newest snapshot in {self.folder}")
+
+
+class Snapshots:
+    """What the session asks at each episode start: the newest snapshot (waiting, with ``sync``, for the
+    one of that episode), reusing the loaded policy while the version is the same."""
+
+    def __init__(self, store: SnapshotStore, cfg: OnlineConfig, sync: bool, trainer: "TrainerProcess | None"):
+        self.store, self.cfg, self.sync, self.trainer = store, cfg, sync, trainer
+        self._version, self._policy = None, None
+
+    def latest_policy(self, episode: int):
+        if self.sync:
+            need = self.cfg.required_version(episode)
+            while (self.store.versions() or [-1])[-1] < need:
+                if self.trainer is not None:
+                    self.trainer.check()
+                time.sleep(self.cfg.poll_seconds)
+        versions = self.store.versions()
+        if versions and versions[-1] == self._version:
+            return self._version, self._policy
+        self._version, self._policy = self.store.load_latest()
+        return self._version, self._policy
+
+
+# ---------------------------------------------------------------------------- the trainer process
+class EpisodeCache:
+    """The teaching episodes on disk, decoded once each (the dataset is reopened when it has grown)."""
+
+    def __init__(self, folder: str):
+        self.folder, self.episodes, self.available = folder, {}, 0
+        self._reader = None
+
+    def refresh(self) -> int:
+        if not os.path.exists(os.path.join(self.folder, "meta.json")):
+            return 0
+        try:
+            reader = open_demos(self.folder, allow_incomplete=True)
+        except DemoFormatError:  # caught between a shard and its meta.json: next time
+            return self.available
+        if len(reader) > self.available:
+            if self._reader is not None:
+                self._reader.close()
+            self._reader, self.available = reader, len(reader)
+        else:
+            reader.close()
+        return self.available
+
+    def __getitem__(self, i: int):
+        if i not in self.episodes:
+            self.episodes[i] = self._reader[i]
+        return self.episodes[i]
+
+
+def _labels(ep, train_on: str, vocab):
+    """(episode, action mask, thought mask): the steps whose performed action / thought are labels.
+
+    A thought the agent spoke with ids beyond the vocabulary's words ("<unk>", an untrained decoder) is no
+    label; the Action Generator reads it without those words.
+    """
+    n = len(ep)
+    if train_on == "all":
+        action_mask, thought_mask = np.ones(n, bool), np.ones(n, bool)
+    else:
+        action_mask = np.array(ep.teaching["action_overridden"], bool)
+        thought_mask = np.array(ep.teaching["thought_overridden"], bool)
+    bad = {t for t in set(ep.thoughts) if vocab.unknown_words([t])}
+    if bad:
+        clean = {t: " ".join(w for w in t.split() if not vocab.unknown_words([w])) for t in bad}
+        thought_mask &= np.array([t not in bad for t in ep.thoughts])
+        ep = dataclasses.replace(ep, thoughts=[clean.get(t, t) for t in ep.thoughts])
+    return ep, action_mask, thought_mask
+
+
+def _restore(cfg: OnlineConfig, store: SnapshotStore, log):
+    """(model, vocab, optimizer, updates): from the trainer's state, else from snapshot 0."""
+    state_path = os.path.join(cfg.model_dir, "trainer.pt")
+    start = read_checkpoint(state_path) if os.path.exists(state_path) else read_checkpoint(store.path(0))
+    policy = load_snapshot_policy(store.path(0))  # builds the network of the session's config
+    model, vocab = policy.model, policy.vocab
+    model.load_state_dict(start["model"])
+    optimizer = torch.optim.Adam(model.parameters(), cfg.lr, betas=(cfg.beta1, cfg.beta2), eps=cfg.optim_eps)
+    updates = 0
+    if "optimizer" in start:
+        optimizer.load_state_dict(start["optimizer"])
+        updates = int(start["updates"])
+        log.info("resuming the online trainer at update %d", updates)
+    return model, vocab, optimizer, updates
+
+
+def _update(cfg, model, optimizer, cache, tokenizer, settings, u: int) -> bool:
+    """Update ``u``: one optimizer step on a batch of the episodes it may use; False if none had labels."""
+    m = u // cfg.updates_per_episode + 1
+    pool = np.arange(m)
+    if cfg.train_on == "overridden":
+        pool = np.array([i for i in pool if any(cache[i].teaching["action_overridden"])
+                         or any(cache[i].teaching["thought_overridden"])], dtype=np.int64)
+        if len(pool) == 0:
+            return False
+    rng = np.random.default_rng([cfg.seed, u])
+    chosen = rng.choice(pool, size=min(cfg.batch_size, len(pool)), replace=False)
+    labelled = [_labels(cache[int(i)], cfg.train_on, tokenizer.vocab) for i in chosen]
+    episodes = [ep for ep, _, _ in labelled]
+    masks = [(a, t) for _, a, t in labelled]
+    if all(a.all() and t.all() for a, t in masks):
+        masks = None  # every step is a label: the project's backward step
+    torch.manual_seed(cfg.seed * 1_000_003 + u)  # dropout: the same on a resumed run
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    backward(model, episodes, tokenizer, settings, masks)
+    optimizer.step()
+    return True
+
+
+def run_trainer(cfg: OnlineConfig, stop, drain) -> None:
+    """The trainer process: train while there are updates to make, until ``stop`` is set (then, with ``drain``
+    set, after the updates the data allows) or the session died."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the session, which stops this process
+    torch.set_num_threads(cfg.threads)
+    log = logging.getLogger("babyai.teach.trainer")
+    handler = logging.FileHandler(os.path.join(cfg.model_dir, "trainer.log"))
+    handler.setFormatter(logging.Formatter("%(asctime)s: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        _train_loop(cfg, stop, drain, log)
+    except BaseException:
+        log.exception("the online trainer failed")
+        raise
+
+
+def _train_loop(cfg: OnlineConfig, stop, drain, log) -> None:
+    with open(os.path.join(cfg.model_dir, "trainer.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a trainer of a killed session finishes before this one starts
+        store = SnapshotStore(cfg.model_dir)
+        model, vocab, optimizer, updates = _restore(cfg, store, log)
+        tokenizer = make_tokenizer(vocab, model)
+        settings = LossSettings(cfg.recurrence, cfg.entropy_coef, cfg.sg_coef)  # a BC network has no thought loss
+        cache = EpisodeCache(cfg.demos_dir)
+        parent = mp.parent_process()
+        while True:
+            if (stop.is_set() and not drain.is_set()) or (parent is not None and not parent.is_alive()):
+                break  # a person ended the session, or the session died: the updates left wait for the next one
+            if updates >= cache.refresh() * cfg.updates_per_episode:
+                if stop.is_set():
+                    break
+                time.sleep(cfg.poll_seconds)
+                continue
+            _update(cfg, model, optimizer, cache, tokenizer, settings, updates)
+            updates += 1
+            if updates % cfg.snapshot_every == 0:
+                store.publish(updates // cfg.snapshot_every, model, vocab, updates=updates, episodes=cache.available)
+                _save_state(cfg, model, vocab, optimizer, updates)
+                log.info("update %d: published snapshot %d (%d episodes)", updates, updates // cfg.snapshot_every,
+                         cache.available)
+        _save_state(cfg, model, vocab, optimizer, updates)
+        newest = store.versions()[-1]
+        shutil.copyfile(store.path(newest), os.path.join(cfg.model_dir, "best.pt.tmp"))
+        os.replace(os.path.join(cfg.model_dir, "best.pt.tmp"), os.path.join(cfg.model_dir, "best.pt"))
+        atomic_write_text(os.path.join(cfg.model_dir, "vocab.json"), vocab.to_json() + "\n")
+        log.info("stopped after %d updates; best.pt = snapshot %d", updates, newest)
+
+
+def _save_state(cfg: OnlineConfig, model, vocab, optimizer, updates: int) -> None:
+    save_checkpoint(os.path.join(cfg.model_dir, "trainer.pt"), {
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict(), "updates": updates, "config": asdict(cfg)})
+    atomic_write_text(os.path.join(cfg.model_dir, "trainer.json"), json.dumps({"updates": updates}) + "\n")
+
+
+def saved_updates(model_dir: str) -> int:
+    """Updates the trainer's saved state has made (0 when there is none)."""
+    path = os.path.join(model_dir, "trainer.json")
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["updates"])
+
+
+class TrainerProcess:
+    """The trainer in a process of its own (spawned: a clean interpreter, whatever the session runs)."""
+
+    def __init__(self, cfg: OnlineConfig):
+        ctx = mp.get_context("spawn")
+        self.stop_event, self.drain_event = ctx.Event(), ctx.Event()
+        self.proc = ctx.Process(target=run_trainer, args=(cfg, self.stop_event, self.drain_event), name="teach-trainer",
+                                daemon=False)
+        self.proc.start()
+
+    def check(self) -> None:
+        if not self.proc.is_alive():
+            raise RuntimeError(f"the online trainer stopped (exit code {self.proc.exitcode}); see trainer.log")
+
+    def stop(self, drain: bool, timeout: float = 600) -> None:
+        """Stop it after its current update (``drain``: after the updates the data allows); it saves its state."""
+        if drain:
+            self.drain_event.set()
+        self.stop_event.set()
+        self.proc.join(timeout)
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(5)
