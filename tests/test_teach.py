@@ -23,7 +23,7 @@ from tests._agent_helpers import untrained_policy
 from tests.conftest import ROOT, run_script
 
 LEVEL = "BabyAI-GoToLocal-v0"
-TINY = TCConfig(memory_dim=32, instr_dim=32)
+TINY = TCConfig(memory_dim=32, instr_dim=32, image_dim=16)
 
 
 class FixedSnapshots:
