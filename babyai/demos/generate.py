@@ -149,19 +149,20 @@ def _make_chunk(indices) -> list:
 
 # ---------------------------------------------------------------------------- driver
 def _existing_shards(folder: str) -> int:
-    """Number of leading shards on disk that open cleanly; stray files after them go."""
+    """Number of leading shards on disk that open cleanly (format-1 shards, whose footer is not
+    checksummed, are made again); the shards after them and temporary files of killed runs go
+    (the caller holds the dataset's lock: no other writer is using them)."""
     k = 0
     while os.path.exists(os.path.join(folder, shard_name(k))):
         try:
-            Shard(os.path.join(folder, shard_name(k)))
+            Shard(os.path.join(folder, shard_name(k)), legacy=False)
         except DemoFormatError:
             break
         k += 1
+    keep = {shard_name(i) for i in range(k)}
     for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if name.endswith(".tmp") or (name.startswith("shard-") and
-                                     int(name[6:11]) >= k):
-            os.remove(path)
+        if name.endswith(".tmp") or (name.startswith("shard-") and name not in keep):
+            os.remove(os.path.join(folder, name))
     return k
 
 
