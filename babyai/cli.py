@@ -9,9 +9,12 @@ import time
 
 from babyai.demos.format import DemoFormatError
 from babyai.levels import UnknownLevelError
+from babyai.locks import LockError
+from babyai.storage import StorageNameError
 
 # errors a user can cause (bad input), mapped to exit codes; anything else is a bug: traceback
-USER_ERRORS = {UnknownLevelError: 2, DemoFormatError: 1, FileNotFoundError: 1}
+USER_ERRORS = {UnknownLevelError: 2, DemoFormatError: 1, FileNotFoundError: 1, LockError: 1,
+               StorageNameError: 2}
 
 
 class UserError(Exception):

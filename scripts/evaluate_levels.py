@@ -21,6 +21,7 @@ from babyai.evaluate.cli import (
     add_model_args,
     add_rollout_args,
     check_counts,
+    check_seed_and_device,
     open_policy,
     percent,
     policy_name,
@@ -49,6 +50,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_counts(args.episodes, args.batch_size, args.workers)
+    check_seed_and_device(args.seed, 1, args.device)
     level = resolve_level_id(args.env)
     make_env(level)
     out = results_dir(args.storage_dir, args.expr_group_name, args.out_dir)

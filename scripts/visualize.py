@@ -15,7 +15,14 @@ import os
 import sys
 
 from babyai.cli import UserError, run
-from babyai.evaluate.cli import EVAL_FIRST_SEED, add_model_args, open_policy, policy_name, user_errors
+from babyai.evaluate.cli import (
+    EVAL_FIRST_SEED,
+    add_model_args,
+    check_seed_and_device,
+    open_policy,
+    policy_name,
+    user_errors,
+)
 from babyai.evaluate.io import results_dir
 from babyai.evaluate.render import episode_frames, require, write_animation
 from babyai.evaluate.rollout import evaluate
@@ -44,6 +51,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.episodes < 1 or args.tile_size < 4 or args.fps <= 0:
         raise UserError("--episodes must be at least 1, --tile-size at least 4 and --fps positive")
+    check_seed_and_device(args.seed, args.episodes, args.device)
     level = resolve_level_id(args.env)
     make_env(level)
     name = policy_name(args.model)

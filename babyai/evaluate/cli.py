@@ -56,6 +56,19 @@ def check_counts(episodes: int | None = None, batch_size: int | None = None, wor
         raise UserError(f"--workers must not be negative, got {workers}")
 
 
+def check_seed_and_device(seed: int | None = None, count: int = 1, device: str | None = None) -> None:
+    """--seed (levels seed .. seed + count - 1) and --device, refused up front when unusable."""
+    from babyai.checks import check_device, check_seed
+    from babyai.cli import UserError
+
+    try:
+        if seed is not None:
+            check_seed("--seed", seed, count)
+        check_device("--device", device)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
 @contextlib.contextmanager
 def user_errors():
     """Turn the errors bad input causes (model, suites, vocabulary, datasets, missing packages) into UserError."""
@@ -112,6 +125,7 @@ class Evaluation:
         from babyai.levels import make_env, resolve_level_id
 
         check_counts(args.episodes, args.batch_size, args.workers)
+        check_seed_and_device(args.seed, args.episodes, args.device)
         self.level = resolve_level_id(args.env)
         make_env(self.level)
         self.name = policy_name(args.model)

@@ -47,12 +47,11 @@ def read_jsonl(path: str) -> list[dict]:
 
 def results_dir(storage: str | None, group: str = "", out_dir: str | None = None) -> str:
     """Where evaluation results go: --out-dir, else <storage>[/GROUP] (the original's place for zeroshot CSVs)."""
-    from babyai.storage import storage_dir
+    from babyai.storage import group_root
 
     if out_dir:
         return out_dir
-    root = storage_dir(storage)
-    return os.path.join(root, group) if group else root
+    return group_root(group, storage)
 
 
 def safe_name(name: str) -> str:
