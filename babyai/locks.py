@@ -24,6 +24,11 @@ class LockError(OSError):
     """The folder is being written by another process."""
 
 
+# folders this process holds (OS locks are per process: a second lockf here would succeed, and
+# closing its descriptor would drop the first one)
+_HELD: dict[str, int] = {}
+
+
 def _holder(fd: int) -> str:
     """What the lock file says about its holder: 'process PID (COMMAND)'."""
     os.lseek(fd, 0, os.SEEK_SET)
@@ -53,6 +58,9 @@ def acquire(folder: str, what: str = "folder") -> int:
     """Take ``folder``'s lock (creating the folder); the lock file's descriptor, for ``release``."""
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, LOCK_NAME)
+    key = os.path.realpath(folder)
+    if key in _HELD:
+        raise LockError(f"the {what} {folder} is in use by process {os.getpid()} (this one)")
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -77,6 +85,7 @@ def acquire(folder: str, what: str = "folder") -> int:
     command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n{command[:200]}\n".encode("utf8", "replace"), 0)
+    _HELD[key] = fd
     return fd
 
 
@@ -84,6 +93,7 @@ def release(folder: str, fd: int) -> None:
     """Give the lock back (its file goes too, while still held: no one can take a stale copy)."""
     with contextlib.suppress(FileNotFoundError):
         os.remove(os.path.join(folder, LOCK_NAME))
+    _HELD.pop(os.path.realpath(folder), None)
     os.close(fd)
 
 
