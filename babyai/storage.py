@@ -1,8 +1,9 @@
 """Where runs, demos and models live: ``--storage-dir`` > ``$BABYAI_STORAGE`` > ``./storage``.
 
 What is written always goes under the storage folder: dataset names (``--demos``), run names
-(``--model``) and groups (``--expr-group-name``) are plain names, never paths. Reading an existing
-dataset or run by an explicit path stays possible.
+(``--model``) and groups (``--expr-group-name``) are plain names (a dataset to write may also be
+given as a path inside the storage folder). Reading an existing dataset or run by an explicit
+path stays possible.
 """
 
 from __future__ import annotations
@@ -46,8 +47,14 @@ def demos_path(name: str, storage: str | None = None) -> str:
 
 
 def new_demos_path(name: str, storage: str | None = None) -> str:
-    """A dataset to write: <storage>/demos/NAME, NAME a plain name."""
-    return os.path.join(storage_dir(storage), "demos", check_name(name, "--demos"))
+    """A dataset to write: <storage>/demos/NAME for a plain name; a path only inside the storage."""
+    if "/" not in name and os.sep not in name:
+        return os.path.join(storage_dir(storage), "demos", check_name(name, "--demos"))
+    root, path = os.path.realpath(storage_dir(storage)), os.path.realpath(name)
+    if path != root and os.path.commonpath([root, path]) == root:
+        return name
+    raise StorageNameError(f"--demos must be a plain name (or a path inside the storage folder "
+                           f"{storage_dir(storage)}), got {name!r}")
 
 
 def model_dir(name: str, storage: str | None = None) -> str:

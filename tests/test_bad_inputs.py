@@ -47,6 +47,8 @@ def test_names_are_plain_names_under_the_storage_folder(name, tmp_path):
             make(name, str(tmp_path))
     with pytest.raises(StorageNameError):
         model_dir("", str(tmp_path))
+    inside = str(tmp_path / "demos" / "x")  # a dataset to write may be a path inside the storage
+    assert new_demos_path(inside, str(tmp_path)) == inside
     assert group_root("", str(tmp_path)) == str(tmp_path)  # no group
     assert demos_path(str(tmp_path), "x") == str(tmp_path)  # reading by an explicit path stays
 
@@ -57,7 +59,7 @@ def test_generation_never_writes_outside_storage(name, tmp_path):
     cwd.mkdir()
     proc = run_script("make_agent_demos.py", "--env", LEVEL, "--episodes", 1, "--demos", name,
                       "--storage-dir", cwd / "storage", check=False)
-    one_line_error(proc, "--demos must be a plain name")
+    one_line_error(proc, "--demos must be a plain name (or a path inside the storage")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["cwd"]
 
 
