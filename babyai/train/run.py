@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, field
 
@@ -142,13 +143,20 @@ def run_dir(cfg: TrainConfig, name: str | None = None) -> str:
 @contextlib.contextmanager
 def hold_run(folder: str, main: bool = True):
     """Lock the run folder for the run (the main process only; the others write nothing) and
-    remove the temporary files a killed run left there."""
+    remove the temporary files a killed run left there. A run folder this command made goes
+    again if the command fails before its first checkpoint (e.g. on missing demos)."""
     if not main:
         yield
         return
+    new = not os.path.exists(folder)
     with hold(folder, "run"):
         remove_temp_files(folder)
-        yield
+        try:
+            yield
+        except Exception:  # not on an interrupt: its train.log stays
+            if new and not os.path.exists(os.path.join(folder, "last.pt")):
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
 
 
 def choose_seed(seed: int) -> int:
