@@ -82,9 +82,9 @@ def acquire(folder: str, what: str = "folder") -> int:
         except FileNotFoundError:
             pass
         os.close(fd)
-    command = " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n{command[:200]}\n".encode("utf8", "replace"), 0)
+    os.pwrite(fd, f"{os.getpid()}\n{program[:100]}\n".encode("utf8", "replace"), 0)
     _HELD[key] = fd
     return fd
 
