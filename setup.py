@@ -21,6 +21,8 @@ setup(
         "pillow>=9",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        # Farama's offline-RL datasets: scripts/export_minari.py, scripts/import_minari.py
+        "minari": ["minari[hdf5]>=0.5.4"],
+        "test": ["pytest>=7", "minari[hdf5]>=0.5.4"],
     },
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -55,3 +56,14 @@ def setup_logging(log_dir: str | None = None, name: str = "log") -> None:
         handler = logging.FileHandler(path)
         handler.setFormatter(logging.Formatter(fmt))
         logging.getLogger().addHandler(handler)
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds ``(default: X)`` to a flag's help unless the help already says its default, or the
+    default is None or False (an optional value, an off switch)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            return text
+        return super()._get_help_string(action)

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Training-step speed on CPU (or GPU): frames/s of one optimizer step on real BossLevel batches.
 
-    python benchmarks/bench_train.py [--repeats 3] [--configs small paper] [--device cpu]
+    python benchmarks/bench_train.py [--repeats 3] [--configs small paper] [--image-dims 32 64 128] [--device cpu]
 
 For each configuration (small: --memory-dim 256 --instr-dim 128 --batch-size 32; paper: 2048 / 256
 --batch-size 8; both --recurrence 20, teacher forcing, Adam) it times, on the same batches:
-- ours: the trainer's own step (``babyai.train.trainer.backward_batch`` + Adam);
-- the original's computation order at equal math, in the same run: a no-grad pass over the batch for
-  the memories at window starts, then per window a gradient pass calling the model one time step at
-  a time (so the image encoder, decoder and weight gradients are not batched over the window).
+- ours: the trainer's own step (``babyai.train.trainer.backward_batch`` + Adam) on the trainer's
+  layout (episodes packed into lanes, --episodes-per-lane);
+- the original's computation order, in the same run: a no-grad pass over the batch for the memories
+  at window starts, then per window a gradient pass calling the model one time step at a time (so
+  the image encoder, decoder and weight gradients are not batched over the window), one row per
+  episode (the same math as ours up to which frames each time step's BatchNorm normalises together).
 It prints frames/s (median and range over repeats) and the ratios, with the original program's
 figures measured on the project's machine (150.8 and 7.2 frames/s) for reference; and the ceiling
 the 3x3 convolutions alone put on any computation of this math on this device: their forward and
@@ -70,17 +72,17 @@ def _steps(model, batch, rows, counts, memory, with_loss: TrainConfig | None = N
     return loss, memory
 
 
-def conv_ceiling(batch_size: int, recurrence: int, device: torch.device, repeats: int) -> float:
-    """Frames/s the model's 3x3 convolutions (128 -> 128 channels on 7x7 maps, forward + backward) allow.
+def conv_ceiling(batch_size: int, recurrence: int, device: torch.device, repeats: int, channels: int = 128) -> float:
+    """Frames/s the model's 3x3 convolutions (C -> C channels on 7x7 maps, forward + backward) allow.
 
     Per frame, 5 run once per window of ``recurrence`` steps (the image encoder's second one: its first is
     a table lookup; the first FiLM block's two, in each generator) and 4 once per time step (the second
     FiLM block's two, in each generator), all with gradients for weights and inputs.
     """
-    conv = torch.nn.Conv2d(128, 128, 3, padding=1).to(device, memory_format=torch.channels_last)
+    conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(device, memory_format=torch.channels_last)
     seconds_per_frame = 0.0
     for rows, count in ((batch_size * recurrence, 5), (batch_size, 4)):
-        x = torch.randn(rows, 128, 7, 7, device=device).to(memory_format=torch.channels_last).requires_grad_()
+        x = torch.randn(rows, channels, 7, 7, device=device).to(memory_format=torch.channels_last).requires_grad_()
 
         def once() -> None:
             conv(x).sum().backward()
@@ -98,11 +100,21 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--batches", type=int, default=2, help="optimizer steps per repeat")
     p.add_argument("--batch-size", type=int, default=None, help="episodes per batch (default: the configuration's)")
+    p.add_argument("--image-dims", type=int, nargs="+", default=[128], help="--image-dim values to time (default: 128)")
+    p.add_argument("--episodes-per-lane", type=int, default=TrainConfig.episodes_per_lane,
+                   help=f"the trainer's batch layout (default: {TrainConfig.episodes_per_lane})")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--amp", action="store_true", help="mixed precision (bf16 autocast), as the trainer uses on CUDA")
+    p.add_argument("--flops", action="store_true", help="count the step's floating-point operations (torch's counter) "
+                   "and print the rate reached")
+    p.add_argument("--peak-tflops", type=float, default=None, help="the device's peak TFLOP/s, to print the share reached")
     p.add_argument("--no-baseline", action="store_true", help="time ours only")
     args = p.parse_args()
-    if args.repeats < 1 or args.batches < 1 or (args.batch_size is not None and args.batch_size < 1):
-        p.error("--repeats, --batches and --batch-size must be positive")
+    if args.repeats < 1 or args.batches < 1 or (args.batch_size is not None and args.batch_size < 1) or args.episodes_per_lane < 1:
+        p.error("--repeats, --batches, --batch-size and --episodes-per-lane must be positive")
+    for dim in args.image_dims:
+        if dim < 16 or dim % 8:
+            p.error(f"--image-dims: {dim} is not a multiple of 8 from 16 up")
     device = torch.device(args.device)
     print(f"{LEVEL} batches, {torch.get_num_threads()} threads, {os.cpu_count()} cores, device {device}; "
           "frames/s median (range)")
@@ -112,42 +124,60 @@ def main() -> None:
         episodes = list(open_demos(tmp + "/d"))
     tokenizer = Tokenizer(Vocabulary.babyai(), 15)
     for name in args.configs:
-        memory_dim, instr_dim, batch_size, original = CONFIGS[name]
-        batch_size = args.batch_size or batch_size
-        cfg = TrainConfig("tc", "bench", [LEVEL], ["-"], [0], recurrence=20, batch_size=batch_size)
-        batches = [make_batch(episodes[i * batch_size:(i + 1) * batch_size], tokenizer).to(device)
-                   for i in range(args.batches)]
-        frames = sum(b.num_frames for b in batches)
-        torch.manual_seed(0)
-        model = ThoughtCloningAgent(TCConfig(memory_dim=memory_dim, instr_dim=instr_dim)).to(device).train()
-        optimizer = torch.optim.Adam(model.parameters(), 5e-4, eps=1e-5)
+        for image_dim in args.image_dims:
+            time_config(name, image_dim, args, episodes, tokenizer, device)
 
-        def run(step) -> None:
-            for b in batches:
-                optimizer.zero_grad(set_to_none=True)
-                step(b)
-                optimizer.step()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
 
-        def ours(b):
-            backward_batch(model, b, cfg, True, 1.0 / b.num_frames)
+def time_config(name: str, image_dim: int, args, episodes, tokenizer, device) -> None:
+    memory_dim, instr_dim, batch_size, original = CONFIGS[name]
+    batch_size = args.batch_size or batch_size
+    cfg = TrainConfig("tc", "bench", [LEVEL], ["-"], [0], recurrence=20, batch_size=batch_size)
+    chunks = [episodes[i * batch_size:(i + 1) * batch_size] for i in range(args.batches)]
+    batches = [make_batch(c, tokenizer, args.episodes_per_lane).to(device) for c in chunks]  # the trainer's layout
+    per_episode = [make_batch(c, tokenizer).to(device) for c in chunks]  # one row per episode, as the original
+    frames = sum(b.num_frames for b in batches)
+    torch.manual_seed(0)
+    model = ThoughtCloningAgent(TCConfig(memory_dim=memory_dim, instr_dim=instr_dim, image_dim=image_dim)).to(device).train()
+    optimizer = torch.optim.Adam(model.parameters(), 5e-4, eps=1e-5)
 
-        run(ours)  # warm-up
-        print(f"{name}: memory {memory_dim}, words {instr_dim}, batch {batch_size} episodes, {frames} frames per repeat")
-        t_ours = repeat(lambda: run(ours), args.repeats)
-        print(f"  ours (trainer step)                 {rate(frames, t_ours)}")
-        if not args.no_baseline:
-            t_base = repeat(lambda: run(lambda b: original_order_step(model, b, cfg)), args.repeats)
-            print(f"  original order, equal math          {rate(frames, t_base)}")
-            print(f"  ours / original order:              {median_rate(frames, t_ours) / median_rate(frames, t_base):.2f}x")
+    def run(step, data) -> None:
+        for b in data:
+            optimizer.zero_grad(set_to_none=True)
+            step(b)
+            optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    amp = torch.bfloat16 if args.amp else None
+
+    def ours(b):
+        backward_batch(model, b, cfg, True, 1.0 / b.num_frames, amp_dtype=amp)
+
+    run(ours, batches)  # warm-up
+    print(f"{name}: memory {memory_dim}, words {instr_dim}, image {image_dim}, batch {batch_size} episodes "
+          f"({args.episodes_per_lane} per lane), {frames} frames per repeat")
+    t_ours = repeat(lambda: run(ours, batches), args.repeats)
+    print(f"  ours (trainer step{', bf16' if amp else ''})           {rate(frames, t_ours)}")
+    if args.flops:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter:
+            run(ours, batches)
+        reached = counter.get_total_flops() / statistics.median(t_ours)
+        share = f" = {100 * reached / (args.peak_tflops * 1e12):.2f}% of the {args.peak_tflops:g} TFLOP/s peak" if args.peak_tflops else ""
+        print(f"  floating-point operations: {counter.get_total_flops() / frames / 1e6:.1f} MFLOP per frame, "
+              f"{reached / 1e12:.3f} TFLOP/s reached{share}")
+    if not args.no_baseline:
+        t_base = repeat(lambda: run(lambda b: original_order_step(model, b, cfg), per_episode), args.repeats)
+        print(f"  original order, one row per episode {rate(frames, t_base)}")
+        print(f"  ours / original order:              {median_rate(frames, t_ours) / median_rate(frames, t_base):.2f}x")
+    if image_dim == 128:
         print(f"  ours / original program ({original} frames/s measured): "
               f"{median_rate(frames, t_ours) / original:.2f}x  (target >= 3)")
-        ceiling = conv_ceiling(batch_size, cfg.recurrence, device, max(3, args.repeats))
-        print(f"  ceiling set by the convolutions alone: {ceiling:.1f} frames/s = {ceiling / original:.2f}x the original "
-              "program")
-        sys.stdout.flush()
-
+    ceiling = conv_ceiling(batch_size, cfg.recurrence, device, max(3, args.repeats), image_dim)
+    print(f"  ceiling set by the convolutions alone: {ceiling:.1f} frames/s")
+    sys.stdout.flush()
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,7 @@ import os
 import time
 
 from babyai.checks import check_seed
-from babyai.cli import UserError, run, setup_logging
+from babyai.cli import DefaultsHelpFormatter, UserError, run, setup_logging
 from babyai.demos import VALID_FIRST_SEED, DemoSpec, GenerationError, generate_dataset, open_demos
 from babyai.demos.show import format_episode
 from babyai.levels import SEEDINGS, make_env, resolve_level_id
@@ -26,12 +26,13 @@ logger = logging.getLogger("make_agent_demos")
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", default="BabyAI-BossLevel-v0",
                    help="level id (BabyAI-BossLevel-v0, or the short form BossLevel)")
     p.add_argument("--model", default="BOT", help="who demonstrates: BOT, the oracle")
     p.add_argument("--demos", default=None,
-                   help="dataset name under <storage>/demos/ (default: ENV_agentEPISODES)")
+                   help="dataset name under <storage>/demos/ (default: LEVEL_agentEPISODES, "
+                        "e.g. BabyAI-BossLevel-v0_agent512)")
     p.add_argument("--episodes", type=int, default=512, help="number of episodes to generate")
     p.add_argument("--valid-episodes", type=int, default=0,
                    help="validation episodes (dataset NAME_valid, seeds from 10^9)")
@@ -55,8 +56,11 @@ def parse_args(argv=None):
     p.add_argument("--seeding", choices=SEEDINGS, default="legacy",
                    help="legacy: the paper's levels for each seed; gymnasium: gymnasium's seeding")
     p.add_argument("--original-rng", action="store_true",
-                   help="draw noise from the global random streams seeded once by --seed, in the "
-                        "original program's order (single worker; regenerates its datasets)")
+                   help="history mode: draw noise from the global random streams seeded once by "
+                        "--seed, in the original program's order, and walk the levels with one env "
+                        "as it did (single worker). Replays one run of the original's history: its "
+                        "datasets exactly, except on Synth, SynthLoc and SynthSeq, where the "
+                        "original itself differed from run to run (see the README)")
     args = p.parse_args(argv)
     for flag in ("valid_episodes", "filter_steps"):
         if getattr(args, flag) < 0:

@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 
-from babyai.cli import UserError, run
+from babyai.cli import DefaultsHelpFormatter, UserError, run
 from babyai.evaluate.cli import user_errors
 from babyai.evaluate.suites import (
     SUITE_FIRST_SEED,
@@ -37,7 +37,7 @@ RESERVED = (("the training demos' seeds (2023 onwards, up to 2M episodes)", 2023
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", default="BabyAI-BossLevel-v0", help="level")
     p.add_argument("--levels-per-bin", type=int, default=100, help="levels in each difficulty bin")
     p.add_argument("--out", default=None, help="output JSON (default: <storage>/testing_levels_ENV.json)")

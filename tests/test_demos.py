@@ -182,6 +182,39 @@ def test_unknown_level_and_bad_flags(storage):
     assert not (storage / "demos").exists()
 
 
+def test_help_states_each_default_once(capsys, monkeypatch):
+    # each flag's help says its default at most once, and never "(default: None)"
+    import argparse
+    import importlib.util
+
+    from babyai.cli import DefaultsHelpFormatter
+
+    for script in ("make_agent_demos.py", "make_testing_levels.py"):
+        text = open(os.path.join(ROOT, "scripts", script)).read()
+        assert "formatter_class=DefaultsHelpFormatter" in text, script
+    p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter)
+    p.add_argument("--demos", default=None, help="name (default: LEVEL_agentEPISODES)")
+    p.add_argument("--storage-dir", default=None, help="storage root")
+    p.add_argument("--episodes", type=int, default=0, help="episodes")
+    p.add_argument("--noise-rate", type=float, default=0.0, help="rate")
+    p.add_argument("--print", action="store_true", help="print them")
+    help_text = " ".join(p.format_help().split())
+    assert "(default: None)" not in help_text and "(default: False)" not in help_text
+    assert help_text.count("(default:") == 3
+    assert "episodes (default: 0)" in help_text and "rate (default: 0.0)" in help_text
+    spec = importlib.util.spec_from_file_location("mad", os.path.join(ROOT, "scripts", "make_agent_demos.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "400")  # one line per flag
+    with pytest.raises(SystemExit):
+        module.parse_args(["--help"])
+    real = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in real and "(default: False)" not in real
+    assert "(default: LEVEL_agentEPISODES, e.g. BabyAI-BossLevel-v0_agent512) --episodes" in real
+    assert "(default: $BABYAI_STORAGE or ./storage) --seeding" in real
+
+
 def _original_pickle(path, episodes):
     demos = [(ep.mission, blosc.pack_array(ep.images), ep.directions.tolist(), ep.actions.tolist(),
               ep.thoughts, ep.seed) for ep in episodes]

@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from babyai.levels import UnknownLevelError, make_env, reset_env
+from babyai.levels import UnknownLevelError, level_ids, make_env, reset_env
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures",
                        "levels_first_obs_seeds_0-99.jsonl.gz")
@@ -87,6 +87,33 @@ def test_renamed_levels_keep_their_original_names():
     assert make_env("BabyAI-1RoomS8-v0").room_size == 8
     assert make_env("BabyAI-GoToObjS6-v0").room_size == 6
     assert make_env("OpenTwoDoorsDebug").strict is True
+
+
+def test_every_level_the_original_registered_is_made():
+    # original_level_ids.txt: the 105 ``BabyAI-*-v0`` ids BabyAI 1.1's level files (as shipped
+    # with Thought Cloning) registered, one per ``Level_*`` class
+    with open(os.path.join(os.path.dirname(FIXTURE), "original_level_ids.txt")) as f:
+        original = f.read().split()
+    assert len(original) == 105
+    for level in original:
+        for seeding in ("legacy", "gymnasium"):
+            env = make_env(level, seeding=seeding)
+            obs = reset_env(env, 3)
+            assert obs["mission"] and obs["image"].shape == (7, 7, 3), (level, seeding)
+            # BabyAI 1.1's step limit: room_size**2 * rooms per navigation the mission needs
+            if seeding == "legacy" and hasattr(env, "num_navs_needed"):
+                rooms = env.room_size**2 * env.num_rows * env.num_cols
+                assert env.max_steps == env.num_navs_needed(env.instrs) * rooms, level
+
+
+def test_levels_minigrid_lacks_are_registered_with_gymnasium():
+    import gymnasium
+
+    env = gymnasium.make("BabyAI-TestPutNextToIdentical-v0")
+    obs, _ = env.reset(seed=0)
+    assert obs["mission"] == ("put the blue ball next to the yellow box, "
+                              "then put the yellow box next to a ball")
+    assert "BabyAI-PutNext-v0" in level_ids() and make_env("PutNext").num_rows == 3
 
 
 def test_unknown_level_names_close_matches():

@@ -37,6 +37,20 @@ def test_parameter_count_at_the_paper_configuration():
     assert four + DEAD_LINEAR + value_head(4) == 82_543_212
 
 
+def test_the_conv_width_is_a_model_size():
+    """--image-dim: any multiple of 8 from 16 up sets the image encoder's and the FiLM blocks' channels."""
+    for bad in (8, 12, 20, 0, -16):
+        with pytest.raises(ValueError, match="--image-dim must be a multiple of 8 from 16 up"):
+            TCConfig(image_dim=bad)
+    for dim in (16, 24, 128):
+        model = ThoughtCloningAgent(TCConfig(memory_dim=32, instr_dim=32, image_dim=dim))
+        convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+        assert len(convs) == 2 + 2 * 2 * 2 and all(c.in_channels == c.out_channels == dim for c in convs)
+        assert model.action_generator.memory_rnn.input_size == model.thought_generator.memory_rnn.input_size == dim
+    small, paper = (sum(p.numel() for p in ThoughtCloningAgent(TCConfig(image_dim=d)).parameters()) for d in (32, 128))
+    assert small < paper
+
+
 def test_unsupported_architectures_are_refused_clearly():
     with pytest.raises(ValueError, match="--instr-arch gru is not supported.*attgru"):
         TCConfig(instr_arch="gru")
@@ -111,17 +125,20 @@ def test_greedy_decoding_stops_at_eos_and_pads_after_it():
     assert tokens.tolist() == [[SOS_ID, EOS_ID, 0, 0, 0]] * 3 and logits.shape == (3, 4, 100)
 
 
-def test_save_then_load_gives_identical_outputs(tmp_path, batch):
+@pytest.mark.parametrize("image_dim", [128, 24])
+def test_save_then_load_gives_identical_outputs(tmp_path, batch, image_dim):
     torch.manual_seed(3)
     vocab = Vocabulary.babyai()
+    config = TCConfig(memory_dim=TINY.memory_dim, instr_dim=TINY.instr_dim, image_dim=image_dim)
     for algo in ("tc", "bc"):
-        model = make_model(algo, TINY)
+        model = make_model(algo, config)
         for p in model.parameters():  # not the initial values
             p.data.add_(0.01 * torch.randn_like(p))
         model.train()(*window(batch, slice(0, 4), [4]), model.initial_memory(4), batch.thoughts, batch.thought_ids[:4])
         path = str(tmp_path / f"{algo}.pt")  # (the forward pass above moved the BatchNorm statistics)
-        save_checkpoint(path, {"algo": algo, "model_config": TINY.to_dict(), "vocab": vocab.to_dict(), "model": model.state_dict()})
+        save_checkpoint(path, {"algo": algo, "model_config": config.to_dict(), "vocab": vocab.to_dict(), "model": model.state_dict()})
         loaded, loaded_vocab, _ = load_trained(path)
+        assert loaded.cfg.image_dim == image_dim  # the checkpoint records the width, loading follows it
         model.eval()
         args = window(batch, slice(0, batch.num_frames), list(batch.counts))
         with torch.no_grad():
@@ -192,7 +209,7 @@ def _loss_and_grads(model, batch, recurrence, forced):
     model.zero_grad(set_to_none=True)
     memory, total = model.initial_memory(int(batch.counts[0])), 0.0
     for rows, counts in batch.windows(recurrence):
-        out = model(*window(batch, rows, counts), memory, batch.thoughts, batch.thought_ids[rows], forced)
+        out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=forced)
         loss = action_nll(out.action_logits, batch.actions[rows]) - 0.01 * action_entropy(out.action_logits)
         if out.thought_logits is not None:
             loss = loss + 2 * thought_nll(out.thought_logits, batch.thoughts[batch.thought_ids[rows], 1:])
@@ -203,12 +220,22 @@ def _loss_and_grads(model, batch, recurrence, forced):
     return float(total.detach()), grads
 
 
+@pytest.fixture(scope="module")
+def lanes():
+    """Six episodes in three lanes of two (as training lays them out)."""
+    rng = np.random.default_rng(5)
+    episodes = [synthetic_episode(n, seed, rng) for seed, n in enumerate([7, 3, 5, 1, 4, 2])]
+    return make_batch(episodes, Tokenizer(Vocabulary.babyai(), 15), episodes_per_lane=2)
+
+
 @pytest.mark.parametrize("agent", [ThoughtCloningAgent, BCAgent])
 @pytest.mark.parametrize("forced", [True, False])
-def test_batched_window_has_the_loss_and_gradients_of_a_step_by_step_pass(batch, agent, forced):
+@pytest.mark.parametrize("layout", ["one episode per row", "lanes"])
+def test_batched_window_has_the_loss_and_gradients_of_a_step_by_step_pass(batch, lanes, agent, forced, layout):
     """The training step's batching over a window (image encoder, decoder and weight gradients computed once
     for all steps) gives the loss and gradients of calling the model one time step at a time (eval mode:
     BatchNorm statistics and dropout are the only things batching would change)."""
+    batch = lanes if layout == "lanes" else batch
     torch.manual_seed(0)
     model = agent(TINY).eval()
     whole_loss, whole = _loss_and_grads(model, batch, 100, forced)
@@ -217,3 +244,29 @@ def test_batched_window_has_the_loss_and_gradients_of_a_step_by_step_pass(batch,
     assert whole.keys() == steps.keys() and len(whole) > 10
     for name in whole:
         torch.testing.assert_close(whole[name], steps[name], atol=1e-5, rtol=1e-4, msg=name)
+
+
+@pytest.mark.parametrize("agent", [ThoughtCloningAgent, BCAgent])
+@pytest.mark.parametrize("forced", [True, False])
+def test_episodes_sharing_a_lane_are_played_as_if_alone(lanes, agent, forced):
+    """Packing episodes one after the other in a lane (memory zeroed at each start, each frame reading its
+    own episode's mission) gives every frame the outputs it has with one row per episode."""
+    torch.manual_seed(4)
+    model = agent(TINY).eval()
+    rng = np.random.default_rng(5)  # the same six episodes, one row each
+    alone = make_batch([synthetic_episode(n, seed, rng) for seed, n in enumerate([7, 3, 5, 1, 4, 2])],
+                       Tokenizer(Vocabulary.babyai(), 15), episodes_per_lane=1)
+    assert lanes.counts.tolist() == [3] * 7 + [1] and alone.counts.tolist() == [6, 5, 4, 3, 2, 1, 1]
+    outs = {}
+    with torch.no_grad():
+        for name, b in (("lanes", lanes), ("alone", alone)):
+            memory, logits = model.initial_memory(int(b.counts[0])), []
+            for rows, counts in b.windows(3):  # windows cut lanes in the middle of episodes
+                out = model(**b.window_inputs(rows, counts), memory=memory, teacher_forcing=forced)
+                memory = out.memory
+                logits.append(out.action_logits)
+            outs[name] = (torch.cat(logits), b)
+    for e in range(6):  # frames of episode e, in time order, in both layouts
+        (x, bx), (y, by) = outs["lanes"], outs["alone"]
+        torch.testing.assert_close(x[bx.episode_ids == e], y[by.episode_ids == e], atol=1e-5, rtol=1e-5)
+        assert torch.equal(bx.actions[bx.episode_ids == e], by.actions[by.episode_ids == e])

@@ -1,43 +1,62 @@
-"""scripts/reproduce.py end to end on a tiny budget: the report, resuming without redoing, bad input."""
+"""scripts/reproduce.py end to end on a tiny budget: the sweep, the report, resuming without redoing, bad input."""
 
+import json
 import os
 
 from conftest import run_script
 
 TINY = ["--env", "BabyAI-GoToLocal-v0", "--demos", "24", "--valid-demos", "4", "--seeds", "1", "--epochs", "1",
-        "--epoch-length", "16", "--batch-size", "8", "--memory-dim", "32", "--instr-dim", "32", "--val-episodes", "4",
-        "--eval-episodes", "4", "--tc-eval-episodes", "4", "--levels-per-bin", "1", "--suite-max-seeds", "12",
-        "--jobs", "2"]
+        "--epoch-length", "16", "--batch-size", "8", "--memory-dim", "32", "--instr-dim", "32", "--image-dim", "16",
+        "--val-episodes", "4", "--eval-episodes", "4", "--tc-eval-episodes", "4", "--levels-per-bin", "1",
+        "--suite-max-seeds", "12", "--jobs", "2", "--noise-variants", "0", "--noise-seeds", "1"]
+SWEEP = ["--sweep", "--sweep-levels", "GoToLocal", "GoToObj", "--sweep-alternatives", "sg_coef=1"]
 
 
-def test_reproduce_writes_the_report_and_resumes_without_redoing(tmp_path):
+def test_reproduce_sweeps_writes_the_report_and_resumes_without_redoing(tmp_path):
     storage, results = tmp_path / "storage", tmp_path / "results"
-    args = ["--name", "tiny", *TINY, "--storage-dir", storage, "--results-dir", results]
+    args = ["--name", "tiny", *TINY, *SWEEP, "--storage-dir", storage, "--results-dir", results]
     run_script("reproduce.py", *args, timeout=900)
-    report = (results / "tiny" / "README.md").read_text()
-    for row in ("| TC |", "| BC |", "| TC w/o thought |", "Future Action Declaration Score", "Precrime", "steering"):
+    out = results / "tiny"
+    choice = json.loads((out / "choice.json").read_text())
+    assert choice["chosen"]["env"] in ("BabyAI-GoToLocal-v0", "BabyAI-GoToObj-v0") and choice["chosen"]["sg_coef"] in (1.0, 2.0)
+    probes = {(p["level"], p["setting"], p["method"]) for p in choice["probes"]}
+    assert len(probes) == 2 * 2 + 1  # two levels x (TC, BC), then TC with sg_coef 1
+    assert "| BabyAI-GoToObj-v0 | base |" in (out / "sweep.md").read_text()
+    report = (out / "README.md").read_text()
+    for row in ("| TC |", "| BC |", "| TC w/o thought |", "| TC noise 0% |", "Future Action Declaration Score",
+                "Precrime", "steering", "The paper's claims, answered", "TC beats BC at equal frames"):
         assert row in report, row
+    assert f"Configuration: development sweep (sweep.md): env={choice['chosen']['env']}" in report
     assert "python scripts/reproduce.py --name tiny" in report
+    summary = json.loads((out / "summary.json").read_text())["methods"]
+    assert set(summary) == {"TC", "BC", "TC w/o thought", "TC noise 0%"}
+    tc = summary["TC"]
+    assert len(tc["in_distribution_success"]["per_seed"]) == 1 and 0 <= tc["in_distribution_success"]["mean"] <= 100
+    for key in ("zero_shot_by_bin", "fads_in_distribution", "precrime", "oracle_thought_steering"):
+        assert key in tc, key
     for png in ("learning_curves.png", "zeroshot_difficulty.png"):
-        assert (results / "tiny" / png).stat().st_size > 1000
+        assert (out / png).stat().st_size > 1000
     work = storage / "reproduce_tiny"
     done = {p: p.stat().st_mtime_ns for p in list((work / "models").rglob("*.pt")) + list((work / "eval").rglob("*.json"))}
-    assert len(done) >= 3 * 2 + 3 + 3  # last.pt and best.pt of 3 runs; evaluate_*.json of 3 runs; TC's FADS, Precrime, steering
+    assert len(done) >= 4 * 2 + 4 + 3  # last.pt and best.pt of 4 runs; evaluate_*.json of 4 runs; TC's FADS, Precrime, steering
 
     again = run_script("reproduce.py", *args, timeout=900)  # a second run (as after a kill) redoes nothing
     assert {p: p.stat().st_mtime_ns for p in done} == done
-    assert (results / "tiny" / "README.md").read_text().split("## Setup")[1] == report.split("## Setup")[1]
+    assert (out / "README.md").read_text().split("## Setup")[1] == report.split("## Setup")[1]
     assert "wrote" in again.stdout
 
-    other = run_script("reproduce.py", *args[:-4], "--epochs", "2", "--storage-dir", storage, "--results-dir", results,
-                       check=False)
+    other = run_script("reproduce.py", "--name", "tiny", *TINY[:-2], "--noise-seeds", "1", "2", *SWEEP,
+                       "--storage-dir", storage, "--results-dir", results, check=False)
     assert other.returncode != 0
-    assert other.stderr.strip().splitlines()[-1].startswith("error: reproduction tiny exists with other settings (epochs 1 -> 2)")
+    assert other.stderr.strip().splitlines()[-1].startswith("error: reproduction tiny exists with other settings (noise_seeds [1] -> [1, 2])")
 
 
 def test_reproduce_refuses_bad_flags(tmp_path):
     for bad, message in ((["--epochs", "0"], "--epochs must be at least 1"), (["--env", "BabyAI-Nope-v0"], "unknown level"),
-                         (["--name", "a/b"], "--name must be a plain folder name")):
+                         (["--name", "a/b"], "--name must be a plain folder name"),
+                         (["--image-dim", "20"], "--image-dim must be a multiple of 8"),
+                         (["--sweep", "--sweep-seed", "1", "--seeds", "1", "2"], "--sweep-seed 1 is one of the confirmation's"),
+                         (["--sweep", "--sweep-alternatives", "lr=1"], "--sweep-alternatives: 'lr=1' is not SETTING")):
         proc = run_script("reproduce.py", "--name", "x", *bad, "--storage-dir", tmp_path, check=False)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().startswith("error:") and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -196,7 +196,7 @@ class Shard:
             raise DemoFormatError(f"{path} is corrupt (footer)") from None
         steps = np.diff(self.offsets)
         if (self.offsets[0] != len(MAGIC) or self.offsets[-1] != start or np.any(steps <= 4)
-                or np.any(self.lengths < 1) or np.any(self.seeds < 0)
+                or np.any(self.lengths < 0) or np.any(self.seeds < -1)  # -1: seed unknown
                 or not isinstance(self.extra, dict)):
             raise DemoFormatError(f"{path} is truncated or corrupt (record index)")
         if self.version == 1:

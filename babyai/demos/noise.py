@@ -9,7 +9,9 @@ Two random streams: ``EpisodeNoise`` (default) derives the stream from the episo
 dataset is the same whatever the number of workers; ``OriginalNoise`` draws from Python's and
 NumPy's global generators in the original program's order (single worker), which regenerates
 the original datasets exactly, including its "open {} door" sentences (the original formatted
-the colour into a string it then threw away).
+the colour into a string it then threw away), on every level where the original itself is
+deterministic: on Synth, SynthLoc and SynthSeq it replays one run of the original's history
+(see ``babyai.levels.compat``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 
-import minigrid.envs.babyai as minigrid_levels
 import numpy as np
 
 WALL_CODE = (2, 5, 0)  # a wall, grey: what minigrid shows outside the grid
@@ -136,7 +135,7 @@ def __getattr__(name: str):
     if name.startswith("Fast"):
         from babyai.levels import compat
 
-        inner = getattr(compat, name[4:], None) or getattr(minigrid_levels, name[4:], None)
+        inner = getattr(compat, name[4:], None) or compat.level_class(name[4:])
         if isinstance(inner, type):
             return fast_observation_class(inner)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

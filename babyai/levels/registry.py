@@ -10,6 +10,7 @@ import io
 import gymnasium
 import minigrid  # noqa: F401  (registers the BabyAI levels with gymnasium)
 
+from babyai.levels import extra  # registers the original levels minigrid lacks
 from babyai.levels.compat import (
     LEGACY_ALIASES,
     forget_locked_room,
@@ -27,11 +28,12 @@ class UnknownLevelError(ValueError):
 
 
 def level_ids() -> list[str]:
-    """Every BabyAI level id minigrid registers, sorted."""
+    """Every BabyAI level id minigrid registers and the original ones it lacks, sorted."""
     return sorted(
         env_id
         for env_id, spec in gymnasium.envs.registry.items()
-        if env_id.startswith("BabyAI-") and "minigrid.envs.babyai" in str(spec.entry_point)
+        if env_id.startswith("BabyAI-")
+        and str(spec.entry_point).startswith(("minigrid.envs.babyai", extra.__name__))
     )
 
 

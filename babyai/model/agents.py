@@ -1,10 +1,15 @@
 """The Thought Cloning agent (Thought Generator + Action Generator) and the Behavioral Cloning agent.
 
-Both run a *window* of time steps over a batch of episodes in one ``forward``. The episodes are
-sorted by decreasing length, so the episodes still running at step t are the first ``counts[t]``
-rows; the frames of the window are stacked step after step (the first counts[0] rows are step 0,
-and so on). The memory is a flat tuple of (n, M) tensors, for the episodes running at the window
-start, and comes back for those still running at its end.
+Both run a *window* of time steps over a batch of rows in one ``forward``. The rows still running
+at step t are the first ``counts[t]`` rows; the frames of the window are stacked step after step
+(the first counts[0] frames are step 0, and so on). The memory is a flat tuple of (n, M) tensors,
+for the rows running at the window start, and comes back for those still running at its end.
+
+A row is one episode when acting. In training a row is a *lane* of several episodes played one
+after the other (see babyai.train.data): ``episode_ids`` gives each frame's mission row and
+``starts`` marks the frames where an episode begins, where the row's memory is zeroed. Packing
+episodes into lanes keeps many rows running at every step, so that the BatchNorm layers called
+once per step normalise over many frames.
 
 Per-step work that does not depend on the memory (the image encoder, the first FiLM block's
 convolutions, the mission and thought encoders, and, under teacher forcing, the thought decoder
@@ -40,6 +45,25 @@ def _step_slices(counts: list[int]) -> list[slice]:
     return slices
 
 
+class _Rows:
+    """Which mission each row reads at each step of a window, and where its memory restarts."""
+
+    def __init__(self, counts: list[int], episode_ids: torch.Tensor | None, starts: torch.Tensor | None):
+        self.ids = None if episode_ids is None else torch.split(episode_ids, counts)  # (n,) per step
+        self.keep = None if starts is None else torch.split((~starts).unsqueeze(1), counts)  # (n, 1) per step
+
+    def pick(self, t: int, n: int, x: torch.Tensor) -> torch.Tensor:
+        """The rows of x (one per mission) read by the n rows running at step t."""
+        return x[:n] if self.ids is None else x[self.ids[t]]
+
+    def memory(self, t: int, state: tuple[torch.Tensor, ...], n: int) -> tuple[torch.Tensor, ...]:
+        """The memory of the n rows running at step t, zeroed where an episode starts."""
+        if self.keep is None:
+            return tuple(m[:n] for m in state)
+        keep = self.keep[t].to(state[0].dtype)  # (n, 1)
+        return tuple(m[:n] * keep for m in state)
+
+
 class _LanguageAgent(nn.Module):
     """What both agents share: the word embedding, the image encoder and the mission encoder."""
 
@@ -47,7 +71,7 @@ class _LanguageAgent(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.word_embedding = nn.Embedding(cfg.vocab_size, cfg.instr_dim)
-        self.image_encoder = ImageEncoder(cfg.image_values, 128)
+        self.image_encoder = ImageEncoder(cfg.image_values, cfg.image_dim)
         self.mission_encoder = SequenceEncoder(cfg.instr_dim)
 
     def encode_mission(self, mission: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -86,22 +110,27 @@ class ThoughtCloningAgent(_LanguageAgent):
         thoughts: torch.Tensor | None = None,
         thought_ids: torch.Tensor | None = None,
         teacher_forcing: bool = True,
+        episode_ids: torch.Tensor | None = None,
+        starts: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window.
 
-        images: (N, 7, 7, 3) uint8, N = sum(counts); mission: (counts[0], Lm); memory: at least counts[0] rows.
+        images: (N, 7, 7, 3) uint8, N = sum(counts); memory: at least counts[0] rows. Without
+        episode_ids, mission: (counts[0], Lm), one per row; with them (N,) (lanes), mission: (E, Lm),
+        one per episode, and episode_ids[f] its row for frame f; starts: (N,) bool, memory zeroed there.
         thoughts: (U, Lt) distinct ground-truth thoughts, "sos ... eos" then padding; thought_ids: (N,)
         the row of each frame's thought. Under teacher forcing the Action Generator and the history
         read the ground-truth thought; otherwise the thought decoded greedily (thoughts may then be
         None, when acting). thought_logits score the ground truth in both cases.
         """
         tg, ag = self.thought_generator, self.action_generator
-        image_map = self.image_encoder(images)  # (N, 128, 7, 7)
-        tg_first = tg.fusion.films[0].features(image_map)  # (N, 128, 7, 7)
-        ag_first = ag.fusion.films[0].features(image_map)  # (N, 128, 7, 7)
-        mission_enc = self.encode_mission(mission, mission_lengths)  # (B0, Lm, D)
-        mission_pad = mission == PAD_ID  # (B0, Lm)
-        mission_kv = tg.project_mission(mission_enc)  # per layer (B0, H, Lm, D/H) x2
+        image_map = self.image_encoder(images)  # (N, C, 7, 7)
+        tg_first = tg.fusion.films[0].features(image_map)  # (N, C, 7, 7)
+        ag_first = ag.fusion.films[0].features(image_map)  # (N, C, 7, 7)
+        mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
+        mission_pad = mission == PAD_ID  # (E, Lm)
+        mission_kv = tg.project_mission(mission_enc)  # per layer (E, H, Lm, D/H) x2
+        rows_of = _Rows(counts, episode_ids, starts)
         if thoughts is not None:
             frame_thoughts = thoughts[thought_ids]  # (N, Lt)
             target_len = thoughts.shape[1] - 1
@@ -117,10 +146,10 @@ class ThoughtCloningAgent(_LanguageAgent):
         tg_states, ag_states, free_logits, free_tokens = [], [], [], []
         for t, rows in enumerate(_step_slices(counts)):
             n = rows.stop - rows.start
-            kv = [(k[:n], v[:n]) for k, v in mission_kv]
-            tg_h, tg_c = tg.step(
-                image_maps[t], tg_firsts[t], mission_enc[:n], kv, mission_pad[:n], (tg_h[:n], tg_c[:n]), (hist_h[:n], hist_c[:n])
-            )  # (n, M) each
+            tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = rows_of.memory(t, (tg_h, tg_c, ag_h, ag_c, hist_h, hist_c), n)
+            kv = [(rows_of.pick(t, n, k), rows_of.pick(t, n, v)) for k, v in mission_kv]
+            step_mission, step_pad = rows_of.pick(t, n, mission_enc), rows_of.pick(t, n, mission_pad)  # (n, Lm, D), (n, Lm)
+            tg_h, tg_c = tg.step(image_maps[t], tg_firsts[t], step_mission, kv, step_pad, (tg_h, tg_c), (hist_h, hist_c))  # (n, M) each
             if teacher_forcing:
                 step_thoughts = frame_thoughts[rows]  # (n, Lt)
                 thought_enc = thought_encs[t]  # (n, Lt, D)
@@ -133,10 +162,8 @@ class ThoughtCloningAgent(_LanguageAgent):
                 free_logits.append(logits[:, :target_len] if thoughts is not None else logits[:, :0])
                 free_tokens.append(nn.functional.pad(step_thoughts, (0, 1 + self.cfg.max_thought_len - step_thoughts.shape[1])))
             thought_pad = step_thoughts == PAD_ID  # (n, Lt)
-            hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h[:n], hist_c[:n]), thought_enc, thought_pad)
-            ag_h, ag_c = ag.step(
-                image_maps[t], ag_firsts[t], mission_enc[:n], mission_pad[:n], thought_enc, thought_pad, (ag_h[:n], ag_c[:n])
-            )  # (n, M) each
+            hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), thought_enc, thought_pad)
+            ag_h, ag_c = ag.step(image_maps[t], ag_firsts[t], step_mission, step_pad, thought_enc, thought_pad, (ag_h, ag_c))  # (n, M) each
             tg_states.append((tg_h, tg_c))
             ag_states.append(ag_h)
 
@@ -175,18 +202,23 @@ class BCAgent(_LanguageAgent):
         thoughts: torch.Tensor | None = None,
         thought_ids: torch.Tensor | None = None,
         teacher_forcing: bool = True,
+        episode_ids: torch.Tensor | None = None,
+        starts: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window (same arguments as ThoughtCloningAgent.forward; thoughts are ignored)."""
         ag = self.action_generator
-        image_map = self.image_encoder(images)  # (N, 128, 7, 7)
-        ag_first = ag.fusion.films[0].features(image_map)  # (N, 128, 7, 7)
-        mission_enc = self.encode_mission(mission, mission_lengths)  # (B0, Lm, D)
-        mission_pad = mission == PAD_ID  # (B0, Lm)
+        image_map = self.image_encoder(images)  # (N, C, 7, 7)
+        ag_first = ag.fusion.films[0].features(image_map)  # (N, C, 7, 7)
+        mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
+        mission_pad = mission == PAD_ID  # (E, Lm)
+        rows_of = _Rows(counts, episode_ids, starts)
         ag_h, ag_c = memory
         ag_states = []
-        for x, first in zip(torch.split(image_map, counts), torch.split(ag_first, counts)):
+        for t, (x, first) in enumerate(zip(torch.split(image_map, counts), torch.split(ag_first, counts))):
             n = x.shape[0]
-            ag_h, ag_c = ag.step(x, first, mission_enc[:n], mission_pad[:n], None, None, (ag_h[:n], ag_c[:n]))
+            ag_h, ag_c = rows_of.memory(t, (ag_h, ag_c), n)
+            step_mission, step_pad = rows_of.pick(t, n, mission_enc), rows_of.pick(t, n, mission_pad)  # (n, Lm, D), (n, Lm)
+            ag_h, ag_c = ag.step(x, first, step_mission, step_pad, None, None, (ag_h, ag_c))
             ag_states.append(ag_h)  # (n, M)
         action_logits = ag.actor(torch.cat(ag_states))  # (N, A)
         return AgentOutput(action_logits, None, None, (ag_h, ag_c))

@@ -17,7 +17,7 @@ class TCConfig:
     The defaults of memory_dim and instr_dim are BabyAI's (128); the paper used 2048 and 256.
     """
 
-    image_dim: int = 128  # width of the FiLM output fed to the memory LSTMs (BabyAI's residual arch needs 128)
+    image_dim: int = 128  # channels of the image encoder and the FiLM blocks, fed pooled to the memory LSTMs
     memory_dim: int = 128  # hidden size of each of the three LSTM memories and of the thought decoder
     instr_dim: int = 128  # word embedding width = mission/thought encoding width (two GRUs of instr_dim // 2)
     vocab_size: int = 100  # rows of the word-embedding table and outputs of the thought decoder
@@ -37,8 +37,8 @@ class TCConfig:
             )
         if self.arch not in IMAGE_ARCHS:
             raise ValueError(f"--arch {self.arch} is not supported; use --arch bow_endpool_res")
-        if self.image_dim != 128:
-            raise ValueError(f"--image-dim is {self.image_dim}; the residual FiLM architecture needs 128")
+        if self.image_dim < 16 or self.image_dim % 8 != 0:
+            raise ValueError(f"--image-dim must be a multiple of 8 from 16 up (the paper's is 128), got {self.image_dim}")
         if self.instr_dim % 4 != 0 or self.instr_dim <= 0:
             raise ValueError(f"--instr-dim must be a positive multiple of 4, got {self.instr_dim}")
         if self.memory_dim <= 0:

@@ -54,7 +54,7 @@ class ThoughtGenerator(nn.Module):
         memory: State,
         history: State,
     ) -> State:
-        # image_map, first_features: (n, 128, 7, 7); mission_enc: (n, Lm, D); mission_pad: (n, Lm)
+        # image_map, first_features: (n, C, 7, 7), C = image_dim; mission_enc: (n, Lm, D); mission_pad: (n, Lm)
         key = self.memory2key_instr(torch.cat(memory, dim=1))  # (n, D)
         attended = self.attention(key, mission_enc, mission_pad)  # (n, D)
         context = self.history2key(torch.cat(history, dim=1))  # (n, D)
@@ -102,7 +102,7 @@ class ActionGenerator(nn.Module):
         thought_pad: torch.Tensor | None,
         memory: State,
     ) -> State:
-        # image_map, first_features: (n, 128, 7, 7); mission_enc: (n, Lm, D); thought_enc: (n, Lt, D) or None
+        # image_map, first_features: (n, C, 7, 7), C = image_dim; mission_enc: (n, Lm, D); thought_enc: (n, Lt, D) or None
         keys_from = torch.cat(memory, dim=1)  # (n, 2M)
         mission = self.attention(self.memory2key_instr(keys_from), mission_enc, mission_pad)  # (n, D)
         language = self.instr_linear(mission)  # (n, D)

@@ -6,6 +6,9 @@ V for the vocabulary size. Token id 0 is padding everywhere.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -117,6 +120,70 @@ class StepLSTMCell(nn.Module):
         return torch.sigmoid(o) * torch.tanh(c), c  # (n, M) each
 
 
+class FrameBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm2d whose running statistics can be those of every frame of a training batch.
+
+    Inside ``frame_statistics(model)``, a training-mode call normalises with the statistics of its
+    own input, as nn.BatchNorm2d, but does not move the running statistics: it records the input's
+    per-channel mean and variance, and when the block ends the running mean and (unbiased) variance
+    move once towards the mean and variance of all the recorded calls' elements together, with
+    weight max(momentum, 1 / k) at the k-th update (so the first updates are plain averages). A layer called once per time step on the few episodes still running then
+    keeps the statistics of the batch's frames, not an average dominated by its last steps.
+    Outside the block (and in eval mode) it is nn.BatchNorm2d.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._calls: list[tuple[int, torch.Tensor, torch.Tensor]] | None = None  # (elements, mean, var) per call
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (n, C, 7, 7)
+        if self._calls is None or not self.training:
+            return super().forward(x)
+        with torch.no_grad():
+            var, mean = torch.var_mean(x.detach().float(), dim=(0, 2, 3), correction=0)  # (C,) each
+            self._calls.append((x.numel() // x.shape[1], mean, var))
+        return F.batch_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+    def begin(self) -> None:
+        self._calls = []
+
+    @torch.no_grad()
+    def commit(self, update: bool = True) -> None:
+        calls, self._calls = self._calls, None
+        if not update or not calls:
+            return
+        counts = torch.tensor([c[0] for c in calls], dtype=torch.float64, device=calls[0][1].device)  # (K,)
+        means = torch.stack([c[1] for c in calls]).double()  # (K, C)
+        variances = torch.stack([c[2] for c in calls]).double()  # (K, C)
+        total = counts.sum()
+        mean = (counts[:, None] * means).sum(0) / total  # (C,)
+        var = (counts[:, None] * (variances + (means - mean) ** 2)).sum(0) / total  # (C,), all elements together
+        var = var * total / max(float(total) - 1.0, 1.0)  # unbiased, as nn.BatchNorm2d keeps it
+        # the k-th update weighs at least 1 / k: the first batches replace the initial (0, 1) instead of
+        # leaving most of their weight in the average for the first 1 / momentum batches
+        weight = max(self.momentum, 1.0 / (int(self.num_batches_tracked) + 1))
+        self.running_mean.lerp_(mean.to(self.running_mean.dtype), weight)
+        self.running_var.lerp_(var.to(self.running_var.dtype), weight)
+        self.num_batches_tracked += 1
+
+
+@contextlib.contextmanager
+def frame_statistics(model: nn.Module) -> Iterator[None]:
+    """Every FrameBatchNorm2d of ``model`` keeps, for the block, the statistics of all the frames it
+    normalises in training mode, and updates its running statistics once at the end (not on error)."""
+    layers = [m for m in model.modules() if isinstance(m, FrameBatchNorm2d)]
+    for m in layers:
+        m.begin()
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        for m in layers:
+            m.commit(update=ok)
+
+
 class ImageEncoder(nn.Module):
     """Bag-of-words image embedding (one table row per channel value, summed per cell), two 3x3 convs.
 
@@ -131,11 +198,11 @@ class ImageEncoder(nn.Module):
         self.embedding = nn.Embedding(self.rows, channels)
         self.register_buffer("offsets", torch.arange(3) * image_values, persistent=False)
         self.conv = nn.Sequential(
-            nn.Conv2d(channels, 128, kernel_size=3, padding=1),
-            nn.BatchNorm2d(128),
+            nn.Conv2d(channels, channels, kernel_size=3, padding=1),
+            FrameBatchNorm2d(channels),
             nn.ReLU(),
-            nn.Conv2d(128, 128, kernel_size=3, padding=1),
-            nn.BatchNorm2d(128),
+            nn.Conv2d(channels, channels, kernel_size=3, padding=1),
+            FrameBatchNorm2d(channels),
             nn.ReLU(),
         )
         # for each 3x3 kernel offset k, where its rows start in the table (one extra zero row: the padding)
@@ -144,21 +211,21 @@ class ImageEncoder(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         n = images.shape[0]  # images: (n, 7, 7, 3) uint8, cells indexed (x, y)
         first = self.conv[0]
-        kernel = first.weight.flatten(2)  # (128, C, 9), offsets k = 3 * dx + dy
-        table = torch.einsum("vi,oik->kvo", self.embedding.weight, kernel)  # (9, 3V, 128)
-        table = F.pad(table, (0, 0, 0, 1)).reshape(9 * (self.rows + 1), -1)  # (9 * (3V + 1), 128)
+        kernel = first.weight.flatten(2)  # (C, C, 9), offsets k = 3 * dx + dy
+        table = torch.einsum("vi,oik->kvo", self.embedding.weight, kernel)  # (9, 3V, C)
+        table = F.pad(table, (0, 0, 0, 1)).reshape(9 * (self.rows + 1), -1)  # (9 * (3V + 1), C)
         index = F.pad(images.long() + self.offsets, (0, 0, 1, 1, 1, 1), value=self.rows)  # (n, 9, 9, 3)
         index = index.unfold(1, 3, 1).unfold(2, 3, 1)  # (n, 7, 7, 3, 3 dx, 3 dy)
         index = (index.reshape(n, 7, 7, 3, 9) + self.kernel_offsets).reshape(n * 49, 27)  # (n*49, 27)
-        x = F.embedding_bag(index, table, mode="sum") + first.bias  # (n*49, 128) = first conv's output
-        x = x.reshape(n, 7, 7, -1).permute(0, 3, 1, 2)  # (n, 128, 7, 7), channels last
-        return self.conv[1:](x)  # (n, 128, 7, 7)
+        x = F.embedding_bag(index, table, mode="sum") + first.bias  # (n*49, C) = first conv's output
+        x = x.reshape(n, 7, 7, -1).permute(0, 3, 1, 2)  # (n, C, 7, 7), channels last
+        return self.conv[1:](x)  # (n, C, 7, 7)
 
     def reference_forward(self, images: torch.Tensor) -> torch.Tensor:
         """The same function computed the direct way: embed, sum the channels, convolve."""
         # images: (n, 7, 7, 3) uint8
         x = self.embedding(images.long() + self.offsets).sum(3)  # (n, 7, 7, C)
-        return self.conv(x.permute(0, 3, 1, 2))  # (n, 128, 7, 7)
+        return self.conv(x.permute(0, 3, 1, 2))  # (n, C, 7, 7)
 
 
 class FiLM(nn.Module):
@@ -167,14 +234,14 @@ class FiLM(nn.Module):
     ``features`` does not depend on the conditioning, so callers may compute it for many steps at once.
     """
 
-    def __init__(self, cond_dim: int, out_channels: int, in_channels: int = 128, imm_channels: int = 128):
+    def __init__(self, cond_dim: int, channels: int):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, imm_channels, kernel_size=3, padding=1)
-        self.bn1 = nn.BatchNorm2d(imm_channels)
-        self.conv2 = nn.Conv2d(imm_channels, out_channels, kernel_size=3, padding=1)
-        self.bn2 = nn.BatchNorm2d(out_channels)
-        self.weight = StepLinear(cond_dim, out_channels)
-        self.bias = StepLinear(cond_dim, out_channels)
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.bn1 = FrameBatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
+        self.bn2 = FrameBatchNorm2d(channels)
+        self.weight = StepLinear(cond_dim, channels)
+        self.bias = StepLinear(cond_dim, channels)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         # x: (n, C_in, 7, 7)
@@ -191,17 +258,17 @@ class FiLM(nn.Module):
 
 
 class FiLMFusion(nn.Module):
-    """Two residual FiLM blocks on the image map, then max-pooling over the 7x7 cells."""
+    """Two residual FiLM blocks on the image map (C = image_dim channels), then max-pooling over the 7x7 cells."""
 
     def __init__(self, cond_dim: int, image_dim: int):
         super().__init__()
-        self.films = nn.ModuleList([FiLM(cond_dim, 128), FiLM(cond_dim, image_dim)])
+        self.films = nn.ModuleList([FiLM(cond_dim, image_dim), FiLM(cond_dim, image_dim)])
 
     def forward(self, image_map: torch.Tensor, first_features: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        # image_map: (n, 128, 7, 7); first_features = films[0].features(image_map); cond: (n, D)
-        x = image_map + self.films[0].modulate(first_features, cond)  # (n, 128, 7, 7)
-        x = x + self.films[1](x, cond)  # (n, image_dim, 7, 7)
-        return F.relu(x.amax(dim=(2, 3)))  # (n, image_dim)
+        # image_map: (n, C, 7, 7); first_features = films[0].features(image_map); cond: (n, D)
+        x = image_map + self.films[0].modulate(first_features, cond)  # (n, C, 7, 7)
+        x = x + self.films[1](x, cond)  # (n, C, 7, 7)
+        return F.relu(x.amax(dim=(2, 3)))  # (n, C)
 
 
 class KeyedAttention(nn.Module):

@@ -1,13 +1,21 @@
 """Demonstrations for training: a lazy episode index, the epoch order, and batches laid out by time step.
 
 Only the per-episode lengths are held in memory; the episodes of a batch are read from disk when
-the batch is built (by a background thread, one batch ahead of training). A batch lays its frames
-out step-major: all frames of time step 0 (one per episode, longest episode first), then step 1
-for the episodes still running, and so on, so a truncated-BPTT window is one contiguous slice.
+the batch is built (by a background thread, one batch ahead of training).
+
+A batch packs its episodes into *lanes*: each lane plays a few episodes one after the other (the
+memory restarts at each episode's first frame), and the lanes are filled longest episode first,
+each into the lane with the fewest frames so far, so that they end at nearly the same step. The
+frames are laid out step-major: all lanes' frames of step 0 (longest lane first), then step 1 for
+the lanes still running, and so on, so a truncated-BPTT window is one contiguous slice. With one
+episode per lane the last steps of a batch hold only its longest episodes; with lanes nearly every
+step holds a frame of every lane, which is what the BatchNorm layers called at every step need to
+normalise over the batch (the original laid its windows flat for the same effect).
 """
 
 from __future__ import annotations
 
+import heapq
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -104,15 +112,17 @@ class EpochSampler:
 
 @dataclass
 class Batch:
-    """B episodes, longest first, frames step-major. counts[t] episodes are running at step t."""
+    """B episodes in K lanes, longest lane first, frames step-major. counts[t] lanes are running at step t."""
 
     counts: np.ndarray  # (T,) int64, non-increasing
     images: torch.Tensor  # (F, 7, 7, 3) uint8
     actions: torch.Tensor  # (F,) int64
     thought_ids: torch.Tensor  # (F,) int64, row of each frame's thought in `thoughts`
     thoughts: torch.Tensor  # (U, Lt) int64, distinct thoughts "sos ... eos", padded
-    mission: torch.Tensor  # (B, Lm) int64, padded
+    mission: torch.Tensor  # (B, Lm) int64, padded, one row per episode (longest episode first)
     mission_lengths: torch.Tensor  # (B,) int64
+    episode_ids: torch.Tensor  # (F,) int64, row of each frame's episode in `mission`
+    starts: torch.Tensor  # (F,) bool, True at the first frame of each episode
 
     @property
     def num_frames(self) -> int:
@@ -124,6 +134,12 @@ class Batch:
         for t0 in range(0, len(self.counts), recurrence):
             t1 = min(t0 + recurrence, len(self.counts))
             yield slice(int(offsets[t0]), int(offsets[t1])), [int(c) for c in self.counts[t0:t1]]
+
+    def window_inputs(self, rows: slice, counts: list[int]) -> dict:
+        """The model's inputs for one window (see ThoughtCloningAgent.forward), memory and teacher forcing aside."""
+        return dict(images=self.images[rows], counts=counts, mission=self.mission, mission_lengths=self.mission_lengths,
+                    thoughts=self.thoughts, thought_ids=self.thought_ids[rows], episode_ids=self.episode_ids[rows],
+                    starts=self.starts[rows])
 
     def pin(self) -> "Batch":
         return Batch(*(x.pin_memory() if isinstance(x, torch.Tensor) else x for x in self.__dict__.values()))
@@ -172,29 +188,54 @@ def _pad(rows: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def make_batch(episodes: Sequence, tokenizer: Tokenizer) -> Batch:
-    """Lay out episodes (objects with mission, images, actions, thoughts) step-major, longest first."""
+def pack_lanes(lengths: Sequence[int], lanes: int) -> list[list[int]]:
+    """Episodes (by index into ``lengths``, sorted longest first) dealt into ``lanes`` lanes: each
+    episode, longest first, goes to the lane with the fewest frames so far (the lowest such lane on
+    ties). Returns the lanes, longest lane first, each a list of episode indices in playing order."""
+    lanes = max(1, min(lanes, len(lengths)))
+    heap = [(0, k) for k in range(lanes)]  # (frames so far, lane)
+    members: list[list[int]] = [[] for _ in range(lanes)]
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        total, k = heapq.heappop(heap)
+        members[k].append(i)
+        heapq.heappush(heap, (total + int(lengths[i]), k))
+    totals = [sum(int(lengths[i]) for i in m) for m in members]
+    return [members[k] for k in sorted(range(lanes), key=lambda k: -totals[k])]
+
+
+def make_batch(episodes: Sequence, tokenizer: Tokenizer, episodes_per_lane: int = 1) -> Batch:
+    """Lay out episodes (objects with mission, images, actions, thoughts) in lanes of about
+    ``episodes_per_lane`` episodes each (1: one lane per episode), step-major, longest lane first."""
     episodes = sorted(episodes, key=lambda ep: -len(ep.actions))
     lengths = np.array([len(ep.actions) for ep in episodes], dtype=np.int64)
-    counts = (lengths[None, :] > np.arange(lengths[0])[:, None]).sum(1)  # (T,)
+    lanes = pack_lanes(lengths, -(-len(episodes) // max(1, episodes_per_lane)))
+    lane_lengths = np.array([lengths[m].sum() for m in lanes], dtype=np.int64)
+    counts = (lane_lengths[None, :] > np.arange(lane_lengths[0])[:, None]).sum(1)  # (T,)
     offsets = np.concatenate([[0], np.cumsum(counts)])
     total = int(offsets[-1])
     images = np.empty((total, 7, 7, 3), dtype=np.uint8)
     actions = np.empty(total, dtype=np.int64)
     thought_ids = np.empty(total, dtype=np.int64)
+    episode_ids = np.empty(total, dtype=np.int64)
+    starts = np.zeros(total, dtype=bool)
     table: dict[str, int] = {}
-    for b, ep in enumerate(episodes):
-        where = f"episode (level {getattr(ep, 'level', '?')}, seed {getattr(ep, 'seed', '?')})"
-        n = int(lengths[b])
-        if len(ep.images) != n or len(ep.thoughts) != n:
-            raise DatasetError(f"{where} has {len(ep.images)} images, {n} actions and {len(ep.thoughts)} thoughts")
-        pos = offsets[:n] + b  # where this episode's frames go
-        images[pos] = ep.images
-        actions[pos] = ep.actions
-        try:
-            thought_ids[pos] = [table.setdefault(t, len(table)) for t in ep.thoughts]
-        except TypeError:
-            raise DatasetError(f"{where} has thoughts that are not strings") from None
+    for k, members in enumerate(lanes):
+        step = 0
+        for b in members:
+            ep, n = episodes[b], int(lengths[b])
+            where = f"episode (level {getattr(ep, 'level', '?')}, seed {getattr(ep, 'seed', '?')})"
+            if len(ep.images) != n or len(ep.thoughts) != n:
+                raise DatasetError(f"{where} has {len(ep.images)} images, {n} actions and {len(ep.thoughts)} thoughts")
+            pos = offsets[step : step + n] + k  # where this episode's frames go
+            images[pos] = ep.images
+            actions[pos] = ep.actions
+            episode_ids[pos] = b
+            starts[pos[0]] = True
+            try:
+                thought_ids[pos] = [table.setdefault(t, len(table)) for t in ep.thoughts]
+            except TypeError:
+                raise DatasetError(f"{where} has thoughts that are not strings") from None
+            step += n
     try:
         missions = [tokenizer.mission(ep.mission) for ep in episodes]
         thoughts = [tokenizer.thought(t) for t in table]
@@ -209,6 +250,8 @@ def make_batch(episodes: Sequence, tokenizer: Tokenizer) -> Batch:
         thoughts=torch.from_numpy(_pad(thoughts)),
         mission=torch.from_numpy(mission),
         mission_lengths=torch.from_numpy((mission != PAD_ID).sum(1)),
+        episode_ids=torch.from_numpy(episode_ids),
+        starts=torch.from_numpy(starts),
     )
 
 
@@ -220,7 +263,7 @@ def split_for_rank(indices: np.ndarray, lengths: np.ndarray, rank: int, world: i
 
 def batches(
     index: EpisodeIndex, epoch_indices: np.ndarray, batch_size: int, tokenizer: Tokenizer, rank: int = 0, world: int = 1,
-    start: int = 0, pin: bool = False, drop_last: bool = True,
+    start: int = 0, pin: bool = False, drop_last: bool = True, episodes_per_lane: int = 1,
 ) -> Iterator[tuple[Batch, int]]:
     """(this process's batch, frames in the global batch) for each global batch of the epoch (the last,
     partial one only without drop_last), from batch number ``start`` on, read one batch ahead by a
@@ -230,7 +273,7 @@ def batches(
 
     def build(global_indices: np.ndarray):
         mine = split_for_rank(global_indices, index.lengths, rank, world)
-        batch = make_batch([index.episode(int(i)) for i in mine], tokenizer)
+        batch = make_batch([index.episode(int(i)) for i in mine], tokenizer, episodes_per_lane)
         return (batch.pin() if pin else batch), int(index.lengths[global_indices].sum())
 
     yield from prefetch(build, jobs)

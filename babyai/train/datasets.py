@@ -24,6 +24,11 @@ def load_sources(cfg: TrainConfig, tokenizer: Tokenizer, log: logging.Logger) ->
         reader = open_dataset(demos_path(name, root))
         if len(reader) == 0:
             raise DatasetError(f"the demos {name} hold no episodes: nothing to train on")
+        meta = getattr(reader, "meta", None) or {}
+        if cfg.algo == "tc" and meta.get("thoughts") is False:  # e.g. imported from Minari
+            raise DatasetError(f"the demos {name} have no thoughts ({meta.get('imported_from', 'imported')}): "
+                               "Thought Cloning imitates thoughts; train Behavioral Cloning on them with "
+                               "scripts/train_il.py")
         if episodes > len(reader):
             raise DatasetError(f"there are only {len(reader)} episodes in the demos {name}, not {episodes}")
         source = Source(name, reader, episodes or len(reader))

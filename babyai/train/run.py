@@ -47,6 +47,7 @@ class TrainConfig:
     optim_eps: float = 1e-5
     batch_size: int = 1280
     recurrence: int = 20
+    episodes_per_lane: int = 3  # episodes played one after the other in each row of a batch (babyai.train.data)
     epochs: int = 1_000_000
     epoch_length: int = 0  # episodes per epoch (0: the whole dataset)
     frames: int = int(9e10)
@@ -73,7 +74,7 @@ class TrainConfig:
         if self.group:
             check_name(self.group, "--expr-group-name")
         self.envs = [resolve_level_id(env) for env in self.envs]  # BossLevel = BabyAI-BossLevel-v0
-        for name in ("batch_size", "recurrence", "val_interval", "log_interval"):
+        for name in ("batch_size", "recurrence", "episodes_per_lane", "val_interval", "log_interval"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.epochs < 1:

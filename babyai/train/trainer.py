@@ -1,6 +1,8 @@
 """Imitation training of the Thought Cloning agent and of the Behavioral Cloning baseline: one ``train()``.
 
-Per batch of episodes: one teacher-forcing coin flip, memories zeroed at each episode start,
+Per batch of episodes (packed into lanes, see babyai.train.data): one teacher-forcing coin flip,
+memories zeroed at each episode start, BatchNorm running statistics moved once towards those of
+all the batch's frames,
 truncated BPTT every ``recurrence`` steps (the memory is carried, detached, from window to window;
 gradients of all windows are accumulated), one optimizer step. The loss is the mean over the
 frames of the global batch of: action NLL - entropy_coef * action entropy + sg_coef * thought NLL
@@ -21,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from babyai.model import BCAgent, ThoughtCloningAgent
+from babyai.model.layers import frame_statistics
 from babyai.train import distributed
 from babyai.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from babyai.train.data import EpisodeIndex, EpochSampler, Tokenizer, batches
@@ -140,8 +143,8 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
         bar = tqdm(total=int(index.lengths[usable].sum()), initial=int(sums["frames"]), unit="frame", unit_scale=True,
                    desc=f"epoch {epoch + 1}", disable=not d.main, leave=False, mininterval=2)
         tick = time.time()
-        for batch, global_frames in batches(index, indices, batch_size, tokenizer, d.rank, d.world,
-                                            start=progress.batch, pin=d.device.type == "cuda"):
+        for batch, global_frames in batches(index, indices, batch_size, tokenizer, d.rank, d.world, start=progress.batch,
+                                            pin=d.device.type == "cuda", episodes_per_lane=cfg.episodes_per_lane):
             batch = batch.to(d.device)
             teacher_forcing = bool(coin.random() < tf_ratio)
             optimizer.zero_grad(set_to_none=True)
@@ -201,16 +204,16 @@ def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale:
     device = batch.images.device
     memory = model.initial_memory(int(batch.counts[0]), device)
     stats = torch.zeros(4, device=device)
-    for rows, counts in batch.windows(cfg.recurrence):
-        with torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-            out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
-                        memory, batch.thoughts, batch.thought_ids[rows], teacher_forcing)
-        actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
-        policy_loss, entropy, sg_loss = action_nll(out.action_logits, actions), action_entropy(out.action_logits), thought_nll(out.thought_logits, thoughts)
-        loss = (policy_loss - cfg.entropy_coef * entropy + cfg.sg_coef * sg_loss) * scale
-        (scaler.scale(loss) if scaler is not None else loss).backward()
-        memory = tuple(m.detach() for m in out.memory)
-        stats += torch.stack([policy_loss, entropy, sg_loss, correct_actions(out.action_logits, actions)]).detach()
+    with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
+        for rows, counts in batch.windows(cfg.recurrence):
+            with torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
+                out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=teacher_forcing)
+            actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
+            policy_loss, entropy, sg_loss = action_nll(out.action_logits, actions), action_entropy(out.action_logits), thought_nll(out.thought_logits, thoughts)
+            loss = (policy_loss - cfg.entropy_coef * entropy + cfg.sg_coef * sg_loss) * scale
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+            memory = tuple(m.detach() for m in out.memory)
+            stats += torch.stack([policy_loss, entropy, sg_loss, correct_actions(out.action_logits, actions)]).detach()
     return stats
 
 
@@ -291,14 +294,14 @@ def _demo_accuracy(cfg, d, model, index: EpisodeIndex, tokenizer, progress, tf_r
     correct = frames = 0
     order = np.arange(len(index))
     size = min(cfg.batch_size, len(index))
-    for batch, _ in batches(index, order, size, tokenizer, d.rank, d.world, pin=d.device.type == "cuda", drop_last=False):
+    for batch, _ in batches(index, order, size, tokenizer, d.rank, d.world, pin=d.device.type == "cuda", drop_last=False,
+                            episodes_per_lane=cfg.episodes_per_lane):
         batch = batch.to(d.device)
         teacher_forcing = bool(coin.random() < tf_ratio)
         memory = model.initial_memory(int(batch.counts[0]), d.device)
         for rows, counts in batch.windows(cfg.recurrence):
             with torch.autocast(d.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-                out = model(batch.images[rows], counts, batch.mission[: counts[0]], batch.mission_lengths[: counts[0]],
-                            memory, batch.thoughts, batch.thought_ids[rows], teacher_forcing)
+                out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=teacher_forcing)
             memory = out.memory
             correct += int(correct_actions(out.action_logits, batch.actions[rows]))
             frames += len(batch.actions[rows])

@@ -1,0 +1,277 @@
+"""Datasets in Farama's Minari: export ours (with thoughts), import BabyAI ones (without).
+
+Minari (``pip install -e ".[minari]"``) is where gymnasium users look for offline datasets; it
+ships BabyAI bot datasets (``minigrid/BabyAI-*/optimal-v0``) that have no thoughts.
+
+Export (:func:`export_minari`) writes one Minari episode per demonstration, in Minari's layout:
+``observations`` (``image`` (T+1, 7, 7, 3), ``direction`` (T+1,), ``mission`` T+1 strings),
+``actions`` (T,), ``rewards``, ``terminations``, ``truncations`` (T,), and ``infos`` aligned with
+the observations (T+1): ``thought`` (the oracle's thought on seeing observation t, "" on the
+last) and ``noise`` (the step's action and thought were noise). Our datasets keep only the
+observations an action was taken on, so each episode is replayed from its level seed to get the
+final observation, the rewards and the end flags, and the replay is checked against every stored
+observation. The dataset's metadata holds the level, the seeding mode (``legacy`` seeds are the
+paper's levels, not those of ``env.reset(seed=...)``), the seeds, the generation settings and
+the generator version.
+
+Import (:func:`import_minari`) reads any Minari BabyAI dataset (Dict observations with image,
+direction and mission; Discrete(7) actions) into our format. Its thoughts are kept only when the
+dataset is one of our exports; otherwise it is an observation-and-action dataset (``thoughts``
+false in meta.json): Behavioral Cloning trains on it, Thought Cloning refuses it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import string
+import warnings
+from collections.abc import Iterator
+
+import gymnasium
+import numpy as np
+from tqdm import tqdm
+
+import babyai
+from babyai.demos.format import (
+    DemoFormatError,
+    DemoReader,
+    Episode,
+    encode_episode,
+    shard_name,
+    write_meta,
+    write_shard,
+)
+from babyai.levels import make_env, reset_env
+
+CHUNK = 256  # episodes handed to Minari at a time
+MAX_MISSION = 512
+ACTIONS = 7
+# keys of our export's dataset metadata
+EXPORT_KEYS = ("level", "seeding", "first_seed", "noise_rate", "original_rng", "filter_steps", "generator")
+
+
+def _minari():
+    try:
+        import minari
+    except ImportError:
+        raise DemoFormatError('Minari is not installed: pip install -e ".[minari]"') from None
+    return minari
+
+
+def observation_space():
+    """The Minari observation space of a BabyAI level (minigrid's, with a plain Text mission)."""
+    from gymnasium import spaces
+
+    return spaces.Dict({
+        "direction": spaces.Discrete(4),
+        "image": spaces.Box(0, 255, (7, 7, 3), np.uint8),
+        "mission": spaces.Text(MAX_MISSION, charset=string.ascii_letters + string.digits + " ,"),
+    })
+
+
+# ---------------------------------------------------------------------------------- export
+def replay(env, ep: Episode, fresh: bool = True):
+    """Play ``ep``'s actions on its level again: (final observation, rewards, terminated, truncated).
+
+    Raises DemoFormatError where the level does not give the stored observations back.
+    """
+    where = f"episode of {ep.level} seed {ep.seed}"
+    if ep.seed < 0:
+        raise DemoFormatError(f"{where}: no level seed is recorded, so it cannot be replayed")
+    obs = reset_env(env, int(ep.seed), fresh)
+    for _ in range(ep.reset_index):
+        obs = reset_env(env, None)
+    rewards, terminated, truncated = [], False, False
+    for t, action in enumerate(ep.actions):
+        if terminated or truncated or obs["mission"] != ep.mission or not (
+                np.array_equal(obs["image"], ep.images[t]) and obs["direction"] == ep.directions[t]):
+            raise DemoFormatError(f"{where}: its level does not replay the stored observation of step "
+                                  f"{t} (made by another version, or on a history-dependent level)")
+        obs, reward, terminated, truncated, _ = env.step(int(action))
+        rewards.append(float(reward))
+    if not (terminated or truncated):
+        raise DemoFormatError(f"{where}: the replayed episode does not end where the stored one does")
+    return obs, rewards, terminated, truncated
+
+
+def episode_buffer(ep: Episode, final_obs: dict, rewards: list, terminated: bool, truncated: bool):
+    """One Minari EpisodeBuffer of ``ep`` (see the module docstring for the layout)."""
+    from minari.data_collector import EpisodeBuffer
+
+    steps = len(ep)
+    images = np.concatenate([ep.images, final_obs["image"][None]]).astype(np.uint8)
+    directions = np.append(ep.directions, int(final_obs["direction"])).astype(np.int64)
+    return EpisodeBuffer(
+        seed=int(ep.seed),
+        observations={"direction": directions, "image": images, "mission": [ep.mission] * (steps + 1)},
+        actions=np.asarray(ep.actions, np.int64),
+        rewards=rewards,
+        terminations=[False] * (steps - 1) + [bool(terminated)],
+        truncations=[False] * (steps - 1) + [bool(truncated and not terminated)],
+        infos={"thought": list(ep.thoughts) + [""], "noise": np.append(ep.noise, False).astype(bool)},
+    )
+
+
+def _seed_runs(seeds) -> list:
+    """[[first, last], ...]: the seeds as runs of consecutive values."""
+    runs = []
+    for seed in map(int, seeds):
+        if runs and seed == runs[-1][1] + 1:
+            runs[-1][1] = seed
+        else:
+            runs.append([seed, seed])
+    return runs
+
+
+def export_minari(reader: DemoReader, dataset_id: str, author: str | None = None,
+                  description: str | None = None, progress: bool = True) -> str:
+    """Write the demonstrations of ``reader`` as the Minari dataset ``dataset_id``; its folder.
+
+    The dataset goes to Minari's storage ($MINARI_DATASETS_PATH, else ~/.minari/datasets); an
+    existing id is refused, and a failed export leaves nothing behind.
+    """
+    minari = _minari()
+    from minari.dataset.minari_dataset import parse_dataset_id
+    from minari.storage.datasets_root_dir import get_dataset_path
+
+    try:
+        parse_dataset_id(dataset_id)
+    except ValueError:
+        raise DemoFormatError(f"bad Minari dataset id {dataset_id!r}: it must look like "
+                              "NAMESPACE/NAME-v0 (e.g. thought-cloning/BabyAI-GoToLocal/oracle-v0)") from None
+    folder = str(get_dataset_path(dataset_id))
+    if os.path.exists(folder):
+        raise DemoFormatError(f"a Minari dataset {dataset_id} already exists at {folder}; choose another id")
+    if len(reader) == 0:
+        raise DemoFormatError(f"{reader.folder} holds no episodes")
+    meta = reader.meta
+    level, seeding = meta.get("level") or reader[0].level, meta.get("seeding", "legacy")
+    env = make_env(level, seeding=seeding)
+    fresh = not meta.get("original_rng", False)  # history mode walked the seeds with one env
+    metadata = {key: meta[key] for key in EXPORT_KEYS if key in meta}
+    metadata.update(level=level, seeding=seeding, thoughts=meta.get("thoughts", True),
+                    seeds=_seed_runs(reader.seeds[: len(reader)]), exported_by=f"babyai {babyai.__version__}")
+    resets, dataset = [], None
+    bar = tqdm(total=len(reader), unit="ep", desc=f"export {dataset_id}", disable=not progress)
+    try:
+        for start in range(0, len(reader), CHUNK):
+            buffers = []
+            for i in range(start, min(start + CHUNK, len(reader))):
+                ep = reader[i]
+                buffers.append(episode_buffer(ep, *replay(env, ep, fresh)))
+                if ep.reset_index:
+                    resets.append([i, int(ep.reset_index)])
+            if dataset is None:
+                with warnings.catch_warnings():  # Minari warns about every optional field left out
+                    warnings.simplefilter("ignore", UserWarning)
+                    dataset = minari.create_dataset_from_buffers(
+                        dataset_id, buffers, env=level if level in gymnasium.envs.registry else None,
+                        algorithm_name="BabyAI bot (Thought Cloning oracle)",
+                        author=author, description=description or _description(level, seeding),
+                        observation_space=observation_space(), action_space=_action_space())
+            else:
+                dataset.update_dataset_from_buffer(buffers)
+            bar.update(len(buffers))
+        dataset.storage.update_metadata({**metadata, "reset_indices": resets})
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        bar.close()
+    return folder
+
+
+def _action_space():
+    from gymnasium import spaces
+
+    return spaces.Discrete(ACTIONS)
+
+
+def _description(level: str, seeding: str) -> str:
+    return (f"Thought-annotated demonstrations of the BabyAI oracle on {level} ({seeding} seeding): "
+            "infos hold per step the oracle's thought and whether the step was noise.")
+
+
+# ---------------------------------------------------------------------------------- import
+def _text(values) -> list:
+    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def minari_episodes(dataset, level: str, seeding: str, seeds: Iterator, generator: str) -> Iterator[Episode]:
+    """Our Episodes of a Minari BabyAI dataset (thoughts and noise flags only where it has them)."""
+    for ep, seed in zip(dataset.iterate_episodes(), seeds):
+        obs, steps = ep.observations, len(ep.actions)
+        if not isinstance(obs, dict) or not {"image", "direction", "mission"} <= set(obs):
+            raise DemoFormatError(f"Minari episode {ep.id} has no BabyAI observations (image, direction, "
+                                  "mission)")
+        images = np.asarray(obs["image"])
+        if images.shape[1:] != (7, 7, 3) or len(images) < steps or steps == 0:
+            raise DemoFormatError(f"Minari episode {ep.id}: images of shape {images.shape} for {steps} actions")
+        infos = ep.infos or {}
+        thoughts = _text(infos["thought"][:steps]) if "thought" in infos else [""] * steps
+        noise = np.asarray(infos["noise"][:steps], bool) if "noise" in infos else np.zeros(steps, bool)
+        yield Episode(level=level, seed=-1 if seed is None else int(seed), mission=_text(obs["mission"][:1])[0],
+                      images=images[:steps].astype(np.uint8), directions=np.asarray(obs["direction"][:steps]),
+                      actions=np.asarray(ep.actions).astype(np.int64).reshape(steps), thoughts=thoughts,
+                      noise=noise, success=bool(np.sum(ep.rewards) > 0), seeding=seeding,
+                      generator=generator)
+
+
+def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_size: int = 1000,
+                  progress: bool = True) -> dict:
+    """Read the local Minari dataset ``dataset_id`` into a new dataset folder; its meta."""
+    minari = _minari()
+    if os.path.exists(folder):
+        raise DemoFormatError(f"{folder} already exists; choose another --demos name")
+    try:
+        dataset = minari.load_dataset(dataset_id)
+    except FileNotFoundError:
+        from minari.storage.datasets_root_dir import get_dataset_path
+
+        raise DemoFormatError(f"no Minari dataset {dataset_id} in {get_dataset_path()} (download it "
+                              "first with `minari download`, or set $MINARI_DATASETS_PATH)") from None
+    except ValueError as error:
+        raise DemoFormatError(f"cannot open the Minari dataset {dataset_id}: {error}") from None
+    info = dataset.storage.metadata
+    level = level or info.get("level") or (dataset.env_spec.id if dataset.env_spec else None)
+    if not level:
+        raise DemoFormatError(f"{dataset_id} does not name its level: give it with --env")
+    make_env(level)  # an unknown level: a clear error before anything is written
+    has_thoughts = bool(info.get("thoughts")) and info.get("exported_by", "").startswith("babyai")
+    seeding = info.get("seeding", "gymnasium")  # Minari's collectors seed with env.reset(seed=...)
+    # an export of ours keeps the version that generated the episodes
+    generator = info["generator"] if has_thoughts and "generator" in info else f"minari {dataset_id} (imported)"
+    seeds = (m.get("seed") for m in dataset.storage.get_episode_metadata(dataset.episode_indices))
+    resets = dict(map(tuple, info.get("reset_indices", [])))
+    records, words, shards, frames = [], set(), 0, 0
+    os.makedirs(folder)
+    try:
+        bar = tqdm(total=len(dataset), unit="ep", desc=f"import {dataset_id}", disable=not progress)
+        for i, ep in enumerate(minari_episodes(dataset, level, seeding, seeds, generator)):
+            ep.reset_index = resets.get(i, 0)
+            records.append((encode_episode(ep), ep.seed, len(ep)))
+            frames += len(ep)
+            words.update(ep.mission.split())
+            for sentence in set(ep.thoughts):
+                words.update(sentence.split())
+            if len(records) == shard_size:
+                write_shard(os.path.join(folder, shard_name(shards)), records, {})
+                records, shards = [], shards + 1
+            bar.update(1)
+        bar.close()
+        if records:
+            write_shard(os.path.join(folder, shard_name(shards)), records, {})
+            shards += 1
+        num_episodes = len(dataset)
+        write_meta(folder, {
+            "level": level, "seeding": seeding, "imported_from": f"minari:{dataset_id}",
+            "thoughts": has_thoughts, "noise_flags_known": has_thoughts, "num_shards": shards,
+            "num_episodes": num_episodes, "episodes": num_episodes, "num_frames": frames,
+            "failed_attempts": 0, "vocabulary": sorted(words), "complete": True,
+            "generator": f"minari {dataset_id} (imported)",
+        })
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return DemoReader(folder).meta

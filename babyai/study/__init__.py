@@ -1,0 +1,1 @@
+"""A study of the paper's comparisons at CPU scale: the pipeline, the development sweep, the report."""

@@ -1,0 +1,259 @@
+"""A CPU-scale study of the paper's comparisons: one pipeline from demos to report.
+
+Stages, each skipped when its output is already complete (so a killed run resumes where it stopped):
+1. demos: the oracle's thought-annotated demonstrations (one dataset per noise rate studied);
+2. training: Thought Cloning, Behavioral Cloning and TC without imitating thought (and TC on the
+   other noise rates), one run per method and seed, identical data and budgets (a killed run
+   resumes from its last checkpoint, a finished one is not retrained);
+3. the zero-shot suite;
+4. evaluation of every run's best model: in-distribution success, the zero-shot suite (with oracle
+   thoughts for TC), and for TC the Future Action Declaration Score, Precrime Intervention and
+   oracle-thought steering (their JSON/CSV results kept per model);
+5. the report (``babyai.study.report``) and summary.json.
+
+A development sweep that chooses the configuration comes before, in ``babyai.study.sweep``.
+Everything heavy lives in ``<storage>/reproduce_<name>/``; the report in ``<results>/<name>/``.
+Every stage is a command of this package run as a subprocess (``python -m ...``), with one thread
+per process, so the numbers do not depend on how many runs share the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from babyai.evaluate.cli import EVAL_FIRST_SEED
+
+logger = logging.getLogger("babyai.study")
+
+# stage -> the package module whose main runs it (``python -m MODULE ...``, the flags of scripts/STAGE.py)
+STAGES: dict[str, str] = {}
+STAGE_NAMES = ("make_agent_demos", "train_tc", "train_il", "make_testing_levels", "evaluate", "evaluate_levels",
+               "evaluate_fads", "evaluate_precrime", "evaluate_steering")
+DEMO_FIRST_SEED = 1
+VAL_SEED = 1_000_000  # validation levels during training (and the sweep's scores): above the demos' seeds
+
+
+class StageError(RuntimeError):
+    """A stage failed; its log names the reason."""
+
+
+@dataclass(frozen=True)
+class Method:
+    tag: str  # run names: TAG_seedN
+    algo: str  # "tc" or "bc"
+    sg_coef: float | None = None  # None: the plan's
+    noise_rate: float | None = None  # None: the plan's (its dataset)
+
+
+def stage_command(stage: str) -> list[str]:
+    """The command line that runs a stage: its package module, or scripts/STAGE.py in a source checkout
+    where the module does not exist."""
+    if stage in STAGES:
+        return [sys.executable, "-m", STAGES[stage]]
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts", f"{stage}.py")
+    return [sys.executable, script]
+
+
+@dataclass
+class Plan:
+    """What to study and with which budgets (all methods get the same)."""
+
+    name: str
+    env: str = "BabyAI-MiniBossLevel-v0"
+    demos: int = 5000  # training demonstrations
+    valid_demos: int = 256  # validation demonstrations (action accuracy)
+    noise_rate: float = 0.01  # the paper's noisy demonstrations
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
+    epochs: int = 5
+    epoch_length: int = 400  # episodes per epoch: about 10k frames on MiniBossLevel
+    stop_tf: int = 3
+    batch_size: int = 64
+    lr: float = 5e-4
+    recurrence: int = 20
+    memory_dim: int = 128
+    instr_dim: int = 64
+    image_dim: int = 128
+    episodes_per_lane: int = 3
+    sg_coef: float = 2.0
+    noise_variants: list[float] = field(default_factory=list)  # TC also trained on datasets of these noise rates
+    noise_seeds: list[int] = field(default_factory=list)  # their seeds (default: the first three seeds)
+    val_episodes: int = 100  # fresh levels per validation (the learning curve)
+    val_interval: int = 1
+    eval_episodes: int = 200  # fresh levels for the final in-distribution success
+    tc_eval_episodes: int = 100  # fresh levels for FADS, Precrime and steering (TC only)
+    levels_per_bin: int = 10  # zero-shot suite
+    suite_max_seeds: int = 3000
+    chosen_by: str = ""  # how this configuration was chosen (shown in the report before its numbers)
+    jobs: int = 2  # runs trained / evaluated at once
+
+    def methods(self) -> dict[str, Method]:
+        out = {"TC": Method("TC", "tc"), "BC": Method("BC", "bc"), "TC w/o thought": Method("TCnothought", "tc", sg_coef=0.0)}
+        for rate in self.noise_variants:
+            out[noise_label(rate)] = Method(f"TCnoise{rate:g}", "tc", noise_rate=rate)
+        return out
+
+    def seeds_of(self, method: str) -> list[int]:
+        if method.startswith("TC noise"):
+            return self.noise_seeds or self.seeds[:3]
+        return self.seeds
+
+
+def noise_label(rate: float) -> str:
+    return f"TC noise {100 * rate:g}%"
+
+
+def demos_name(level: str, noise_rate: float) -> str:
+    """The dataset name of a level at a noise rate (in the study's work folder)."""
+    return f"{level.removeprefix('BabyAI-').removesuffix('-v0')}_noise{noise_rate:g}"
+
+
+class Pipeline:
+    def __init__(self, plan: Plan, storage: str, results: str, command: str = ""):
+        self.plan = plan
+        self.command = command or f"python scripts/reproduce.py --name {plan.name}"  # shown in the report
+        self.root = os.path.abspath(os.path.join(storage, f"reproduce_{plan.name}"))  # demos, models, evaluations
+        self.results = os.path.join(results, plan.name)
+        self.suites = os.path.join(self.root, "testing_levels.json")
+        self.logs = os.path.join(self.root, "logs")
+        os.makedirs(self.logs, exist_ok=True)
+
+    def demos(self, noise_rate: float | None = None) -> str:
+        """The training dataset of the plan's level at a noise rate (default: the plan's)."""
+        return self.demos_for(self.plan.env, self.plan.noise_rate if noise_rate is None else noise_rate)
+
+    def demos_for(self, level: str, noise_rate: float) -> str:
+        return os.path.join(self.root, "demos", demos_name(level, noise_rate))
+
+    # ----------------------------------------------------------------------------------------------
+    def script(self, stage: str, *args, log: str) -> None:
+        """Run one stage of this package (one thread), its output in logs/<log>.log."""
+        cmd = [*stage_command(stage), *map(str, args)]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "BABYAI_STORAGE": self.root}
+        path = os.path.join(self.logs, f"{log}.log")
+        with open(path, "a") as out:
+            out.write(f"\n$ {stage} {' '.join(map(str, args))}\n")
+            out.flush()
+            code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        if code != 0:
+            raise StageError(f"{stage} failed (exit {code}); see {path}")
+
+    def parallel(self, tasks: Sequence, fn) -> None:
+        with ThreadPoolExecutor(max(1, self.plan.jobs)) as pool:
+            for f in [pool.submit(fn, t) for t in tasks]:
+                f.result()
+
+    def models(self) -> list[tuple[str, int, str]]:
+        return [(m, s, f"{spec.tag}_seed{s}") for m, spec in self.plan.methods().items() for s in self.plan.seeds_of(m)]
+
+    def model_dir(self, run: str) -> str:
+        return os.path.join(self.root, "models", run)
+
+    def eval_dir(self, run: str) -> str:
+        return os.path.join(self.root, "eval", run)
+
+    # ----------------------------------------------------------------------------------------------
+    def run(self) -> str:
+        self._check_plan()
+        p, t0 = self.plan, time.time()
+        logger.info(f"study {p.name}: {p.env}, {p.demos} demos, {len(p.methods())} methods, seeds {p.seeds}, "
+                    f"{p.epochs} epochs of {p.epoch_length} episodes; work folder {self.root}")
+        rates = sorted({p.noise_rate, *p.noise_variants})
+        self.stage("demos", lambda: [self.make_demos(r) for r in rates])
+        self.stage("training", lambda: self.parallel(self.models(), self.train))
+        self.stage("zero-shot suite", self.make_suite)
+        self.stage("evaluation", lambda: self.parallel(self.models(), self.evaluate))
+        from babyai.study.report import write_report
+
+        path = write_report(self, time.time() - t0)
+        logger.info(f"report: {path}")
+        return path
+
+    def stage(self, what: str, fn) -> None:
+        start = time.time()
+        logger.info(f"{what} ...")
+        fn()
+        logger.info(f"{what}: done in {time.time() - start:.0f} s")
+
+    def _check_plan(self) -> None:
+        """The same name must mean the same plan: a resumed study may not change its budgets."""
+        path = os.path.join(self.root, "plan.json")
+        mine = {k: v for k, v in asdict(self.plan).items() if k != "jobs"}
+        if os.path.exists(path):
+            with open(path) as f:
+                saved = {k: v for k, v in json.load(f).items() if k != "jobs"}
+            diffs = [f"{k} {saved.get(k)!r} -> {mine.get(k)!r}" for k in sorted(set(saved) | set(mine)) if saved.get(k) != mine.get(k)]
+            if diffs:
+                raise StageError(f"reproduction {self.plan.name} exists with other settings ({'; '.join(diffs)}); "
+                                 "use another --name")
+        else:
+            from babyai.evaluate.io import write_json
+
+            write_json(path, asdict(self.plan))
+
+    # ----------------------------------------------------------------------------------------------
+    def make_demos(self, noise_rate: float) -> None:
+        self.make_demos_for(self.plan.env, noise_rate)
+
+    def make_demos_for(self, level: str, noise_rate: float) -> None:
+        """The dataset of a level (the same seeds for every level and noise rate); a finished one is kept."""
+        p, name = self.plan, demos_name(level, noise_rate)
+        self.script("make_agent_demos", "--env", level, "--episodes", p.demos, "--valid-episodes", p.valid_demos,
+                    "--seed", DEMO_FIRST_SEED, "--noise-rate", noise_rate, "--demos", name,  # under the work folder
+                    "--workers", max(1, p.jobs), log=f"demos_{name}")
+
+    def train(self, item: tuple[str, int, str]) -> None:
+        method, seed, run = item
+        spec = self.plan.methods()[method]
+        logger.info(f"training {run}")
+        rate = self.plan.noise_rate if spec.noise_rate is None else spec.noise_rate
+        self.script("train_tc" if spec.algo == "tc" else "train_il",
+                    *train_flags(self.plan, spec, seed, run, demos_name(self.plan.env, rate)), log=f"train_{run}")
+        logger.info(f"trained {run}")
+
+    def make_suite(self) -> None:
+        if os.path.exists(self.suites):
+            return
+        p = self.plan
+        self.script("make_testing_levels", "--env", p.env, "--levels-per-bin", p.levels_per_bin,
+                    "--max-seeds", p.suite_max_seeds, "--out", self.suites, "--workers", max(1, p.jobs),
+                    "--exclude-demos", self.demos(), log="suite")
+
+    def evaluate(self, item: tuple[str, int, str]) -> None:
+        method, _, run = item
+        p, out = self.plan, self.eval_dir(run)
+        thinks = method == "TC"
+        common = ["--model", run, "--env", p.env, "--out-dir", out, "--workers", 0]
+        steps = [("indist", f"evaluate_{run}.json", "evaluate", ["--episodes", p.eval_episodes])]
+        if not method.startswith("TC noise"):  # the noise variants answer one question: in-distribution success
+            steps.append(("zeroshot", f"zeroshot_{run}.csv", "evaluate_levels",
+                          ["--testing-levels-path", self.suites, "--no-plot", *(["--oracle-thoughts"] if method == "TC" else [])]))
+        if thinks:
+            n = ["--episodes", p.tc_eval_episodes]
+            steps += [("fads", f"fads_{run}.json", "evaluate_fads", [*n, "--testing-levels-path", self.suites]),
+                      ("precrime", f"precrime_{run}.json", "evaluate_precrime", n),
+                      ("steering", f"steering_{run}.json", "evaluate_steering", n)]
+        for what, result, stage, args in steps:
+            if os.path.exists(os.path.join(out, result)):
+                continue
+            seed = [] if what == "zeroshot" else ["--seed", EVAL_FIRST_SEED]
+            self.script(stage, *common, *seed, *args, log=f"eval_{what}_{run}")
+        logger.info(f"evaluated {run}")
+
+
+def train_flags(p: Plan, spec: Method, seed: int, run: str, demos: str, val_episodes: int | None = None) -> list:
+    """The training command's flags for one run of the plan (also used by the sweep's probes)."""
+    sg = p.sg_coef if spec.sg_coef is None else spec.sg_coef
+    return ["--env", p.env, "--demos", demos, "--model", run, "--seed", seed, "--epochs", p.epochs,
+            "--epoch-length", p.epoch_length, "--stop-tf", p.stop_tf, "--batch-size", p.batch_size, "--lr", p.lr,
+            "--recurrence", p.recurrence, "--memory-dim", p.memory_dim, "--instr-dim", p.instr_dim,
+            "--image-dim", p.image_dim, "--episodes-per-lane", p.episodes_per_lane,
+            "--val-episodes", p.val_episodes if val_episodes is None else val_episodes, "--val-interval", p.val_interval,
+            "--val-seed", VAL_SEED, "--patience", 10**6, "--device", "cpu", *(["--sg-coef", sg] if spec.algo == "tc" else [])]

@@ -1,0 +1,139 @@
+"""The development sweep that chooses a study's configuration, on development seeds only.
+
+Each probe is a short training run (one development training seed, validation on the development
+levels from seed 10^6 on); its score is the mean validation success of its last two validations.
+The sweep goes in three rounds, one factor at a time from the base configuration:
+1. the level: TC and BC on each candidate level; chosen: the largest TC - BC score (the question
+   the study asks is whether thoughts help; the confirmation, with other training seeds and on levels
+   no probe played, tells whether the advantage is real);
+2. settings both methods share (conv width, batch size): TC and BC on each alternative value;
+   chosen per setting: the best mean of TC's and BC's scores (fair to both);
+3. settings of TC alone (teacher-forcing stop, thought coefficient): TC on each alternative; chosen:
+   the best TC score.
+The chosen configuration is written (choice.json, sweep.md) before the confirmation runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+from dataclasses import asdict, dataclass, field, replace
+
+from babyai.evaluate.io import atomic_write_text, write_json
+from babyai.study.pipeline import Method, Pipeline, Plan, demos_name, train_flags
+
+logger = logging.getLogger("babyai.study")
+
+SHARED = ("image_dim", "batch_size")
+TC_ONLY = ("stop_tf", "sg_coef")
+
+
+@dataclass
+class SweepPlan:
+    levels: list[str] = field(default_factory=lambda: ["BabyAI-GoToSeq-v0", "BabyAI-SynthSeq-v0", "BabyAI-MiniBossLevel-v0"])
+    alternatives: dict = field(default_factory=lambda: {"image_dim": [64], "batch_size": [64], "stop_tf": [1000], "sg_coef": [1.0]})
+    seed: int = 101  # the development training seed (the confirmation's seeds differ)
+    val_episodes: int = 100
+    epoch_length: int = 0  # the probes' episodes per epoch (0: the plan's); same epochs, so the same schedules
+
+
+@dataclass
+class Probe:
+    level: str
+    method: str  # "TC" or "BC"
+    setting: str  # "base" or "name=value"
+    plan: Plan
+
+    @property
+    def run(self) -> str:
+        short = self.level.removeprefix("BabyAI-").removesuffix("-v0")
+        return f"probe_{short}_{self.setting.replace('=', '')}_{self.method}"
+
+
+class Sweep:
+    def __init__(self, pipeline: Pipeline, sweep: SweepPlan):
+        self.pipeline, self.sweep, self.base = pipeline, sweep, pipeline.plan
+        self.results: list[dict] = []
+
+    def run(self) -> Plan:
+        """Run the three rounds (finished probes are kept) and return the chosen plan."""
+        level = self.round_levels()
+        plan = replace(self.base, env=level)
+        for name in SHARED:
+            plan = self.round_setting(plan, name, ("TC", "BC"), lambda s: (s["TC"] + s["BC"]) / 2)
+        for name in TC_ONLY:
+            plan = self.round_setting(plan, name, ("TC",), lambda s: s["TC"])
+        chosen = {k: getattr(plan, k) for k in ("env", *SHARED, *TC_ONLY)}
+        self.write(chosen)
+        return replace(plan, chosen_by=describe(chosen))
+
+    def round_levels(self) -> str:
+        scores = {}
+        for level in self.sweep.levels:
+            scores[level] = self.probe_pair(replace(self.base, env=level), "base", ("TC", "BC"))
+        return max(scores, key=lambda lv: (scores[lv]["TC"] - scores[lv]["BC"], scores[lv]["TC"]))
+
+    def round_setting(self, plan: Plan, name: str, methods: tuple, criterion) -> Plan:
+        candidates = {getattr(plan, name): self.probe_pair(plan, "base", methods)}
+        for value in self.sweep.alternatives.get(name, []):
+            candidates[value] = self.probe_pair(replace(plan, **{name: value}), f"{name}={value:g}", methods)
+        best = max(candidates, key=lambda v: criterion(candidates[v]))
+        return replace(plan, **{name: best})
+
+    def probe_pair(self, plan: Plan, setting: str, methods: tuple) -> dict[str, float]:
+        probes = [Probe(plan.env, m, setting, plan) for m in methods]
+        self.pipeline.make_demos_for(plan.env, plan.noise_rate)
+        self.pipeline.parallel(probes, self.train)
+        scores = {p.method: score(self.pipeline.model_dir(p.run)) for p in probes}
+        for p in probes:
+            row = {"level": p.level, "setting": setting, "method": p.method, "score": scores[p.method], "run": p.run,
+                   **{k: getattr(p.plan, k) for k in (*SHARED, *TC_ONLY)}}
+            if row not in self.results:
+                self.results.append(row)
+        return scores
+
+    def train(self, probe: Probe) -> None:
+        spec = Method(probe.method, "tc" if probe.method == "TC" else "bc")
+        plan = replace(probe.plan, epoch_length=self.sweep.epoch_length or probe.plan.epoch_length)
+        flags = train_flags(plan, spec, self.sweep.seed, probe.run, demos_name(probe.level, probe.plan.noise_rate),
+                            val_episodes=self.sweep.val_episodes)
+        self.pipeline.script("train_tc" if spec.algo == "tc" else "train_il", *flags, log=f"train_{probe.run}")
+
+    def write(self, chosen: dict) -> None:
+        os.makedirs(self.pipeline.results, exist_ok=True)
+        write_json(os.path.join(self.pipeline.results, "choice.json"),
+                   {"chosen": chosen, "rule": __doc__.split("\n\n")[1], "sweep": asdict(self.sweep), "probes": self.results})
+        atomic_write_text(os.path.join(self.pipeline.results, "sweep.md"), "\n".join(sweep_table(self.results, chosen)) + "\n")
+
+
+def score(run_dir: str) -> float:
+    """The mean validation success of a run's last two validations (its log.csv)."""
+    path = os.path.join(run_dir, "log.csv")
+    with open(path, newline="") as f:
+        values = [float(r["validation_success_rate"]) for r in csv.DictReader(f) if r.get("validation_success_rate")]
+    if not values:
+        raise ValueError(f"{path} has no validation")
+    return sum(values[-2:]) / len(values[-2:])
+
+
+def describe(chosen: dict) -> str:
+    return "development sweep (sweep.md): " + ", ".join(f"{k}={v}" for k, v in chosen.items())
+
+
+def sweep_table(rows: list[dict], chosen: dict) -> list[str]:
+    lines = ["# Development sweep", "", __doc__.split("\n\n")[1], "",
+             "Scores: validation success (%) on development levels (seeds from 10^6), mean of the last two "
+             "validations, one development training seed.", "",
+             "| level | setting | " + " | ".join(SHARED + TC_ONLY) + " | TC | BC | TC - BC |", "|---" * (len(SHARED + TC_ONLY) + 5) + "|"]
+    seen: dict[tuple, dict] = {}
+    for r in rows:
+        seen.setdefault((r["level"], r["setting"]), {**r, "scores": {}})["scores"][r["method"]] = r["score"]
+    for (level, setting), r in seen.items():
+        tc, bc = r["scores"].get("TC", math.nan), r["scores"].get("BC", math.nan)
+        cells = [f"{100 * x:.1f}" if not math.isnan(x) else "" for x in (tc, bc, tc - bc)]
+        lines.append(f"| {level} | {setting} | " + " | ".join(f"{r[k]:g}" for k in SHARED + TC_ONLY) + " | " + " | ".join(cells) + " |")
+    lines += ["", f"Chosen: {json.dumps(chosen)}"]
+    return lines

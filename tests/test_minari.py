@@ -1,0 +1,158 @@
+"""Minari datasets: our demonstrations exported and read back, Minari's own BabyAI kind imported."""
+
+import os
+
+import minari
+import numpy as np
+import pytest
+from _train_helpers import LEVEL, make_demos, one_thread, tiny_config  # noqa: F401
+from conftest import run_script
+
+from babyai.bot import Bot
+from babyai.demos import open_demos
+from babyai.demos.format import encode_episode
+from babyai.demos.minari_io import export_minari, import_minari
+from babyai.levels import make_env, reset_env
+from babyai.train import trainer
+from babyai.train.cli import main as train_main
+from babyai.train.data import DatasetError
+
+DATASET_ID = "thought-cloning/BabyAI-GoToLocal/oracle-v0"
+
+
+@pytest.fixture
+def minari_root(tmp_path, monkeypatch):
+    root = tmp_path / "minari"
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    return root
+
+
+def noisy_demos(storage, name="noisy", episodes=6):
+    from babyai.demos import DemoSpec, generate_dataset
+
+    folder = os.path.join(str(storage), "demos", name)
+    generate_dataset(folder, DemoSpec(level=LEVEL, episodes=episodes, first_seed=40, noise_rate=0.3), progress=False)
+    return folder
+
+
+def test_export_opens_in_minari_and_imports_back_the_same(tmp_path, minari_root):
+    demos = open_demos(noisy_demos(tmp_path))
+    assert any(ep.noise.any() for ep in demos)  # the noise flags are exercised
+    proc = run_script("export_minari.py", "noisy", "--dataset-id", DATASET_ID, storage=tmp_path)
+    assert DATASET_ID in proc.stdout and (minari_root / DATASET_ID).is_dir()
+
+    dataset = minari.load_dataset(DATASET_ID)
+    assert len(dataset) == len(demos) and dataset.total_steps == demos.num_frames
+    assert dataset.env_spec.id == LEVEL
+    meta = dataset.storage.metadata
+    assert (meta["level"], meta["seeding"], meta["seeds"]) == (LEVEL, "legacy", [[40, 45]])
+    assert meta["generator"] == demos.meta["generator"] and meta["noise_rate"] == 0.3
+    for ep, ours in zip(dataset.iterate_episodes(), demos):
+        steps = len(ours)
+        assert len(ep) == steps and len(ep.observations["image"]) == steps + 1
+        assert np.array_equal(ep.observations["image"][:steps], ours.images)
+        assert np.array_equal(ep.observations["direction"][:steps], ours.directions)
+        assert set(ep.observations["mission"]) == {ours.mission}
+        assert np.array_equal(ep.actions, ours.actions)
+        assert [t.decode() for t in ep.infos["thought"]] == ours.thoughts + [""]
+        assert np.array_equal(ep.infos["noise"][:steps], ours.noise)
+        assert ep.terminations[-1] and not ep.terminations[:-1].any() and not ep.truncations.any()
+        assert ep.rewards[-1] > 0 and not ep.rewards[:-1].any()
+    # the final observation is the level's, after the last action
+    env, last = make_env(LEVEL), demos[len(demos) - 1]
+    obs = reset_env(env, last.seed)
+    for action in last.actions:
+        obs, *_ = env.step(int(action))
+    assert np.array_equal(ep.observations["image"][-1], obs["image"])
+
+    proc = run_script("import_minari.py", DATASET_ID, "--demos", "back", storage=tmp_path)
+    assert "with thoughts" in proc.stdout
+    back = open_demos(str(tmp_path / "demos" / "back"))
+    assert back.meta["thoughts"] is True and back.vocabulary == demos.vocabulary
+    assert [encode_episode(a) for a in back] == [encode_episode(b) for b in demos]  # byte for byte
+
+
+def test_exporting_to_an_existing_id_or_a_bad_id_is_refused(tmp_path, minari_root):
+    from babyai.demos.format import DemoFormatError
+
+    demos = open_demos(make_demos(tmp_path, "small", 2, 0))
+    export_minari(demos, DATASET_ID, progress=False)
+    before = sorted(os.listdir(minari_root / DATASET_ID / "data"))
+    proc = run_script("export_minari.py", "small", "--dataset-id", DATASET_ID, storage=tmp_path, check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith("error: a Minari dataset") and proc.stderr.count("\n") == 1
+    assert sorted(os.listdir(minari_root / DATASET_ID / "data")) == before
+    with pytest.raises(DemoFormatError, match="bad Minari dataset id"):
+        export_minari(demos, "no version", progress=False)
+    with pytest.raises(DemoFormatError, match="no Minari dataset nobody/nothing-v0"):
+        import_minari("nobody/nothing-v0", str(tmp_path / "demos" / "x"), progress=False)
+    assert not (tmp_path / "demos" / "x").exists()
+
+
+def test_an_episode_that_does_not_replay_leaves_no_dataset(tmp_path, minari_root, monkeypatch):
+    from babyai.demos import minari_io
+
+    folder = make_demos(tmp_path, "small", 3, 0)
+    reader = open_demos(folder)
+    real = reader.__class__.__getitem__
+
+    def tampered(self, i):  # episode 2 claims another level seed
+        ep = real(self, i)
+        if i == 2:
+            ep.seed += 1000
+        return ep
+
+    monkeypatch.setattr(reader.__class__, "__getitem__", tampered)
+    monkeypatch.setattr(minari_io, "CHUNK", 2)  # so the dataset exists when the bad episode comes
+    with pytest.raises(minari_io.DemoFormatError, match="seed 1002: its level does not replay"):
+        export_minari(reader, DATASET_ID, progress=False)
+    assert not (minari_root / DATASET_ID).exists()
+
+
+def minigrid_style_dataset(dataset_id: str, episodes: int) -> None:
+    """A Minari dataset as Minari's BabyAI ones are: gymnasium seeding, the bot, no thoughts in infos."""
+    from gymnasium import spaces
+    from minari.data_collector import EpisodeBuffer
+
+    env, buffers = make_env(LEVEL, seeding="gymnasium"), []
+    for seed in range(episodes):
+        obs = reset_env(env, seed)
+        bot, action, observations, actions, rewards, done = Bot(env), None, [obs], [], [], False
+        while not done:
+            action, _ = bot.replan(action, obs["image"])
+            obs, reward, terminated, truncated, _ = env.step(action)
+            observations.append(obs)
+            actions.append(action)
+            rewards.append(reward)
+            done = terminated or truncated
+        buffers.append(EpisodeBuffer(
+            seed=seed, actions=np.array(actions), rewards=rewards,
+            observations={key: [o[key] for o in observations] for key in ("direction", "image", "mission")},
+            terminations=[False] * (len(actions) - 1) + [terminated], truncations=[False] * len(actions)))
+    space = spaces.Dict({"direction": spaces.Discrete(4), "image": spaces.Box(0, 255, (7, 7, 3), np.uint8),
+                         "mission": spaces.Text(256, charset="abcdefghijklmnopqrstuvwxyz ,")})
+    with pytest.warns(UserWarning):
+        minari.create_dataset_from_buffers(dataset_id, buffers, env=LEVEL, observation_space=space,
+                                           action_space=spaces.Discrete(7), algorithm_name="BabyAI expert bot")
+
+
+def test_a_dataset_without_thoughts_trains_bc_and_tc_refuses_it(tmp_path, minari_root, capsys):
+    minigrid_style_dataset("minigrid/BabyAI-GoToLocal/optimal-v0", 12)
+    meta = import_minari("minigrid/BabyAI-GoToLocal/optimal-v0", str(tmp_path / "demos" / "tiny"), progress=False)
+    assert (meta["thoughts"], meta["seeding"], meta["level"], meta["num_episodes"]) == (False, "gymnasium", LEVEL, 12)
+    demos = open_demos(str(tmp_path / "demos" / "tiny"))
+    env = make_env(LEVEL, seeding="gymnasium")
+    for ep in demos:
+        assert ep.thoughts == [""] * len(ep) and not ep.noise.any() and ep.success
+        assert ep.mission == reset_env(env, ep.seed)["mission"]
+
+    with pytest.raises(DatasetError, match="the demos tiny have no thoughts .* scripts/train_il.py"):
+        trainer.train(tiny_config(tmp_path, "tc"))
+    trainer.train(tiny_config(tmp_path, "bc", algo="bc", epochs=1, val_episodes=2))
+    assert os.path.exists(tmp_path / "models" / "bc" / "last.pt")
+
+    args = ["--env", LEVEL, "--demos", "tiny", "--model", "tc2", "--storage-dir", str(tmp_path),
+            "--memory-dim", "32", "--instr-dim", "32", "--epochs", "1"]
+    capsys.readouterr()
+    assert train_main(args, algo="tc", prog="train_tc.py") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("train_tc.py: error: the demos tiny have no thoughts") and err.count("\n") == 1
