@@ -185,13 +185,13 @@ def test_unknown_level_and_bad_flags(storage):
 def test_help_states_each_default_once(capsys, monkeypatch):
     # each flag's help says its default at most once, and never "(default: None)"
     import argparse
-    import importlib.util
+    import importlib
 
     from babyai.cli import DefaultsHelpFormatter
 
-    for script in ("make_agent_demos.py", "make_testing_levels.py"):
-        text = open(os.path.join(ROOT, "scripts", script)).read()
-        assert "formatter_class=DefaultsHelpFormatter" in text, script
+    for command in ("make_agent_demos.py", "make_testing_levels.py"):  # the scripts only run these
+        text = open(os.path.join(ROOT, "babyai", "commands", command)).read()
+        assert "formatter_class=DefaultsHelpFormatter" in text, command
     p = argparse.ArgumentParser(formatter_class=DefaultsHelpFormatter)
     p.add_argument("--demos", default=None, help="name (default: LEVEL_agentEPISODES)")
     p.add_argument("--storage-dir", default=None, help="storage root")
@@ -202,9 +202,7 @@ def test_help_states_each_default_once(capsys, monkeypatch):
     assert "(default: None)" not in help_text and "(default: False)" not in help_text
     assert help_text.count("(default:") == 3
     assert "episodes (default: 0)" in help_text and "rate (default: 0.0)" in help_text
-    spec = importlib.util.spec_from_file_location("mad", os.path.join(ROOT, "scripts", "make_agent_demos.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("babyai.commands.make_agent_demos")
     capsys.readouterr()
     monkeypatch.setenv("COLUMNS", "400")  # one line per flag
     with pytest.raises(SystemExit):
