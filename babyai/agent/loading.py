@@ -61,13 +61,16 @@ def load_agent(path: str, device: str | torch.device = "cpu") -> tuple[torch.nn.
         config = TCConfig.from_dict(ckpt["model_config"])
         vocab = Vocabulary.from_dict(ckpt["vocab"])
         model = build_agent(ckpt["algo"], config)
+        weights = ckpt["model"]
+        if not isinstance(weights, dict):
+            raise TypeError("its 'model' entry is not a state dict")
     except (ValueError, KeyError, TypeError) as e:
         raise ModelError(f"cannot use {path}: {_first_line(e)}") from None
     if vocab.size != config.vocab_size:
         raise ModelError(f"{path}: its vocabulary has {vocab.size} entries but the network {config.vocab_size}")
     _check_vocab_file(os.path.join(os.path.dirname(path), "vocab.json"), vocab)
     try:
-        model.load_state_dict(ckpt["model"])
+        model.load_state_dict(weights)
     except RuntimeError as e:
         first = next((line.strip() for line in str(e).splitlines()[1:] if line.strip()), _first_line(e))
         raise ModelError(f"the weights in {path} do not fit its config ({first})") from None
@@ -79,11 +82,11 @@ def find_checkpoint(model: str, storage: str | None = None, group: str = "", whi
 
     ``which`` = best (falling back to last) or last.
     """
-    from babyai.storage import model_dir, storage_dir
+    from babyai.storage import group_root, model_dir
 
     if model.endswith(".pt") and os.path.isfile(model):
         return model
-    folder = model if os.path.isdir(model) else model_dir(model, os.path.join(storage_dir(storage), group))
+    folder = model if os.path.isdir(model) else model_dir(model, group_root(group, storage))
     order = ("best.pt", "last.pt") if which == "best" else ("last.pt",)
     for name in order:
         path = os.path.join(folder, name)

@@ -35,6 +35,13 @@ from babyai.levels.fastobs import view_cells
 # cells around a drop candidate, in ring order
 RING = ((-1, -1), (0, -1), (1, -1), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0))
 
+# The planner's work is counted in subgoal expansions (``before_action`` calls). On the reference
+# seeds (500 BossLevel, 100 of each of 20 levels) a step takes at most 5 and an episode at most
+# 562; some levels (UnlockToUnlock: a key behind the door it opens) make the original bot push
+# subgoals forever inside one step. Past these bounds the bot gives up with a BotError.
+MAX_STEP_WORK = 100
+MAX_EPISODE_WORK = 20_000
+
 
 class Bot:
     """Plans for a freshly reset BabyAI level ``env`` and explains each action with a thought.
@@ -43,8 +50,11 @@ class Bot:
     as the original required), passing the action actually taken.
     """
 
-    def __init__(self, env):
+    def __init__(self, env, max_step_work: int = MAX_STEP_WORK,
+                 max_episode_work: int = MAX_EPISODE_WORK):
         self.env = env
+        self.max_step_work, self.max_episode_work = max_step_work, max_episode_work
+        self.work = 0  # subgoal expansions so far this episode
         self.width, self.height = env.width, env.height
         # the seen cells, padded by the view size on every side as the agent's view may leave
         # the grid (see ``babyai.levels.fastobs.view_cells``); vis_mask is the grid's part
@@ -77,8 +87,10 @@ class Bot:
                 self.stack[-1].after_action(action_taken)
             while self.stack and self.stack[-1].exploratory:
                 self.stack.pop()
-            action = None
+            action, step_work = None, 0
             while self.stack:
+                step_work += 1
+                self._check_work(step_work)
                 action = self.stack[-1].before_action()
                 if action is not None:
                     break
@@ -90,6 +102,15 @@ class Bot:
             raise
         except Exception as error:  # the original bot failed the same way; record it as such
             raise BotError(f"{type(error).__name__}: {error}") from error
+
+    def _check_work(self, step_work: int) -> None:
+        """Count one subgoal expansion; a BotError once a step or the episode takes too many."""
+        self.work += 1
+        require(step_work <= self.max_step_work,
+                f"no plan after {self.max_step_work} subgoal expansions in one step "
+                f"(stack of {len(self.stack)} subgoals)")
+        require(self.work <= self.max_episode_work,
+                f"no plan within {self.max_episode_work} subgoal expansions in the episode")
 
     # ------------------------------------------------------------- perception
     def _observe(self, obs_image):

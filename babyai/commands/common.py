@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from babyai.checks import check_device, check_seed
 from babyai.cli import UserError
 from babyai.evaluate.session import EVAL_FIRST_SEED, EvalSpec, check_counts
 
@@ -57,6 +58,16 @@ def spec_from_args(args: argparse.Namespace, model: str | None = None, episodes:
 def check_flags(episodes: int | None = None, batch_size: int | None = None, workers: int | None = None) -> None:
     try:
         check_counts(episodes, batch_size, workers)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
+def check_seed_and_device(seed: int | None = None, count: int = 1, device: str | None = None) -> None:
+    """--seed (levels seed .. seed + count - 1) and --device, refused up front when unusable."""
+    try:
+        if seed is not None:
+            check_seed("--seed", seed, count)
+        check_device("--device", device)
     except ValueError as e:
         raise UserError(str(e)) from None
 

@@ -16,7 +16,7 @@ import os
 
 from babyai.agent.rollout import evaluate, success_rate
 from babyai.cli import UserError, run
-from babyai.commands.common import add_model_args, add_rollout_args, check_flags, percent
+from babyai.commands.common import add_model_args, add_rollout_args, check_flags, check_seed_and_device, percent
 from babyai.evaluate.io import results_dir, write_csv, write_jsonl
 from babyai.evaluate.session import open_policy, policy_name
 from babyai.evaluate.steering import OracleThoughts
@@ -49,6 +49,7 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_flags(args.episodes, args.batch_size, args.workers)
+    check_seed_and_device(args.seed, 1, args.device)
     level = resolve_level_id(args.env)
     make_env(level)
     out = results_dir(args.storage_dir, args.expr_group_name, args.out_dir)

@@ -12,7 +12,7 @@ import argparse
 from babyai.cli import run
 from babyai.demos.legacy import import_original
 from babyai.levels import make_env, resolve_level_id
-from babyai.storage import demos_path, storage_dir
+from babyai.storage import new_demos_path, storage_dir
 
 
 def main(argv=None) -> int:
@@ -27,7 +27,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     level = resolve_level_id(args.env)
     make_env(level)
-    folder = demos_path(args.demos, storage_dir(args.storage_dir))
+    folder = new_demos_path(args.demos, storage_dir(args.storage_dir))
     n = import_original(args.pickle, folder, level, trust_pickle=args.trust_pickle,
                         shard_size=args.save_interval)
     print(f"{folder}: {n} episodes imported")

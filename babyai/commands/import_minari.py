@@ -14,7 +14,7 @@ import argparse
 from babyai.cli import run
 from babyai.demos.minari_io import import_minari
 from babyai.levels import resolve_level_id
-from babyai.storage import demos_path, storage_dir
+from babyai.storage import new_demos_path, storage_dir
 
 
 def main(argv=None) -> int:
@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.save_interval < 1:
         p.error("--save-interval must be at least 1")
-    folder = demos_path(args.demos, storage_dir(args.storage_dir))
+    folder = new_demos_path(args.demos, storage_dir(args.storage_dir))
     level = resolve_level_id(args.env) if args.env else None
     meta = import_minari(args.dataset_id, folder, level=level, shard_size=args.save_interval)
     kind = "with thoughts" if meta["thoughts"] else "observations and actions, no thoughts"

@@ -13,11 +13,12 @@ import logging
 import os
 import time
 
+from babyai.checks import check_seed
 from babyai.cli import DefaultsHelpFormatter, UserError, run, setup_logging
 from babyai.demos import VALID_FIRST_SEED, DemoSpec, GenerationError, generate_dataset, open_demos
 from babyai.demos.show import format_episode
 from babyai.levels import SEEDINGS, make_env, resolve_level_id
-from babyai.storage import demos_path, storage_dir
+from babyai.storage import new_demos_path, storage_dir
 
 logger = logging.getLogger("make_agent_demos")
 
@@ -60,15 +61,19 @@ def parse_args(argv=None):
                         "datasets exactly, except on Synth, SynthLoc and SynthSeq, where the "
                         "original itself differed from run to run (see the README)")
     args = p.parse_args(argv)
-    for flag in ("episodes", "valid_episodes", "filter_steps"):
+    for flag in ("valid_episodes", "filter_steps"):
         if getattr(args, flag) < 0:
             p.error(f"--{flag.replace('_', '-')} must be >= 0")
+    if args.episodes < 1:
+        p.error("--episodes must be >= 1")
     if args.save_interval < 1 or args.workers < 1 or args.log_interval < 1:
         p.error("--save-interval, --workers and --log-interval must be >= 1")
     if not 0.0 <= args.noise_rate <= 1.0:
         p.error("--noise-rate must be between 0 and 1")
-    if args.seed < 0:
-        p.error("--seed must be >= 0")
+    try:
+        check_seed("--seed", args.seed, args.episodes)
+    except ValueError as error:
+        p.error(str(error))
     return args
 
 
@@ -103,9 +108,10 @@ def main(argv=None) -> int:
     storage = storage_dir(args.storage_dir)
     setup_logging(os.path.join(storage, "logs") if args.log else None, "make_agent_demos")
     name = args.demos or f"{level}_agent{args.episodes}"
-    jobs = [(demos_path(name, storage), args.episodes, args.seed)]
+    jobs = [(new_demos_path(name, storage), args.episodes, args.seed)]
     if args.valid_episodes:
-        jobs.append((demos_path(name, storage) + "_valid", args.valid_episodes, VALID_FIRST_SEED))
+        jobs.append((new_demos_path(name, storage) + "_valid", args.valid_episodes,
+                     VALID_FIRST_SEED))
     for folder, episodes, seed in jobs:
         spec = DemoSpec(level=level, episodes=episodes, first_seed=seed, seeding=args.seeding,
                         noise_rate=args.noise_rate, original_rng=args.original_rng,

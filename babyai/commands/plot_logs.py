@@ -13,7 +13,7 @@ import os
 
 from babyai.cli import UserError, run
 from babyai.evaluate.io import results_dir, safe_name
-from babyai.storage import model_dir, storage_dir
+from babyai.storage import group_root, model_dir
 
 
 def parse_args(argv=None):
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
 
     runs = {}
     for r in args.runs:
-        folder = r if os.path.isdir(r) else model_dir(r, os.path.join(storage_dir(args.storage_dir), args.expr_group_name))
+        folder = r if os.path.isdir(r) else model_dir(r, group_root(args.expr_group_name, args.storage_dir))
         path = os.path.join(folder, "log.csv")
         if not os.path.isfile(path):
             raise UserError(f"no training log for run {r}: {path} does not exist")

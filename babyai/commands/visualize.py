@@ -14,7 +14,7 @@ import os
 
 from babyai.agent.rollout import evaluate
 from babyai.cli import UserError, run
-from babyai.commands.common import add_model_args
+from babyai.commands.common import add_model_args, check_seed_and_device
 from babyai.evaluate.io import results_dir
 from babyai.evaluate.render import episode_frames, require, write_animation
 from babyai.evaluate.session import EVAL_FIRST_SEED, open_policy, policy_name
@@ -43,6 +43,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.episodes < 1 or args.tile_size < 4 or args.fps <= 0:
         raise UserError("--episodes must be at least 1, --tile-size at least 4 and --fps positive")
+    check_seed_and_device(args.seed, args.episodes, args.device)
     level = resolve_level_id(args.env)
     make_env(level)
     name = policy_name(args.model)

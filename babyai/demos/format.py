@@ -7,11 +7,16 @@ A dataset is a folder::
     shard-00001.tcd      episodes S .. 2S-1, ...
 
 A shard is written to a temporary name and renamed when whole, so a shard on disk is always
-complete. Its layout: the magic ``TCDEMO01``, the episode records, then a footer (record
-offsets, lengths, seeds and CRC32s as little-endian arrays, a JSON object, their sizes, and the
-magic again). A record is a small JSON header (mission, seed, thoughts as runs, ...) followed by
-one blosc/zstd blob holding images (T, 7, 7, 3), directions, actions and noise flags (uint8).
-Nothing is ever unpickled: JSON and raw arrays only.
+complete. Its layout: the magic ``TCDEMO02``, the episode records, then a footer (record
+offsets, seeds, lengths and CRC32s as little-endian arrays, a JSON object, their sizes, the
+CRC32 of all that, and the magic again). A record is a small JSON header (mission, seed, thoughts
+as runs, ...) followed by one blosc/zstd blob holding images (T, 7, 7, 3), directions, actions and
+noise flags (uint8). Every byte is covered by a checksum: a corrupt shard is an error, never
+different data. Nothing is ever unpickled: JSON and raw arrays only.
+
+Shards of format 1 (magic ``TCDEMO01``, before the footer had its checksum) are still read: their
+index is checked against every record (read whole once, at opening); their footer's JSON is not
+trusted, so generation regenerates them when it resumes.
 """
 
 from __future__ import annotations
@@ -27,11 +32,14 @@ import numpy as np
 
 import babyai
 
-MAGIC = b"TCDEMO01"
+MAGIC = b"TCDEMO02"
+MAGIC_V1 = b"TCDEMO01"  # format 1: no footer checksum
 FORMAT = "thought-cloning-demos"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 META = "meta.json"
-TAIL = struct.Struct("<QQ8s")  # number of records, JSON footer size, magic
+SIZES = struct.Struct("<QQ")  # number of records, JSON footer size
+TAIL = struct.Struct("<QQI8s")  # the sizes, CRC32 of the footer (arrays, JSON, sizes), magic
+TAIL_V1 = struct.Struct("<QQ8s")
 IMAGE_SHAPE = (7, 7, 3)
 FRAME_BYTES = int(np.prod(IMAGE_SHAPE))
 BLOSC_ERROR = blosc.blosc_extension.error  # raised on a corrupt compressed buffer
@@ -105,9 +113,18 @@ def encode_episode(ep: Episode) -> bytes:
     return struct.pack("<I", len(head)) + head + blob
 
 
-def decode_episode(record: bytes) -> Episode:
+def record_header(record: bytes) -> dict:
+    """The JSON header of an encoded episode."""
     (head_len,) = struct.unpack_from("<I", record)
     header = json.loads(record[4:4 + head_len])
+    if not isinstance(header, dict):
+        raise DemoFormatError("episode record has no header")
+    return header
+
+
+def decode_episode(record: bytes) -> Episode:
+    (head_len,) = struct.unpack_from("<I", record)
+    header = record_header(record)
     body = np.frombuffer(blosc.decompress(record[4 + head_len:]), dtype=np.uint8)
     length = header["length"]
     if body.size != length * (FRAME_BYTES + 3):
@@ -139,52 +156,91 @@ def write_shard(path: str, records: list, extra: dict | None = None) -> None:
     lengths = np.array([length for _, _, length in records], dtype="<i4")
     crcs = np.array([zlib.crc32(r) for r, _, _ in records], dtype="<u4")
     footer_json = json.dumps(extra or {}, sort_keys=True, separators=(",", ":")).encode("utf8")
-    tmp = path + ".tmp"
+    footer = b"".join(a.tobytes() for a in (offsets, seeds, lengths, crcs)) + footer_json
+    sizes = SIZES.pack(len(records), len(footer_json))
+    tmp = f"{path}.{os.getpid()}.tmp"  # a name of its own: no other writer shares it
     with open(tmp, "wb") as f:
         f.write(MAGIC)
         for r, _, _ in records:
             f.write(r)
-        for array in (offsets, seeds, lengths, crcs):
-            f.write(array.tobytes())
-        f.write(footer_json)
-        f.write(TAIL.pack(len(records), len(footer_json), MAGIC))
+        f.write(footer)
+        f.write(TAIL.pack(len(records), len(footer_json), zlib.crc32(footer + sizes), MAGIC))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
 class Shard:
-    """Random access to the records of one shard file."""
+    """Random access to the records of one shard file.
 
-    def __init__(self, path: str):
+    ``legacy=False`` refuses format-1 shards (whose footer JSON, ``extra``, is not checksummed).
+    """
+
+    def __init__(self, path: str, legacy: bool = True):
         self.path = path
+        self._fd = None
         try:
-            size = os.path.getsize(path)
             with open(path, "rb") as f:
-                if size < len(MAGIC) + TAIL.size or f.read(len(MAGIC)) != MAGIC:
+                size = os.fstat(f.fileno()).st_size
+                magic = f.read(len(MAGIC))
+                if size < len(MAGIC) + TAIL_V1.size or magic not in (MAGIC, MAGIC_V1):
                     raise DemoFormatError(f"{path} is not a demo shard (bad header)")
-                f.seek(size - TAIL.size)
-                count, json_len, magic = TAIL.unpack(f.read(TAIL.size))
-                arrays = (count + 1) * 8 + count * (8 + 4 + 4)
-                start = size - TAIL.size - json_len - arrays
-                if magic != MAGIC or start < len(MAGIC):
-                    raise DemoFormatError(f"{path} is truncated or corrupt (bad footer)")
-                f.seek(start)
-                raw = f.read(arrays + json_len)
+                self.version = 2 if magic == MAGIC else 1
+                if self.version == 1 and not legacy:
+                    raise DemoFormatError(f"{path} is a format-1 shard (unchecked footer)")
+                raw, start = self._read_footer(f, size)
         except OSError as error:
             raise DemoFormatError(f"cannot read {path}: {error.strerror}") from None
-        self.count = count
+        count = self.count
         self.offsets = np.frombuffer(raw, "<i8", count + 1)
         self.seeds = np.frombuffer(raw, "<i8", count, (count + 1) * 8)
         self.lengths = np.frombuffer(raw, "<i4", count, (2 * count + 1) * 8)
         self.crcs = np.frombuffer(raw, "<u4", count, (2 * count + 1) * 8 + count * 4)
         try:
-            self.extra = json.loads(raw[arrays:])
+            self.extra = json.loads(raw[self._arrays_size(count):])
         except ValueError:
             raise DemoFormatError(f"{path} is corrupt (footer)") from None
-        if self.offsets[0] != len(MAGIC) or self.offsets[-1] != start:
-            raise DemoFormatError(f"{path} is truncated or corrupt (record offsets)")
-        self._fd = None
+        steps = np.diff(self.offsets)
+        if (self.offsets[0] != len(MAGIC) or self.offsets[-1] != start or np.any(steps <= 4)
+                or np.any(self.lengths < 0) or np.any(self.seeds < -1)  # -1: seed unknown
+                or not isinstance(self.extra, dict)):
+            raise DemoFormatError(f"{path} is truncated or corrupt (record index)")
+        if self.version == 1:
+            self._verify_index()
+
+    @staticmethod
+    def _arrays_size(count: int) -> int:
+        return (count + 1) * 8 + count * (8 + 4 + 4)
+
+    def _read_footer(self, f, size: int) -> tuple:
+        """The footer's bytes (arrays and JSON) and where it starts; checks its checksum."""
+        tail = TAIL if self.version == 2 else TAIL_V1
+        f.seek(size - tail.size)
+        fields = tail.unpack(f.read(tail.size))
+        count, json_len, magic = fields[0], fields[1], fields[-1]
+        start = size - tail.size - json_len - self._arrays_size(count)
+        if magic != (MAGIC if self.version == 2 else MAGIC_V1) or not len(MAGIC) <= start < size:
+            raise DemoFormatError(f"{self.path} is truncated or corrupt (bad footer)")
+        f.seek(start)
+        raw = f.read(size - tail.size - start)
+        if self.version == 2 and zlib.crc32(raw + SIZES.pack(count, json_len)) != fields[2]:
+            raise DemoFormatError(f"{self.path} is corrupt (footer checksum)")
+        self.count = count
+        return raw, start
+
+    def _verify_index(self) -> None:
+        """Format 1: check every record's checksum, seed and length against the index."""
+        try:
+            for i in range(self.count):
+                header = record_header(self.record(i))
+                if (header.get("seed"), header.get("length")) != (self.seeds[i], self.lengths[i]):
+                    raise DemoFormatError(f"{self.path} is corrupt (record index)")
+        except DemoFormatError:
+            raise
+        except (ValueError, struct.error):
+            raise DemoFormatError(f"{self.path} is corrupt (record headers)") from None
+        finally:
+            self.close()
 
     def record(self, i: int) -> bytes:
         if self._fd is None:
@@ -219,17 +275,41 @@ def read_meta(folder: str) -> dict:
             meta = json.load(f)
     except (OSError, ValueError) as error:
         raise DemoFormatError(f"{path} is unreadable or corrupt: {error}") from None
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise DemoFormatError(f"{folder} is not a {FORMAT} dataset")
+    _check_meta_types(path, meta)
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise DemoFormatError(f"{folder} uses format version {meta['format_version']}; this "
                               f"library reads up to {FORMAT_VERSION}: upgrade it")
     return meta
 
 
+# the meta.json fields readers rely on, and their types (when present)
+META_TYPES = {"format_version": int, "num_shards": int, "num_episodes": int, "num_frames": int,
+              "complete": bool, "vocabulary": list, "level": str, "episodes": int,
+              "first_seed": int, "shard_size": int}
+
+
+def _check_meta_types(path: str, meta: dict) -> None:
+    """A DemoFormatError for a field of the wrong type (e.g. ``"num_shards": "four"``)."""
+    for key, kind in META_TYPES.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        if kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        else:
+            ok = isinstance(value, kind) and (key != "vocabulary" or
+                                              all(isinstance(w, str) for w in value))
+        if not ok:
+            shown = repr(value) if len(repr(value)) <= 30 else type(value).__name__
+            raise DemoFormatError(f"{path}: {key} is {shown}, expected a "
+                                  f"{'count' if kind is int else kind.__name__}")
+
+
 def write_meta(folder: str, meta: dict) -> None:
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
-    tmp = os.path.join(folder, META + ".tmp")
+    tmp = os.path.join(folder, f"{META}.{os.getpid()}.tmp")
     with open(tmp, "w", encoding="utf8") as f:
         json.dump(meta, f, sort_keys=True, indent=1)
         f.write("\n")
@@ -249,9 +329,9 @@ class DemoReader:
                        for k in range(self.meta.get("num_shards", 0))]
         counts = [s.count for s in self.shards]
         self._starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-        if self.meta.get("complete") and self._starts[-1] != self.meta["num_episodes"]:
+        if self.meta.get("complete") and self._starts[-1] != self.meta.get("num_episodes"):
             raise DemoFormatError(f"{folder}: shards hold {self._starts[-1]} episodes, "
-                                  f"meta.json says {self.meta['num_episodes']}")
+                                  f"meta.json says {self.meta.get('num_episodes')}")
         self.seeds = np.concatenate([np.zeros(0, np.int64)] + [s.seeds for s in self.shards])
         self._lengths = np.concatenate([np.zeros(0, np.int64)] +
                                        [s.lengths.astype(np.int64) for s in self.shards])
@@ -280,11 +360,14 @@ class DemoReader:
         i %= n
         k = int(np.searchsorted(self._starts, i, side="right")) - 1
         try:
-            return decode_episode(self.shards[k].record(i - int(self._starts[k])))
+            ep = decode_episode(self.shards[k].record(i - int(self._starts[k])))
         except DemoFormatError:
             raise
-        except (ValueError, KeyError, struct.error, BLOSC_ERROR) as error:
+        except (ValueError, KeyError, TypeError, struct.error, BLOSC_ERROR) as error:
             raise DemoFormatError(f"{self.folder}: episode {i} is corrupt ({error})") from None
+        if (ep.seed, len(ep)) != (self.seeds[i], self._lengths[i]):
+            raise DemoFormatError(f"{self.folder}: episode {i} disagrees with the shard index")
+        return ep
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))

@@ -31,6 +31,7 @@ from babyai.demos.format import (
 )
 from babyai.demos.noise import EpisodeNoise, NoiseInjector, OriginalNoise
 from babyai.levels import make_env, reset_env
+from babyai.locks import LOCK_NAME, TEMP_NAME, hold, remove_temp_files
 from babyai.workers import process_context
 
 logger = logging.getLogger(__name__)
@@ -156,20 +157,31 @@ def _worker_chunk(indices) -> list:
 
 # ---------------------------------------------------------------------------- driver
 def _existing_shards(folder: str) -> int:
-    """Number of leading shards on disk that open cleanly; stray files after them go."""
+    """Number of leading shards on disk that open cleanly (format-1 shards, whose footer is not
+    checksummed, are made again); the shards after them and temporary files of killed runs go
+    (the caller holds the dataset's lock: no other writer is using them)."""
     k = 0
     while os.path.exists(os.path.join(folder, shard_name(k))):
         try:
-            Shard(os.path.join(folder, shard_name(k)))
+            Shard(os.path.join(folder, shard_name(k)), legacy=False)
         except DemoFormatError:
             break
         k += 1
+    keep = {shard_name(i) for i in range(k)}
+    remove_temp_files(folder)
     for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if name.endswith(".tmp") or (name.startswith("shard-") and
-                                     int(name[6:11]) >= k):
-            os.remove(path)
+        if name.startswith("shard-") and name not in keep:
+            os.remove(os.path.join(folder, name))
     return k
+
+
+def _check_not_other(folder: str) -> None:
+    """Refuse a path that holds something else than a dataset (a lock or temp files are fine)."""
+    if os.path.exists(folder) and not os.path.exists(os.path.join(folder, "meta.json")):
+        names = os.listdir(folder) if os.path.isdir(folder) else [folder]
+        if any(name != LOCK_NAME and not TEMP_NAME.search(name) for name in names):
+            raise DemoFormatError(f"{folder} exists and is not a dataset; choose another "
+                                  "--demos name")
 
 
 def _prepare(folder: str, spec: DemoSpec) -> int:
@@ -186,9 +198,8 @@ def _prepare(folder: str, spec: DemoSpec) -> int:
         if meta.get("complete"):
             return -1
         return _existing_shards(folder)
-    if os.path.exists(folder) and os.listdir(folder):
-        raise DemoFormatError(f"{folder} exists and is not a dataset; choose another --demos name")
-    os.makedirs(folder, exist_ok=True)
+    _check_not_other(folder)
+    remove_temp_files(folder)
     write_meta(folder, {**spec_dict, "complete": False})
     return 0
 
@@ -202,9 +213,20 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
     default is the oracle's, ``babyai.observe.embodiment`` plugs in other players with their own
     spec dataclass (which needs the fields ``episodes``, ``first_seed``, ``shard_size`` and
     ``original_rng``).
+    The folder is locked meanwhile: a second generator on it gets a LockError naming this one.
     """
     if spec.original_rng and workers != 1:
         raise ValueError("--original-rng replays one global random stream: use --workers 1")
+    if spec.episodes < 1 or spec.shard_size < 1:
+        raise ValueError(f"a dataset needs at least one episode and one per shard, got "
+                         f"{spec.episodes} and {spec.shard_size}")
+    _check_not_other(folder)
+    with hold(folder, "dataset"):
+        return _generate(folder, spec, workers, crash, progress, on_episode)
+
+
+def _generate(folder: str, spec: DemoSpec, workers: int, crash: bool, progress: bool,
+              on_episode) -> dict:
     done_shards = _prepare(folder, spec)
     if done_shards < 0:
         logger.info("%s is already complete: nothing to do", folder)

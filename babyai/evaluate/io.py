@@ -29,12 +29,11 @@ def write_csv(path: str, header: Sequence[str], rows: Iterable[Sequence]) -> Non
 
 def results_dir(storage: str | None, group: str = "", out_dir: str | None = None) -> str:
     """Where evaluation results go: --out-dir, else <storage>[/GROUP] (the original's place for zeroshot CSVs)."""
-    from babyai.storage import storage_dir
+    from babyai.storage import group_root
 
     if out_dir:
         return out_dir
-    root = storage_dir(storage)
-    return os.path.join(root, group) if group else root
+    return group_root(group, storage)
 
 
 def safe_name(name: str) -> str:

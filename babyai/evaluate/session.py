@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from babyai.checks import check_device, check_seed
+
 EVAL_FIRST_SEED = 3_000_000_000  # fresh in-distribution levels: above demos, validation and the suites (2e9+)
 ORACLE_NAME = "BOT"  # --model BOT: the oracle plays (as in make_agent_demos.py); a calibration agent
 
@@ -30,6 +32,8 @@ class EvalSpec:
 
     def __post_init__(self):
         check_counts(self.episodes, self.batch_size, self.workers)
+        check_seed("--seed", self.first_seed, self.episodes)  # levels first_seed .. + episodes - 1
+        check_device("--device", self.device)
 
 
 def check_counts(episodes: int | None = None, batch_size: int | None = None, workers: int | None = None) -> None:

@@ -163,10 +163,7 @@ class Suites:
                          interrupted=bool(d.get("interrupted", False)))
             suites.bins = {t: {int(b): [Difficulty(**e) for e in entries] for b, entries in d["suites"][t].items()}
                            for t in DIFF_TYPES}
-            for bins in suites.bins.values():
-                for entries in bins.values():
-                    if any(not isinstance(e.seed, int) for e in entries):
-                        raise SuiteError(f"{where}: a seed is not an integer")
+            _check_seeds(suites, where)
         except SuiteError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -283,7 +280,18 @@ def suites_from_original_pickle(path: str, level: str = "BabyAI-BossLevel-v0") -
     suites = Suites(level, "legacy", min((d.seed for b in bins.values() for g in b.values() for d in g), default=0),
                     per_bin, 0, source=f"original pickle {path}")
     suites.bins = bins
+    _check_seeds(suites, path)
     return suites
+
+
+def _check_seeds(suites: Suites, where: str) -> None:
+    """Every level seed of the suites is an integer in [0, 2**63 - 1]."""
+    for bins in suites.bins.values():
+        for entries in bins.values():
+            for e in entries:
+                if not isinstance(e.seed, int) or isinstance(e.seed, bool) or not 0 <= e.seed < 2**63:
+                    raise SuiteError(f"{where}: the level seed {e.seed!r} is not a seed (an integer "
+                                     "from 0 to 2**63 - 1)")
 
 
 def check_disjoint(suite_seeds: Iterable[int], ranges: Sequence[tuple[str, int, int]]) -> None:

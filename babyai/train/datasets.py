@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from babyai.levels import resolve_level_id
 from babyai.train.data import DatasetError, Source, Tokenizer, open_dataset
 from babyai.train.run import TrainConfig
 from babyai.agent.vocab import Vocabulary
@@ -21,6 +22,8 @@ def load_sources(cfg: TrainConfig, tokenizer: Tokenizer, log: logging.Logger) ->
     train = []
     for name, episodes in zip(cfg.demos, cfg.episodes):
         reader = open_dataset(demos_path(name, root))
+        if len(reader) == 0:
+            raise DatasetError(f"the demos {name} hold no episodes: nothing to train on")
         meta = getattr(reader, "meta", None) or {}
         if cfg.algo == "tc" and meta.get("thoughts") is False:  # e.g. imported from Minari
             raise DatasetError(f"the demos {name} have no thoughts ({meta.get('imported_from', 'imported')}): "
@@ -31,7 +34,7 @@ def load_sources(cfg: TrainConfig, tokenizer: Tokenizer, log: logging.Logger) ->
         source = Source(name, reader, episodes or len(reader))
         _check_words(source, tokenizer)
         level = (getattr(reader, "meta", None) or {}).get("level")
-        if level is not None and level not in cfg.envs and len(cfg.envs) == 1:
+        if level is not None and resolve_level_id(str(level)) not in cfg.envs and len(cfg.envs) == 1:
             log.warning(f"the demos {name} are of level {level}, but validation runs on {cfg.envs[0]}")
         train.append(source)
     valid = []

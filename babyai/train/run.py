@@ -6,17 +6,23 @@ train.log and, with TensorBoard on, tb/.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, field
 
-from babyai.model.config import TCConfig
 from babyai.agent.loading import ALGOS, CheckpointError, load_checkpoint
 from babyai.agent.vocab import Vocabulary
 from babyai.atomic import atomic_write_text
+from babyai.checks import MAX_RNG_SEED, check_count, check_device, check_number, check_seed
+from babyai.levels import resolve_level_id
+from babyai.locks import hold, remove_temp_files
+from babyai.model.config import TCConfig
+from babyai.storage import check_name
 
 
 @dataclass
@@ -63,8 +69,10 @@ class TrainConfig:
     def __post_init__(self):
         if self.algo not in ALGOS:
             raise ValueError(f"unknown algorithm {self.algo!r}")
-        if not self.model_name or os.path.isabs(self.model_name) or ".." in self.model_name.split(os.sep):
-            raise ValueError(f"--model must be a plain run name, got {self.model_name!r}")
+        check_name(self.model_name, "--model")
+        if self.group:
+            check_name(self.group, "--expr-group-name")
+        self.envs = [resolve_level_id(env) for env in self.envs]  # BossLevel = BabyAI-BossLevel-v0
         for name in ("batch_size", "recurrence", "episodes_per_lane", "val_interval", "log_interval"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
@@ -74,6 +82,25 @@ class TrainConfig:
             raise ValueError("give one --multi-episodes count per --multi-demos dataset")
         if self.val_episodes < 0 or any(e < 0 for e in self.episodes) or self.epoch_length < 0:
             raise ValueError("episode counts must not be negative")
+        self._check_values()
+
+    def _check_values(self) -> None:
+        """Numbers that would train nonsense or crash later (nan, negative patience, ...)."""
+        check_seed("--seed", self.seed, limit=MAX_RNG_SEED)
+        validations = -(-self.epochs // self.val_interval) * len(self.envs) * self.val_episodes
+        check_seed("--val-seed", self.val_seed, count=validations)
+        check_number("--lr", self.lr, low=0, low_open=True)
+        for flag, value in (("--beta1", self.beta1), ("--beta2", self.beta2)):
+            check_number(flag, value, 0, 1, high_open=True)
+        check_number("--optim-eps", self.optim_eps, low=0)
+        check_number("--entropy-coef", self.entropy_coef)
+        check_number("--sg-coef", self.sg_coef, low=0)
+        check_number("--checkpoint-minutes", self.checkpoint_minutes, low=0)
+        for flag, value in (("--patience", self.patience), ("--save-interval", self.save_interval),
+                            ("--stop-tf", self.stop_tf)):
+            check_count(flag, value)
+        check_count("--frames", self.frames, low=1)
+        check_device("--device", self.device)
 
     # settings that may change between a run and its resumption
     MUTABLE = ("tb", "log_interval", "save_interval", "checkpoint_minutes", "device", "command", "storage")
@@ -86,6 +113,8 @@ class TrainConfig:
     def schedule_differences(self, saved: dict) -> list[str]:
         """The settings (other than MUTABLE and the seed) in which this config differs from a saved one."""
         mine = self.to_dict()
+        if isinstance(saved.get("envs"), list):  # runs saved before level ids were made canonical
+            saved = {**saved, "envs": [resolve_level_id(str(env)) for env in saved["envs"]]}
         out = []
         for key in sorted(set(mine) | set(saved)):
             if key in self.MUTABLE or key == "seed":
@@ -100,16 +129,34 @@ def _canon(x):
 
 
 def run_storage(cfg: TrainConfig) -> str:
-    from babyai.storage import storage_dir
+    from babyai.storage import group_root
 
-    root = storage_dir(cfg.storage)
-    return os.path.join(root, cfg.group) if cfg.group else root
+    return group_root(cfg.group, cfg.storage)
 
 
 def run_dir(cfg: TrainConfig, name: str | None = None) -> str:
     from babyai.storage import model_dir
 
     return model_dir(name or cfg.model_name, run_storage(cfg))
+
+
+@contextlib.contextmanager
+def hold_run(folder: str, main: bool = True):
+    """Lock the run folder for the run (the main process only; the others write nothing) and
+    remove the temporary files a killed run left there. A run folder this command made goes
+    again if the command fails before its first checkpoint (e.g. on missing demos)."""
+    if not main:
+        yield
+        return
+    new = not os.path.exists(folder)
+    with hold(folder, "run"):
+        remove_temp_files(folder)
+        try:
+            yield
+        except Exception:  # not on an interrupt: its train.log stays
+            if new and not os.path.exists(os.path.join(folder, "last.pt")):
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
 
 
 def choose_seed(seed: int) -> int:

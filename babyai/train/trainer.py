@@ -36,7 +36,7 @@ from babyai.train.datasets import check_levels, load_sources, warn_seed_overlap
 from babyai.train.logger import RunLogger, console_logger, csv_columns
 from babyai.train.losses import action_entropy, action_nll, correct_actions, imitation_loss, thought_nll
 from babyai.train.progress import EpochStats, Progress, epoch_values, stop_reason
-from babyai.train.run import Start, TrainConfig, decide_start, run_dir, write_run_files
+from babyai.train.run import Start, TrainConfig, decide_start, hold_run, run_dir, write_run_files
 from babyai.train.schedule import learning_rate, teacher_forcing_ratio
 
 VAL_BATCH = 256  # validation levels played together (the sampled actions depend on it: keep it fixed)
@@ -46,7 +46,8 @@ def train(cfg: TrainConfig) -> dict:
     """Train (or resume, or report a finished run). Returns a summary of the run."""
     d = distributed.setup(cfg.device)
     try:
-        return _train(cfg, d)
+        with hold_run(run_dir(cfg), d.main):  # one writer per run folder
+            return _train(cfg, d)
     finally:
         distributed.teardown(d)
 
