@@ -222,11 +222,11 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
                          f"{spec.episodes} and {spec.shard_size}")
     _check_not_other(folder)
     with hold(folder, "dataset"):
-        return _generate(folder, spec, workers, crash, progress, on_episode)
+        return _generate(folder, spec, workers, crash, progress, on_episode, maker_class)
 
 
 def _generate(folder: str, spec: DemoSpec, workers: int, crash: bool, progress: bool,
-              on_episode) -> dict:
+              on_episode, maker_class: type) -> dict:
     done_shards = _prepare(folder, spec)
     if done_shards < 0:
         logger.info("%s is already complete: nothing to do", folder)
