@@ -88,6 +88,16 @@ def embodiment_main(argv=None) -> int:
     return 0
 
 
+def run_flags(p: argparse.ArgumentParser, evaluation: bool = False) -> None:
+    """The flags every training command here ends with: seed, (evaluation levels,) storage, quiet."""
+    p.add_argument("--seed", type=int, default=0)
+    if evaluation:
+        p.add_argument("--eval-episodes", type=int, default=200, help="levels to measure success on (0: none)")
+        p.add_argument("--eval-seed", type=int, default=10**7, help="seed of the first evaluation level")
+    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def idm_args(argv=None):
     p = argparse.ArgumentParser(description=DOCS['idm'],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -99,10 +109,8 @@ def idm_args(argv=None):
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--channels", type=int, default=32, help="width of the convolutions")
-    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    run_flags(p)
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.channels < 1 or args.episodes < 0:
         p.error("--epochs, --batch-size and --channels must be >= 1, --episodes >= 0")
@@ -139,11 +147,9 @@ def world_model_args(argv=None):
     p.add_argument("--batch-size", type=int, default=16, help="windows per update")
     p.add_argument("--seq-len", type=int, default=32, help="frames per window")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--deter", type=int, default=128, help="deterministic state width")
     p.add_argument("--stoch", type=int, default=32, help="stochastic state width")
-    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    run_flags(p)
     args = p.parse_args(argv)
     if min(args.updates, args.batch_size, args.seq_len, args.deter, args.stoch) < 1 or args.episodes < 0:
         p.error("--updates, --batch-size, --seq-len, --deter and --stoch must be >= 1, --episodes >= 0")
@@ -193,11 +199,7 @@ def aime_args(argv=None):
     p.add_argument("--batch-size", type=int, default=32, help="demonstrations per update")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--tau", type=float, default=1.0, help="Gumbel-softmax temperature")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-episodes", type=int, default=200, help="levels to measure success on (0: none)")
-    p.add_argument("--eval-seed", type=int, default=10**7, help="seed of the first evaluation level")
-    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    run_flags(p, evaluation=True)
     args = p.parse_args(argv)
     if min(args.updates, args.batch_size) < 1 or min(args.episodes, args.eval_episodes) < 0 or args.tau <= 0:
         p.error("--updates and --batch-size must be >= 1, --episodes and --eval-episodes >= 0, --tau > 0")
@@ -267,11 +269,7 @@ def iidm_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--tau", type=float, default=1.0, help="Gumbel-softmax temperature")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--eval-episodes", type=int, default=200, help="levels to measure success on (0: none)")
-    p.add_argument("--eval-seed", type=int, default=10**7, help="seed of the first evaluation level")
-    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    run_flags(p, evaluation=True)
     args = p.parse_args(argv)
     if min(args.model_epochs, args.policy_epochs, args.batch_size) < 1 or min(
             args.episodes, args.embodiment_episodes, args.eval_episodes) < 0 or args.tau <= 0:
