@@ -44,13 +44,24 @@ class SweepPlan:
 class Probe:
     level: str
     method: str  # "TC" or "BC"
-    setting: str  # "base" or "name=value"
     plan: Plan
+    base: Plan  # the sweep's starting configuration: a probe is named by how its plan departs from it
+
+    @property
+    def departures(self) -> list[tuple[str, float]]:
+        return [(k, getattr(self.plan, k)) for k in SHARED + TC_ONLY if getattr(self.plan, k) != getattr(self.base, k)]
+
+    @property
+    def setting(self) -> str:
+        """ "base", or the departures from it ("image_dim=64, batch_size=32")."""
+        return ", ".join(f"{k}={v:g}" for k, v in self.departures) or "base"
 
     @property
     def run(self) -> str:
+        """The probe's run name: one name per (level, plan, method), so a later round's starting point
+        is the same run as the earlier round's winner (trained once, reused)."""
         short = self.level.removeprefix("BabyAI-").removesuffix("-v0")
-        return f"probe_{short}_{self.setting.replace('=', '')}_{self.method}"
+        return f"probe_{short}_{'_'.join(f'{k}{v:g}' for k, v in self.departures) or 'base'}_{self.method}"
 
 
 class Sweep:
@@ -73,23 +84,23 @@ class Sweep:
     def round_levels(self) -> str:
         scores = {}
         for level in self.sweep.levels:
-            scores[level] = self.probe_pair(replace(self.base, env=level), "base", ("TC", "BC"))
+            scores[level] = self.probe_pair(replace(self.base, env=level), ("TC", "BC"))
         return max(scores, key=lambda lv: (scores[lv]["TC"] - scores[lv]["BC"], scores[lv]["TC"]))
 
     def round_setting(self, plan: Plan, name: str, methods: tuple, criterion) -> Plan:
-        candidates = {getattr(plan, name): self.probe_pair(plan, "base", methods)}
+        candidates = {getattr(plan, name): self.probe_pair(plan, methods)}
         for value in self.sweep.alternatives.get(name, []):
-            candidates[value] = self.probe_pair(replace(plan, **{name: value}), f"{name}={value:g}", methods)
+            candidates[value] = self.probe_pair(replace(plan, **{name: value}), methods)
         best = max(candidates, key=lambda v: criterion(candidates[v]))
         return replace(plan, **{name: best})
 
-    def probe_pair(self, plan: Plan, setting: str, methods: tuple) -> dict[str, float]:
-        probes = [Probe(plan.env, m, setting, plan) for m in methods]
+    def probe_pair(self, plan: Plan, methods: tuple) -> dict[str, float]:
+        probes = [Probe(plan.env, m, plan, self.base) for m in methods]
         self.pipeline.make_demos_for(plan.env, plan.noise_rate)
         self.pipeline.parallel(probes, self.train)
         scores = {p.method: score(self.pipeline.model_dir(p.run)) for p in probes}
         for p in probes:
-            row = {"level": p.level, "setting": setting, "method": p.method, "score": scores[p.method], "run": p.run,
+            row = {"level": p.level, "setting": p.setting, "method": p.method, "score": scores[p.method], "run": p.run,
                    **{k: getattr(p.plan, k) for k in (*SHARED, *TC_ONLY)}}
             if row not in self.results:
                 self.results.append(row)

@@ -1,0 +1,61 @@
+"""The development sweep's rounds on a stand-in pipeline (no training): every probe run name means one
+configuration, and a round starts from the previous round's winner without training it again."""
+
+import os
+
+from babyai.study.pipeline import Plan
+from babyai.study.sweep import Sweep, SweepPlan
+
+
+class FakePipeline:
+    """Records each training command (a run asked for again must come with the same flags); a run's score is made up from its flags (wider convs score more)."""
+
+    def __init__(self, tmp, plan):
+        self.plan, self.tmp, self.results = plan, str(tmp), os.path.join(str(tmp), "results")
+        self.trained: dict[str, list] = {}
+
+    def make_demos_for(self, level, noise_rate):
+        pass
+
+    def parallel(self, tasks, fn):
+        for t in tasks:
+            fn(t)
+
+    def model_dir(self, run):
+        return os.path.join(self.tmp, run)
+
+    def script(self, stage, *args, log):
+        flags = dict(zip(args[::2], args[1::2]))
+        run = flags["--model"]
+        if run in self.trained:  # the real stage resumes a finished run as a no-op, if its flags are the same
+            assert self.trained[run] == list(args), f"{run} asked for twice with other flags"
+            return
+        self.trained[run] = list(args)
+        success = 0.1 + 0.001 * flags["--image-dim"] + (0.05 if stage == "train_tc" and flags["--env"].endswith("Seq-v0") else 0)
+        os.makedirs(self.model_dir(run), exist_ok=True)
+        with open(os.path.join(self.model_dir(run), "log.csv"), "w") as f:
+            f.write(f"update,validation_success_rate\n1,{success}\n2,{success}\n")
+
+
+def test_a_round_starts_from_the_winner_and_names_each_configuration_once(tmp_path):
+    plan = Plan(name="s", image_dim=32)
+    sweep = SweepPlan(levels=["BabyAI-GoToSeq-v0", "BabyAI-GoToLocal-v0"],
+                      alternatives={"image_dim": [64], "batch_size": [32], "sg_coef": [1.0]})
+    pipe = FakePipeline(tmp_path, plan)
+    chosen = Sweep(pipe, sweep).run()
+    assert (chosen.env, chosen.image_dim, chosen.batch_size) == ("BabyAI-GoToSeq-v0", 64, 64)
+    # each name stands for the configuration it was trained with
+    for run, args in pipe.trained.items():
+        flags = dict(zip(args[::2], args[1::2]))
+        assert ("image_dim64" in run) == (flags["--image-dim"] == 64), run
+        assert ("batch_size32" in run) == (flags["--batch-size"] == 32), run
+        assert ("sg_coef1" in run) == (flags.get("--sg-coef") == 1.0), run
+    # level round 4 runs, image_dim +2, batch_size +2 (from image_dim=64: no second base), sg_coef +1
+    assert sorted(pipe.trained) == sorted([
+        "probe_GoToSeq_base_TC", "probe_GoToSeq_base_BC", "probe_GoToLocal_base_TC", "probe_GoToLocal_base_BC",
+        "probe_GoToSeq_image_dim64_TC", "probe_GoToSeq_image_dim64_BC",
+        "probe_GoToSeq_image_dim64_batch_size32_TC", "probe_GoToSeq_image_dim64_batch_size32_BC",
+        "probe_GoToSeq_image_dim64_sg_coef1_TC"])
+    table = (tmp_path / "results" / "sweep.md").read_text()
+    assert "| BabyAI-GoToSeq-v0 | image_dim=64, batch_size=32 |" in table
+    assert table.count("| BabyAI-GoToSeq-v0 | image_dim=64 |") == 1
