@@ -181,3 +181,41 @@ def test_world_model_aime_and_iidm_scripts(world):
     proc = run_script("train_aime.py", "--env", "BabyAI-GoToObj-v0", "--demos", "gotoobj", "--world-model", "wm",
                       "--model", "aime2", "--storage-dir", root, check=False)
     assert proc.returncode != 0 and proc.stderr.startswith("error: the world model wm was trained on level")
+
+
+def _wm_gradients(balance, free_nats=0.0):
+    """Gradients of the world model's loss on one fixed random window: {name: grad} of every parameter."""
+    from babyai.observe.nets import RSSM, WorldModelConfig
+    from babyai.observe.world_model import filter_elbo, negative_elbo, true_actions
+
+    torch.manual_seed(0)
+    model = RSSM(WorldModelConfig(deter=8, stoch=4, hidden=16, embedding=8, channels=4))
+    gen = torch.Generator().manual_seed(1)
+    images = torch.randint(0, 6, (3, 2, 7, 7, 3), generator=gen).to(torch.uint8)  # (T, B, 7, 7, 3)
+    actions = torch.randint(0, 7, (3, 2), generator=gen)
+    log_p, kl = filter_elbo(model, images, true_actions(actions, 7), sample=False, balance=balance)
+    negative_elbo(log_p, kl, torch.ones(3, 2, dtype=torch.bool), free_nats).backward()
+    return kl.detach(), {k: p.grad.clone() for k, p in model.named_parameters()}
+
+
+def test_kl_balancing_splits_the_kl_gradient_between_prior_and_posterior():
+    plain_kl, plain = _wm_gradients(None)
+    for alpha in (0.8, 0.3):
+        kl, grads = _wm_gradients(alpha)
+        assert torch.allclose(kl, plain_kl)  # the value is the KL's
+        # the prior net sees only the KL: a share alpha of its gradient; the decoder only the reconstruction
+        for k in grads:
+            if k.startswith("prior_net"):
+                assert torch.allclose(grads[k], alpha * plain[k], atol=1e-6), k
+            if k.startswith("decoder"):
+                assert torch.allclose(grads[k], plain[k], atol=1e-6), k
+    _, no_prior = _wm_gradients(0.0)
+    assert all(not g.any() for k, g in no_prior.items() if k.startswith("prior_net"))
+
+
+def test_free_nats_silence_a_kl_below_them():
+    kl, _ = _wm_gradients(None)
+    _, free = _wm_gradients(None, free_nats=float(kl.max()) + 1.0)
+    _, paid = _wm_gradients(None, free_nats=float(kl.min()) / 2)
+    assert all(not g.any() for k, g in free.items() if k.startswith("prior_net"))
+    assert any(g.any() for k, g in paid.items() if k.startswith("prior_net"))

@@ -23,6 +23,7 @@ from babyai.observe.iidm import ObservationAgent, demo_transitions, train_forwar
 from babyai.observe.nets import RSSM, ForwardModel, LatentPolicy, ObservationPolicy, PolicyConfig, WorldModelConfig
 from babyai.observe.runs import open_demonstrations, prepare_run, success, write_json
 from babyai.observe.world_model import CHECKPOINT as WM_CHECKPOINT
+from babyai.observe.world_model import FREE_NATS, KL_BALANCE
 from babyai.observe.world_model import load_world_model, save_world_model, split_episodes, train_world_model
 from babyai.storage import demos_path, model_dir, storage_dir
 
@@ -149,10 +150,17 @@ def world_model_args(argv=None):
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--deter", type=int, default=128, help="deterministic state width")
     p.add_argument("--stoch", type=int, default=32, help="stochastic state width")
+    p.add_argument("--kl-balance", type=float, default=KL_BALANCE,
+                   help="share of the KL's gradient that trains the prior (DreamerV2's KL balancing; 0.5: both "
+                        "sides alike, the plain KL's gradient halved)")
+    p.add_argument("--free-nats", type=float, default=FREE_NATS,
+                   help="KL per frame that costs nothing (0: none)")
     run_flags(p)
     args = p.parse_args(argv)
     if min(args.updates, args.batch_size, args.seq_len, args.deter, args.stoch) < 1 or args.episodes < 0:
         p.error("--updates, --batch-size, --seq-len, --deter and --stoch must be >= 1, --episodes >= 0")
+    if not 0.0 <= args.kl_balance <= 1.0 or args.free_nats < 0:
+        p.error("--kl-balance must be between 0 and 1, --free-nats >= 0")
     return args
 
 
@@ -166,7 +174,8 @@ def world_model_main(argv=None) -> int:
     cfg = WorldModelConfig(deter=args.deter, stoch=args.stoch)
     settings = {"level": level, "embodiment": os.path.abspath(embodiment), "episodes": args.episodes,
                 "config": cfg.to_dict(), "updates": args.updates, "batch_size": args.batch_size,
-                "seq_len": args.seq_len, "lr": args.lr, "seed": args.seed}
+                "seq_len": args.seq_len, "lr": args.lr, "seed": args.seed, "kl_balance": args.kl_balance,
+                "free_nats": args.free_nats}
     try:
         check_embodiment(embodiment, level)
         if prepare_run(folder, settings, WM_CHECKPOINT):
@@ -176,7 +185,8 @@ def world_model_main(argv=None) -> int:
         torch.manual_seed(args.seed)
         model = RSSM(cfg)
         info = train_world_model(model, train, held, args.updates, args.batch_size, args.seq_len, args.lr,
-                                 args.seed, progress=not args.quiet)
+                                 args.seed, progress=not args.quiet, kl_balance=args.kl_balance,
+                                 free_nats=args.free_nats)
     except ValueError as e:
         raise UserError(str(e).splitlines()[0], 1)
     write_json(os.path.join(folder, "wm_eval.json"), {"level": level, "embodiment": embodiment, **info})

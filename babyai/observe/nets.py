@@ -171,16 +171,24 @@ class RSSM(nn.Module):
     def initial(self, n: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
         return (torch.zeros(n, self.cfg.deter, device=device), torch.zeros(n, self.cfg.stoch, device=device))
 
-    def step(self, h, z, action, embedding, first: bool, sample: bool = True):
-        """One filtering step: (h, z, KL(q || p)) after ``action`` (n, A, one-hot or relaxed) and e_t."""
+    def step(self, h, z, action, embedding, first: bool, sample: bool = True, balance: float | None = None):
+        """One filtering step: (h, z, KL(q || p)) after ``action`` (n, A, one-hot or relaxed) and e_t.
+
+        ``balance`` (DreamerV2's KL balancing): the KL's value is unchanged, but a share ``balance`` of its
+        gradient trains the prior towards the posterior and 1 - ``balance`` the posterior towards the prior,
+        so the prior learns to predict more than the posterior learns to forget; None: the plain KL."""
         # h: (n, D), z: (n, S), action: (n, A) or None when first, embedding: (n, E)
         if not first:
             h = self.cell(torch.cat([z, action], 1), h)  # (n, D)
         prior = self._gaussian(self.prior_net(h))
         posterior = self._gaussian(self.posterior_net(torch.cat([h, embedding], 1)))
         z = posterior.rsample() if sample else posterior.mean  # (n, S)
-        kl = torch.distributions.kl_divergence(posterior, prior).sum(1)  # (n,)
-        return h, z, kl
+        kl = torch.distributions.kl_divergence
+        if balance is None:
+            return h, z, kl(posterior, prior).sum(1)  # (n,)
+        fixed = lambda d: torch.distributions.Normal(d.loc.detach(), d.scale.detach())  # noqa: E731
+        balanced = balance * kl(fixed(posterior), prior) + (1 - balance) * kl(posterior, fixed(prior))  # (n, S)
+        return h, z, balanced.sum(1)  # (n,)
 
     def log_likelihood(self, h, z, images) -> torch.Tensor:
         # h: (n, D), z: (n, S), images: (n, 7, 7, 3) -> (n,)

@@ -90,9 +90,9 @@ class Report:
                 return json.load(f)
         if self.cfg.only_finished:
             return None
-        start = time.time()
-        result = fn()
-        result = {**result, "seconds": time.time() - start}
+        start, cpu = time.time(), time.process_time()
+        result = fn()  # every run is in this process, one thread: its CPU time is the machine time it took
+        result = {**result, "seconds": time.time() - start, "cpu_seconds": time.process_time() - cpu}
         os.makedirs(folder, exist_ok=True)
         write_json(done, result)
         return result
@@ -161,17 +161,17 @@ class Report:
         m["BC (true actions)"] = [self.imitation("bc", s, None, "bc") for s in c.seeds]
         m["BCO"] = [self.imitation("bc", s, idm, "bco") for s in c.seeds]
         m["TC from observation"] = [self.imitation("tc", s, idm, "tcobs") for s in c.seeds]
+        m["IIDM"] = [self.scripted(cli.iidm_main, f"{self.prefix}_iidm_seed{s}", [
+            "--env", c.level, "--embodiment", emb, "--demos", demos, "--model-epochs", str(c.iidm_model_epochs),
+            "--policy-epochs", str(c.iidm_policy_epochs), "--seed", str(s), *evals]) for s in c.seeds]
+        r["bco_vs_embodiment"] = {k: self.imitation("bc", c.seeds[0], f"{self.prefix}_idm{k}", f"bco-idm{k}")
+                                  for k in c.embodiment if k != n}
         wm = f"{self.prefix}_wm"
         r["world_model"] = self.scripted(cli.world_model_main, wm, [
             "--env", c.level, "--embodiment", emb, "--updates", str(c.wm_updates)], "wm_eval.json")
         m["AIME"] = [self.scripted(cli.aime_main, f"{self.prefix}_aime_seed{s}", [
             "--env", c.level, "--demos", demos, "--world-model", wm, "--updates", str(c.aime_updates),
             "--seed", str(s), *evals]) for s in c.seeds]
-        m["IIDM"] = [self.scripted(cli.iidm_main, f"{self.prefix}_iidm_seed{s}", [
-            "--env", c.level, "--embodiment", emb, "--demos", demos, "--model-epochs", str(c.iidm_model_epochs),
-            "--policy-epochs", str(c.iidm_policy_epochs), "--seed", str(s), *evals]) for s in c.seeds]
-        r["bco_vs_embodiment"] = {k: self.imitation("bc", c.seeds[0], f"{self.prefix}_idm{k}", f"bco-idm{k}")
-                                  for k in c.embodiment if k != n}
         r["bco_vs_embodiment"][n] = m["BCO"][0]
         return finished(r)
 
@@ -199,6 +199,9 @@ def make_report(cfg: ReportConfig) -> str:
 
     torch.set_num_threads(1)
     results = Report(cfg).run()
+    if max(cfg.embodiment) not in results["idm"]:  # only with --only-finished: the first run is not done
+        raise UserError(f"nothing of the report {cfg.name} is finished in {cfg.storage} yet (run it without "
+                        "--only-finished)", 1)
     return write_report(cfg, results, asdict(cfg))
 
 

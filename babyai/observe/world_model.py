@@ -25,6 +25,8 @@ from babyai.observe._deps import CheckpointError, load_checkpoint, save_checkpoi
 
 CHECKPOINT = "world_model.pt"
 KIND = "world-model"
+KL_BALANCE = 0.8  # DreamerV2's share of the KL gradient that trains the prior
+FREE_NATS = 1.0  # nats per frame of KL that cost nothing (DreamerV2: 1)
 
 
 class WorldModelError(ValueError):
@@ -48,16 +50,18 @@ def sequences(episodes: list, length: int, rng: np.random.Generator | None = Non
     return torch.from_numpy(images), torch.from_numpy(actions), torch.from_numpy(mask)
 
 
-def filter_elbo(model: RSSM, images: torch.Tensor, act: Callable, sample: bool = True):
+def filter_elbo(model: RSSM, images: torch.Tensor, act: Callable, sample: bool = True,
+                balance: float | None = None):
     """(log-likelihood (T, B), KL (T, B)) of filtering ``images`` (T, B, 7, 7, 3), where ``act(t, h, z)`` gives
-    the action (B, A) taken after frame t from the state at t (the true one-hot, or a policy's)."""
+    the action (B, A) taken after frame t from the state at t (the true one-hot, or a policy's); ``balance``:
+    KL balancing (``RSSM.step``)."""
     T, B = images.shape[:2]
     embedding = model.encoder(images.flatten(0, 1)).reshape(T, B, -1)  # (T, B, E)
     h, z = model.initial(B, images.device)
     hs, zs, kls = [], [], []
     for t in range(T):
         action = None if t == 0 else act(t - 1, h, z)  # (B, A)
-        h, z, kl = model.step(h, z, action, embedding[t], first=t == 0, sample=sample)
+        h, z, kl = model.step(h, z, action, embedding[t], first=t == 0, sample=sample, balance=balance)
         hs.append(h)
         zs.append(z)
         kls.append(kl)
@@ -70,14 +74,19 @@ def true_actions(actions: torch.Tensor, num_actions: int) -> Callable:
     return lambda t, h, z: one_hot[t]
 
 
-def negative_elbo(log_p: torch.Tensor, kl: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """-ELBO per frame over the frames of ``mask``."""
+def negative_elbo(log_p: torch.Tensor, kl: torch.Tensor, mask: torch.Tensor, free_nats: float = 0.0) -> torch.Tensor:
+    """-ELBO per frame over the frames of ``mask``; with ``free_nats``, a frame's KL counts as at least that
+    much (free bits: below it the KL has no gradient, so the latent may carry that much information free)."""
+    if free_nats > 0:
+        kl = kl.clamp_min(free_nats)
     return -((log_p - kl) * mask).sum() / mask.sum()
 
 
 def train_world_model(model: RSSM, train: list, held_out: list, updates: int, batch_size: int, length: int,
-                      lr: float, seed: int, progress: bool = True) -> dict:
-    """Adam on -ELBO of random windows of the embodiment episodes, with their true actions."""
+                      lr: float, seed: int, progress: bool = True, kl_balance: float | None = KL_BALANCE,
+                      free_nats: float = FREE_NATS) -> dict:
+    """Adam on -ELBO of random windows of the embodiment episodes, with their true actions, with KL balancing
+    and free nats (DreamerV2's; AIME's code has both, off by default). The held-out figures are plain."""
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
@@ -86,8 +95,8 @@ def train_world_model(model: RSSM, train: list, held_out: list, updates: int, ba
         model.train()
         batch = [train[int(i)] for i in rng.integers(0, len(train), batch_size)]
         images, actions, mask = sequences(batch, length, rng)
-        log_p, kl = filter_elbo(model, images, true_actions(actions, model.cfg.num_actions))
-        loss = negative_elbo(log_p, kl, mask)
+        log_p, kl = filter_elbo(model, images, true_actions(actions, model.cfg.num_actions), balance=kl_balance)
+        loss = negative_elbo(log_p, kl, mask, free_nats)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 100.0)

@@ -1,0 +1,78 @@
+"""scripts/report_ifo.py end to end at a tiny scale: every method runs, the README and results.json say what
+was run, a second run trains nothing again, a run lost in a kill is redone alone; bad input is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+from conftest import run_script
+
+LEVEL = "BabyAI-GoToLocal-v0"
+METHODS = ["random policy", "BC (true actions)", "BCO", "TC from observation", "IIDM", "AIME"]
+TINY = ["--env", LEVEL, "--name", "tiny", "--demos", "4", "--embodiment", "3", "6", "--seeds", "1", "--epochs", "1",
+        "--idm-epochs", "1", "--wm-updates", "2", "--aime-updates", "2", "--iidm-epochs", "1", "--eval-episodes", "2"]
+
+
+def _stamps(root) -> dict:
+    """{path: mtime_ns} of every file under ``root``."""
+    out = {}
+    for folder, _, files in os.walk(root):
+        for f in files:
+            path = os.path.join(folder, f)
+            out[path] = os.stat(path).st_mtime_ns
+    return out
+
+
+def test_report_runs_every_method_and_resumes(tmp_path):
+    storage, out = tmp_path / "storage", tmp_path / "results"
+    args = [*TINY, "--storage-dir", storage, "--out", out]
+    run_script("report_ifo.py", *args)
+    folder = out / "tiny"
+    assert sorted(os.listdir(folder)) == ["README.md", "command.txt", "embodiment.png", "results.json", "success.png"]
+    results = json.loads((folder / "results.json").read_text())
+    assert list(results["methods"]) == METHODS
+    for name, runs in results["methods"].items():
+        assert len(runs) == 1 and 0.0 <= runs[0]["success_rate"] <= 1.0, name
+        assert runs[0]["episodes"] == 2 and runs[0]["cpu_seconds"] > 0
+    assert sorted(results["idm"]) == ["3", "6"] and sorted(results["bco_vs_embodiment"]) == ["3", "6"]
+    assert results["settings"]["level"] == LEVEL and results["settings"]["aime_updates"] == 2
+    readme = (folder / "README.md").read_text()
+    assert (folder / "command.txt").read_text().strip() in readme
+    for name in METHODS:
+        assert f"| {name} | " in readme
+    assert "Partial report" not in readme
+
+    models = storage / "models"
+    before = _stamps(models)
+    run_script("report_ifo.py", *args)  # everything finished: nothing is trained or evaluated again
+    assert _stamps(models) == before
+    assert json.loads((folder / "results.json").read_text()) == results
+
+    shutil.rmtree(models / "tiny_aime_seed1")  # as if killed in the middle of that run
+    run_script("report_ifo.py", *args)
+    after = _stamps(models)
+    redone = {p for p in after if p not in before or after[p] != before[p]}
+    assert redone and all(os.sep + "tiny_aime_seed1" + os.sep in p for p in redone)
+
+
+def test_only_finished_before_anything_ran(tmp_path):
+    proc = run_script("report_ifo.py", *TINY, "--storage-dir", tmp_path / "s", "--out", tmp_path / "r",
+                      "--only-finished", check=False)
+    assert proc.returncode == 1 and proc.stderr.strip().startswith("error: nothing of the report tiny is finished")
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not os.path.exists(tmp_path / "r")
+
+
+def test_bad_input_is_one_line(tmp_path):
+    base = ["--storage-dir", tmp_path / "s", "--out", tmp_path / "r"]
+    proc = run_script("report_ifo.py", *base, "--env", "BabyAI-NoSuchLevel-v0", check=False)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1 and lines[0].startswith("error: ") and "NoSuchLevel" in lines[0]
+    for flags, needle in ((["--epochs", "0"], "--epochs must be >= 1"),
+                          (["--embodiment", "10", "0"], "--embodiment must be >= 1"),
+                          (["--seeds", "1", "1"], "--seeds must be distinct")):
+        proc = run_script("report_ifo.py", *base, *flags, check=False)
+        assert proc.returncode == 2 and needle in proc.stderr.strip().splitlines()[-1], proc.stderr
+    assert not os.path.exists(tmp_path / "s") and not os.path.exists(tmp_path / "r")
