@@ -90,20 +90,22 @@ def write_report(cfg, results: dict, settings: dict) -> str:
            "seeds missing below were not run (the command above runs them).", ""] if cfg.only_finished else []),
         "## Success",
         "",
-        "| method | success (mean ± std over seeds) | per seed | wall seconds per run |",
-        "|---|---|---|---|",
+        "| method | success (mean ± std over seeds) | per seed | CPU seconds per run | wall seconds per run |",
+        "|---|---|---|---|---|",
     ]
     for name, runs in results["methods"].items():
         mean, std = _mean_std(runs)
         per = ", ".join(f"{r['success_rate']:.3f}" for r in runs)
-        secs = np.mean([r.get("seconds", float("nan")) for r in runs])
-        lines.append(f"| {name} | {mean:.3f} ± {std:.3f} | {per} | {secs:.0f} |")
+        lines.append(f"| {name} | {mean:.3f} ± {std:.3f} | {per} | {_seconds(runs, 'cpu_seconds')} | "
+                     f"{_seconds(runs, 'seconds')} |")
     wm = results.get("world_model") or {}
     lines += [
         "",
-        f"The world model (trained once, shared by the AIME runs) took {wm.get('seconds', float('nan')):.0f} s; the "
-        "IIDM runs include their forward model. The IDM used by BCO and TC from observation took "
-        f"{idm['seconds']:.0f} s. Times are wall-clock on a busy shared machine: compare them with each other only.",
+        f"The world model (trained once, shared by the AIME runs) took {_seconds([wm], 'cpu_seconds')} CPU s "
+        f"({_seconds([wm], 'seconds')} s wall); the IIDM runs include their forward model. The IDM used by BCO and "
+        f"TC from observation took {_seconds([idm], 'cpu_seconds')} CPU s ({_seconds([idm], 'seconds')} s wall). "
+        "Each run is one thread of this one process, so its CPU seconds are the machine time it took; wall "
+        "seconds on a busy shared machine are longer and only comparable with each other.",
         "",
         f"![success]({plots[0]})",
         "",
@@ -150,8 +152,10 @@ def write_report(cfg, results: dict, settings: dict) -> str:
         "",
         "## World model, AIME and IIDM",
         "",
-        f"World model (RSSM, held-out embodiment episodes, per frame): log-likelihood "
-        f"{_fmt(wm.get('held_out_log_likelihood'))} nats, KL {_fmt(wm.get('held_out_kl'))} nats.",
+        f"World model (RSSM, {cfg.wm_updates} updates with KL balancing and free nats, held-out embodiment "
+        f"episodes, per frame): log-likelihood {_fmt(wm.get('held_out_log_likelihood'))} nats, KL "
+        f"{_fmt(wm.get('held_out_kl'))} nats. AIME: {cfg.aime_updates} policy updates on the frozen model. IIDM: "
+        f"{cfg.iidm_model_epochs} forward-model epoch(s), {cfg.iidm_policy_epochs} policy epochs.",
         "",
         "Diagnostic only (training never reads the demonstrations' actions): the share of the demonstrations' "
         "true actions that the trained policy's most likely action matches:",
@@ -166,6 +170,12 @@ def write_report(cfg, results: dict, settings: dict) -> str:
     with open(os.path.join(folder, "command.txt"), "w") as f:
         f.write(cfg.command + "\n")
     return os.path.join(folder, "README.md")
+
+
+def _seconds(runs: list[dict], key: str) -> str:
+    """Mean of ``key`` over the runs that recorded it ('-' if none did: runs made before it was recorded)."""
+    values = [r[key] for r in runs if r and key in r]
+    return f"{np.mean(values):.0f}" if values else "-"
 
 
 def _fmt(x) -> str:
