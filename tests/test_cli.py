@@ -41,3 +41,32 @@ def test_every_script_runs_its_command_module(name):
     with pytest.raises(SystemExit) as exit_:
         module.main(["--help"])
     assert exit_.value.code == 0
+
+
+HEAVY = ("torch", "gymnasium", "minigrid", "matplotlib", "PIL", "imageio", "minari")
+HELP_PROBE = """
+import contextlib, io, runpy, sys
+for name in sys.argv[1:]:
+    sys.argv = [name, "--help"]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        try:
+            runpy.run_module("babyai.commands." + name, run_name="__main__", alter_sys=True)
+        except SystemExit:
+            pass
+    heavy = sorted({m.split(".")[0] for m in sys.modules} & set(%r))
+    print(name, "usage:" in out.getvalue(), " ".join(heavy) or "-")
+"""
+
+
+def test_help_imports_no_heavy_module():
+    """--help of every command parses its flags only: torch, gymnasium, minigrid, ... are imported in main."""
+    import subprocess
+    import sys
+
+    names = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "babyai", "commands"))
+                   if f.endswith(".py") and f not in ("__init__.py", "common.py", "train.py"))
+    assert set(COMMANDS) <= set(names)
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", HELP_PROBE % (HEAVY,), *names], capture_output=True, text=True,
+                          env=env, timeout=300, check=True)
+    assert proc.stdout.splitlines() == [f"{name} True -" for name in names]  # one process: none imported so far

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import episode_summary, evaluate
 from babyai.cli import run
 from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
 from babyai.evaluate.io import write_json, write_jsonl
@@ -28,6 +27,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.agent.rollout import episode_summary, evaluate
+
     ev = Evaluation(spec_from_args(args))
     records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     name, level, out = ev.name, ev.level, ev.out

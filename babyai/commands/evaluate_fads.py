@@ -15,14 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate, success_rate
 from babyai.cli import run
 from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
-from babyai.evaluate.fads import fads, fads_by_bin
 from babyai.evaluate.io import write_json, write_jsonl
 from babyai.evaluate.session import Evaluation
 from babyai.evaluate.suites import DIFF_NAMES, DIFF_TYPES, bin_seeds, check_disjoint, load_suites
-from babyai.levels import resolve_level_id
 
 SHOWN = 10  # undeclared interactions printed
 
@@ -39,6 +36,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.agent.rollout import evaluate, success_rate
+    from babyai.evaluate.fads import fads, fads_by_bin
+    from babyai.levels import resolve_level_id
+
     ev = Evaluation(spec_from_args(args), needs_thoughts="it has no thoughts to score")
     suites = load_suites(args.testing_levels_path, args.trust_pickle) if args.testing_levels_path else None
     records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)

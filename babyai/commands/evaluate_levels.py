@@ -14,12 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate, success_rate
 from babyai.cli import UserError, run
 from babyai.commands.common import add_model_args, add_rollout_args, check_flags, check_seed_and_device, percent
 from babyai.evaluate.io import results_dir, write_csv, write_jsonl
 from babyai.evaluate.session import open_policy, policy_name
-from babyai.evaluate.steering import OracleThoughts
 from babyai.evaluate.suites import (
     DIFF_NAMES,
     DIFF_TYPES,
@@ -30,7 +28,6 @@ from babyai.evaluate.suites import (
     success_by_bin,
     training_seed_ranges,
 )
-from babyai.levels import make_env, resolve_level_id
 
 
 def parse_args(argv=None):
@@ -48,6 +45,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.agent.rollout import evaluate, success_rate
+    from babyai.evaluate.steering import OracleThoughts
+    from babyai.levels import make_env, resolve_level_id
+
     check_flags(args.episodes, args.batch_size, args.workers)
     check_seed_and_device(args.seed, 1, args.device)
     level = resolve_level_id(args.env)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate
 from babyai.cli import UserError, run
 from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
 from babyai.evaluate.io import write_csv, write_json
@@ -35,6 +34,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.agent.rollout import evaluate
+
     try:
         tests = get_tests(args.tests)
     except ValueError as e:

@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate
 from babyai.cli import UserError, run
 from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
 from babyai.evaluate.io import write_csv, write_json
 from babyai.evaluate.session import Evaluation
-from babyai.evaluate.steering import FixedThought, OracleThoughts, steering_row
 
 
 def parse_args(argv=None):
@@ -33,6 +31,9 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.agent.rollout import evaluate
+    from babyai.evaluate.steering import FixedThought, OracleThoughts, steering_row
+
     ev = Evaluation(spec_from_args(args))
     policy, level, name, seeds = ev.policy, ev.level, ev.name, ev.seeds
     if policy is None or not policy.thinks:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 
 from babyai.cli import run
-from babyai.demos.legacy import import_original
-from babyai.levels import make_env, resolve_level_id
 from babyai.storage import new_demos_path, storage_dir
 
 
@@ -25,6 +23,9 @@ def main(argv=None) -> int:
     p.add_argument("--save-interval", type=int, default=1000, help="episodes per shard")
     p.add_argument("--storage-dir", default=None)
     args = p.parse_args(argv)
+    from babyai.demos.legacy import import_original
+    from babyai.levels import make_env, resolve_level_id
+
     level = resolve_level_id(args.env)
     make_env(level)
     folder = new_demos_path(args.demos, storage_dir(args.storage_dir))

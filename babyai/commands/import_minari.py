@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 
 from babyai.cli import run
-from babyai.demos.minari_io import import_minari
-from babyai.levels import resolve_level_id
 from babyai.storage import new_demos_path, storage_dir
 
 
@@ -27,6 +25,9 @@ def main(argv=None) -> int:
     p.add_argument("--storage-dir", default=None,
                    help="storage root (default: $BABYAI_STORAGE or ./storage)")
     args = p.parse_args(argv)
+    from babyai.demos.minari_io import import_minari
+    from babyai.levels import resolve_level_id
+
     if args.save_interval < 1:
         p.error("--save-interval must be at least 1")
     folder = new_demos_path(args.demos, storage_dir(args.storage_dir))

@@ -15,9 +15,7 @@ import time
 
 from babyai.checks import check_seed
 from babyai.cli import DefaultsHelpFormatter, UserError, run, setup_logging
-from babyai.demos import VALID_FIRST_SEED, DemoSpec, GenerationError, generate_dataset, open_demos
-from babyai.demos.show import format_episode
-from babyai.levels import SEEDINGS, make_env, resolve_level_id
+from babyai.levels import SEEDINGS
 from babyai.storage import new_demos_path, storage_dir
 
 logger = logging.getLogger("make_agent_demos")
@@ -86,6 +84,8 @@ class Progress:
 
     def __call__(self, ep):
         if self.print_episodes:
+            from babyai.demos.show import format_episode
+
             print(format_episode(ep, self.count), flush=True)
         self.count += 1
         self.since += 1
@@ -97,6 +97,9 @@ class Progress:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.demos import VALID_FIRST_SEED, DemoSpec, GenerationError, generate_dataset, open_demos
+    from babyai.levels import make_env, resolve_level_id
+
     if args.model != "BOT":
         raise UserError("only the oracle generates demos here (--model BOT); to record a trained "
                         "agent, use the evaluation scripts")

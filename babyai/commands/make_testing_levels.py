@@ -24,7 +24,6 @@ from babyai.evaluate.suites import (
     load_suites,
     save_suites,
 )
-from babyai.levels import make_env, resolve_level_id
 from babyai.storage import demos_path, storage_dir
 
 # seed ranges the project's own data uses (README/DESIGN): training demos from 2023 (the paper: 1M episodes),
@@ -55,6 +54,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.levels import make_env, resolve_level_id
+
     level = resolve_level_id(args.env)
     make_env(level)  # an unknown level: one line with close matches
     out = args.out or os.path.join(storage_dir(args.storage_dir), f"testing_levels_{level}.json")

@@ -10,8 +10,6 @@ import json
 import sys
 
 from babyai.cli import run
-from babyai.demos import open_demos
-from babyai.demos.show import episode_json, format_episode
 from babyai.storage import demos_path, storage_dir
 
 
@@ -25,6 +23,9 @@ def main(argv=None) -> int:
     p.add_argument("--storage-dir", default=None,
                    help="storage root (default: $BABYAI_STORAGE or ./storage)")
     args = p.parse_args(argv)
+    from babyai.demos import open_demos
+    from babyai.demos.show import episode_json, format_episode
+
     if args.first < 0 or (args.count is not None and args.count < 0):
         p.error("--first and --count must be >= 0")
     demos = open_demos(demos_path(args.demos, storage_dir(args.storage_dir)))

@@ -14,7 +14,6 @@ import argparse
 import signal
 
 from babyai.cli import UserError, run, setup_logging
-from babyai.teach.data import quarter_rates
 from babyai.commands.train import add_training_flags
 
 TRAINING_FLAGS = ["--pretrained-model", "--seed", "--storage-dir", "--seeding", "--lr", "--beta1", "--beta2",
@@ -57,6 +56,7 @@ def main(argv=None) -> int:
     from babyai.teach.agent import TCConfig
     from babyai.teach import OnlineConfig, SessionError, TeachConfig, teach
     from babyai.teach.agent import CheckpointError, ModelError
+    from babyai.teach.data import quarter_rates
     from babyai.teach.server import ServerError
 
     setup_logging()

@@ -12,14 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate
 from babyai.cli import UserError, run
 from babyai.commands.common import add_model_args, check_seed_and_device
 from babyai.evaluate.io import results_dir
-from babyai.evaluate.render import episode_frames, require, write_animation
 from babyai.evaluate.session import EVAL_FIRST_SEED, open_policy, policy_name
-from babyai.evaluate.steering import OracleThoughts
-from babyai.levels import make_env, resolve_level_id
 
 
 def parse_args(argv=None):
@@ -41,6 +37,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.agent.rollout import evaluate
+    from babyai.evaluate.render import episode_frames, require, write_animation
+    from babyai.evaluate.steering import OracleThoughts
+    from babyai.levels import make_env, resolve_level_id
+
     if args.episodes < 1 or args.tile_size < 4 or args.fps <= 0:
         raise UserError("--episodes must be at least 1, --tile-size at least 4 and --fps positive")
     check_seed_and_device(args.seed, args.episodes, args.device)
