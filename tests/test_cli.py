@@ -70,3 +70,28 @@ def test_help_imports_no_heavy_module():
     proc = subprocess.run([sys.executable, "-c", HELP_PROBE % (HEAVY,), *names], capture_output=True, text=True,
                           env=env, timeout=300, check=True)
     assert proc.stdout.splitlines() == [f"{name} True -" for name in names]  # one process: none imported so far
+
+
+def test_a_progress_bar_in_a_log_file_is_plain_lines():
+    import io
+
+    from babyai.bars import progress_bar
+
+    log = io.StringIO()  # not a terminal
+    bar = progress_bar(total=4, unit="ep", desc="demos", file=log, line_interval=0, leave=False)
+    for _ in range(4):
+        bar.update(1)
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and log.getvalue().endswith("\n")
+    assert lines[0].startswith("demos:   0% 0/4") and lines[-1].startswith("demos: 100% 4/4")  # the last one stays
+    assert len(lines) >= 5 and all(line.startswith("demos: ") for line in lines)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    for _ in progress_bar(range(3), desc="tty", file=term, mininterval=0):
+        pass
+    assert "\r" in term.getvalue()  # a terminal gets tqdm's own redrawn bar

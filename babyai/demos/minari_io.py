@@ -30,8 +30,8 @@ from collections.abc import Iterator
 
 import gymnasium
 import numpy as np
-from tqdm import tqdm
 
+from babyai.bars import progress_bar
 import babyai
 from babyai.demos.format import (
     DemoFormatError,
@@ -153,7 +153,7 @@ def export_minari(reader: DemoReader, dataset_id: str, author: str | None = None
     metadata.update(level=level, seeding=seeding, thoughts=meta.get("thoughts", True),
                     seeds=_seed_runs(reader.seeds[: len(reader)]), exported_by=f"babyai {babyai.__version__}")
     resets, dataset = [], None
-    bar = tqdm(total=len(reader), unit="ep", desc=f"export {dataset_id}", disable=not progress)
+    bar = progress_bar(total=len(reader), unit="ep", desc=f"export {dataset_id}", disable=not progress)
     try:
         for start in range(0, len(reader), CHUNK):
             buffers = []
@@ -247,7 +247,7 @@ def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_
     records, words, shards, frames = [], set(), 0, 0
     os.makedirs(folder)
     try:
-        bar = tqdm(total=len(dataset), unit="ep", desc=f"import {dataset_id}", disable=not progress)
+        bar = progress_bar(total=len(dataset), unit="ep", desc=f"import {dataset_id}", disable=not progress)
         for i, ep in enumerate(minari_episodes(dataset, level, seeding, seeds, generator)):
             ep.reset_index = resets.get(i, 0)
             records.append((encode_episode(ep), ep.seed, len(ep)))

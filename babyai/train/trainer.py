@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from babyai.agent.loading import build_agent, save_checkpoint
 from babyai.agent.policy import ModelPolicy
 from babyai.agent.rollout import evaluate
+from babyai.bars import progress_bar
 from babyai.model import AgentOutput
 from babyai.model.layers import frame_statistics
 from babyai.train import distributed
@@ -158,8 +158,8 @@ class Run:
         indices = self.sampler.epoch(epoch)
         usable = indices[: len(indices) // self.batch_size * self.batch_size]
         stats = progress.sums
-        bar = tqdm(total=int(self.index.lengths[usable].sum()), initial=int(stats.frames), unit="frame",
-                   unit_scale=True, desc=f"epoch {epoch + 1}", disable=not d.main, leave=False, mininterval=2)
+        bar = progress_bar(total=int(self.index.lengths[usable].sum()), initial=int(stats.frames), unit="frame",
+                           unit_scale=True, desc=f"epoch {epoch + 1}", disable=not d.main, leave=False, mininterval=2)
         tick = time.time()
         for batch, global_frames in batches(self.index, indices, self.batch_size, self.tokenizer, d.rank, d.world,
                                             start=progress.batch, pin=d.device.type == "cuda",
