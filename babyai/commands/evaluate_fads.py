@@ -16,7 +16,7 @@ import argparse
 import os
 
 from babyai.cli import run
-from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
+from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import write_json, write_jsonl
 from babyai.evaluate.session import Evaluation
 from babyai.evaluate.suites import DIFF_NAMES, DIFF_TYPES, bin_seeds, check_disjoint, load_suites
@@ -36,12 +36,14 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    set_threads(args)
     from babyai.agent.rollout import evaluate, success_rate
     from babyai.evaluate.fads import fads, fads_by_bin
     from babyai.levels import resolve_level_id
 
     ev = Evaluation(spec_from_args(args), needs_thoughts="it has no thoughts to score")
     suites = load_suites(args.testing_levels_path, args.trust_pickle) if args.testing_levels_path else None
+    note_threads()
     records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     score = fads(records)
     report = {"model": ev.name, "level": ev.level, "first_seed": args.seed, "argmax": args.argmax,

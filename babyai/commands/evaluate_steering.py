@@ -14,7 +14,7 @@ import argparse
 import os
 
 from babyai.cli import UserError, run
-from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
+from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import write_csv, write_json
 from babyai.evaluate.session import Evaluation
 
@@ -31,6 +31,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    set_threads(args)
     from babyai.agent.rollout import evaluate
     from babyai.evaluate.steering import FixedThought, OracleThoughts, steering_row
 
@@ -41,6 +42,7 @@ def main(argv=None) -> int:
     if args.thought is not None:
         policy.check_thought(args.thought)
     common = dict(ev.common, oracle=True)
+    note_threads()
     print(f"{name} on {level}, {args.episodes} episodes from seed {args.seed}", flush=True)
     runs = {"TC": evaluate(policy, level, seeds, **common),
             "oracle thoughts + TC learned control": evaluate(policy, level, seeds, steering=OracleThoughts(), **common)}

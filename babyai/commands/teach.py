@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     from babyai.teach.agent import TCConfig
     from babyai.teach import OnlineConfig, SessionError, TeachConfig, teach
     from babyai.teach.agent import CheckpointError, ModelError
-    from babyai.teach.data import quarter_rates
+        from babyai.teach.data import quarter_rates
     from babyai.teach.server import ServerError
 
     setup_logging()

@@ -8,6 +8,7 @@ import shlex
 import sys
 
 from babyai.model.config import TCConfig
+from babyai.threads import add_threads_flag, use_threads
 
 
 def build_parser(algo: str) -> argparse.ArgumentParser:
@@ -43,6 +44,7 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     a("--entropy-coef", type=float, default=0.01, help="entropy bonus coefficient (default: 0.01)")
     a("--checkpoint-minutes", type=float, default=10.0, help="also checkpoint within an epoch this often (default: 10)")
     a("--device", default=None, help="cpu, cuda, cuda:N or a GPU index (default: the GPU if there is one)")
+    add_threads_flag(p)
     # model
     a("--image-dim", type=int, default=128, help="channels of the image encoder and FiLM blocks: a multiple of 8 from 16 up (the paper: 128; 32 makes CPU studies 5-10x faster)")
     a("--memory-dim", type=int, default=128, help="width of each LSTM memory (paper: 2048)")
@@ -150,9 +152,10 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
     parser = build_parser(algo)
     parser.prog = prog
     args = parser.parse_args(argv)
+    cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
+    use_threads(args.threads)  # logged by the trainer
     from babyai.train.trainer import train
 
-    cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
     if args.from_observation:  # BCO: train on an IDM-labelled copy of the demos (babyai.observe)
         from babyai.observe.bco import from_observation
 

@@ -13,7 +13,7 @@ import argparse
 import os
 
 from babyai.cli import UserError, run
-from babyai.commands.common import add_model_args, check_seed_and_device
+from babyai.commands.common import add_model_args, check_seed_and_device, note_threads, set_threads
 from babyai.evaluate.io import results_dir
 from babyai.evaluate.session import EVAL_FIRST_SEED, open_policy, policy_name
 
@@ -37,6 +37,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    set_threads(args)
     from babyai.agent.rollout import evaluate
     from babyai.evaluate.render import episode_frames, require, write_animation
     from babyai.evaluate.steering import OracleThoughts
@@ -59,6 +60,7 @@ def main(argv=None) -> int:
         if policy is None or not policy.thinks:
             raise UserError("--steer-oracle needs a Thought Cloning model")
         steering = OracleThoughts()
+    note_threads()
     records = evaluate(policy, level, range(args.seed, args.seed + args.episodes), argmax=args.argmax,
                        sample_seed=args.seed, seeding=args.seeding, workers=0, steering=steering,
                        oracle=args.oracle, tile_size=args.tile_size)

@@ -29,6 +29,7 @@ from babyai.agent.rollout import evaluate
 from babyai.bars import progress_bar
 from babyai.model import AgentOutput
 from babyai.model.layers import frame_statistics
+from babyai.threads import describe as describe_threads
 from babyai.train import distributed
 from babyai.train.checkpoint import rng_state, set_rng_state
 from babyai.train.data import EpisodeIndex, EpochSampler, Tokenizer, batches
@@ -106,7 +107,7 @@ class Run:
         log = console_logger(folder, d.main)
         what = "resuming" if start.checkpoint else "starting"
         log.info(f"{what} {cfg.algo} run {cfg.model_name} in {folder}: seed {start.seed}, device {d.device}, "
-                 f"{d.world} process(es)")
+                 f"{d.world} process(es), {describe_threads()}")
         log.info(f"command: {cfg.command}")
 
         torch.manual_seed(start.seed + d.rank)
