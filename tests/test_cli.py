@@ -95,3 +95,21 @@ def test_a_progress_bar_in_a_log_file_is_plain_lines():
     for _ in progress_bar(range(3), desc="tty", file=term, mininterval=0):
         pass
     assert "\r" in term.getvalue()  # a terminal gets tqdm's own redrawn bar
+
+
+def test_help_shows_the_defaults_and_explains_the_log_line():
+    import contextlib
+    import io
+    import re
+
+    from babyai.commands import make_agent_demos, train
+    from babyai.train.logger import _SHORT, LEGEND
+
+    text = " ".join(train.build_parser("tc").format_help().split())
+    assert "number of epochs (default: 1000000)" in text and "better success rate (default: 100)" in text
+    assert {short for short, _ in LEGEND} == set(_SHORT.values()) | {"U", "vS"}  # every abbreviation logged
+    assert all(f" {short} " in text for short, _ in LEGEND)
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
+        make_agent_demos.parse_args(["--help"])
+    flags = re.split(r"\n  (?=-)", out.getvalue())  # one text per flag
+    assert len(flags) > 10 and all(flag.count("(default:") <= 1 for flag in flags)

@@ -13,7 +13,12 @@ from babyai.threads import add_threads_flag, use_threads
 
 def build_parser(algo: str) -> argparse.ArgumentParser:
     what = "Thought Cloning (--sg-coef 0: TC without imitating thought)" if algo == "tc" else "Behavioral Cloning"
-    p = argparse.ArgumentParser(description=f"Train a {what} agent by imitating demonstrations.")
+    from babyai.train.logger import legend_text
+
+    p = argparse.ArgumentParser(description=f"Train a {what} agent by imitating demonstrations.",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Every log row (console and train.log; log.csv has the full names):\n"
+                                       + legend_text())
     a = p.add_argument
     # base
     a("--env", default=None, help="level to validate on, e.g. BabyAI-BossLevel-v0 (REQUIRED unless --multi-env)")
@@ -27,8 +32,8 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     # training
     a("--log-interval", type=int, default=1, help="epochs between two log rows (default: 1)")
     a("--frames", type=int, default=int(9e10), help="stop after this many training frames (default: 9e10)")
-    a("--patience", type=int, default=100, help="stop after this many validations without a better success rate")
-    a("--epochs", type=int, default=1000000, help="number of epochs")
+    a("--patience", type=int, default=100, help="stop after this many validations without a better success rate (default: 100)")
+    a("--epochs", type=int, default=1000000, help="number of epochs (default: 1000000)")
     a("--epoch-length", type=int, default=0, help="episodes per epoch; 0: the whole dataset")
     a("--frames-per-proc", type=int, default=40, help="ignored (an RL setting of the original)")
     a("--lr", type=float, default=1e-4, help="learning rate (default: 1e-4)")
