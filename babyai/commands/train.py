@@ -61,6 +61,9 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     # validation
     a("--val-seed", type=int, default=2023, help="first seed of the validation levels (default: 2023)")
     a("--val-interval", type=int, default=1, help="epochs between two validations (default: 1)")
+    a("--val-fixed", action="store_true", help="every validation plays the same levels (those of the first), so that "
+      "best.pt is chosen on one set (default: each validation plays new levels, as the original did: the k-th, "
+      "from 0, from seed VAL_SEED + k * VAL_EPISODES * levels)")
     a("--val-episodes", type=int, default=512, help="validation levels, and validation demos for accuracy (default: 512)")
     a("--seeding", default="legacy", choices=["legacy", "gymnasium"], help="level seeding (default: legacy, the paper's)")
     # data
@@ -141,7 +144,8 @@ def config_from_args(args: argparse.Namespace, algo: str, command: str):
         epoch_length=args.epoch_length, frames=args.frames,
         patience=args.patience, entropy_coef=args.entropy_coef, sg_coef=args.sg_coef if algo == "tc" else 0.0,
         warm_start=args.warm_start, stop_tf=args.stop_tf, val_interval=args.val_interval,
-        val_episodes=args.val_episodes, val_seed=args.val_seed, log_interval=args.log_interval,
+        val_episodes=args.val_episodes, val_seed=args.val_seed, val_fixed=args.val_fixed,
+        log_interval=args.log_interval,
         save_interval=args.save_interval, checkpoint_minutes=args.checkpoint_minutes, tb=args.tb,
         seeding=args.seeding, device=args.device, command=command,
     )

@@ -328,7 +328,7 @@ def training_seed_ranges(model: str, storage: str | None = None, group: str = ""
             if seeds is not None:
                 ranges.append((f"the demos {name}", *seeds))
         if train.get("val_episodes"):
-            validations = math.ceil(train["epochs"] / max(1, train["val_interval"]))
+            validations = 1 if train.get("val_fixed") else math.ceil(train["epochs"] / max(1, train["val_interval"]))
             last = train["val_seed"] + validations * len(train["envs"]) * train["val_episodes"] - 1
             ranges.append(("the validation levels", train["val_seed"], last))
     except (ValueError, KeyError, TypeError) as e:
