@@ -45,21 +45,25 @@ def test_every_script_runs_its_command_module(name):
 
 HEAVY = ("torch", "gymnasium", "minigrid", "matplotlib", "PIL", "imageio", "minari")
 HELP_PROBE = """
-import contextlib, io, runpy, sys
+import contextlib, io, json, runpy, sys
+out = {}
 for name in sys.argv[1:]:
     sys.argv = [name, "--help"]
-    with contextlib.redirect_stdout(io.StringIO()) as out:
+    with contextlib.redirect_stdout(io.StringIO()) as text:
         try:
             runpy.run_module("babyai.commands." + name, run_name="__main__", alter_sys=True)
         except SystemExit:
             pass
-    heavy = sorted({m.split(".")[0] for m in sys.modules} & set(%r))
-    print(name, "usage:" in out.getvalue(), " ".join(heavy) or "-")
+    out[name] = [text.getvalue(), sorted({m.split(".")[0] for m in sys.modules} & set(%r))]
+print(json.dumps(out))
 """
 
 
-def test_help_imports_no_heavy_module():
-    """--help of every command parses its flags only: torch, gymnasium, minigrid, ... are imported in main."""
+def test_help_is_light_and_knows_the_readme_flags():
+    """--help of every command parses its flags only (torch, gymnasium, minigrid, ... are imported in main), and
+    knows every flag the README gives that command."""
+    import json
+    import re
     import subprocess
     import sys
 
@@ -69,7 +73,15 @@ def test_help_imports_no_heavy_module():
     env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run([sys.executable, "-c", HELP_PROBE % (HEAVY,), *names], capture_output=True, text=True,
                           env=env, timeout=300, check=True)
-    assert proc.stdout.splitlines() == [f"{name} True -" for name in names]  # one process: none imported so far
+    helps = json.loads(proc.stdout)
+    assert {name: heavy for name, (_, heavy) in helps.items()} == {name: [] for name in names}  # one process
+    assert all(text.startswith("usage:") for text, _ in helps.values())
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read().replace("\\\n", " ")
+    commands = re.findall(r"scripts/(\w+)\.py([^\n`]*)", readme)
+    unknown = [(name, flag) for name, args in commands if name in helps
+               for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", args) if flag not in helps[name][0]]
+    assert len(commands) > 20 and unknown == []
 
 
 def test_a_progress_bar_in_a_log_file_is_plain_lines():
@@ -113,3 +125,9 @@ def test_help_shows_the_defaults_and_explains_the_log_line():
         make_agent_demos.parse_args(["--help"])
     flags = re.split(r"\n  (?=-)", out.getvalue())  # one text per flag
     assert len(flags) > 10 and all(flag.count("(default:") <= 1 for flag in flags)
+    from babyai.commands import teach
+
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
+        teach.parse_args(["--help"])  # teaching's own defaults of the training flags, in its help too
+    text = " ".join(out.getvalue().split())
+    assert "learning rate (default: 0.0005)" in text and "over all processes (default: 16)" in text

@@ -14,12 +14,13 @@ from babyai.threads import add_threads_flag, describe, use_threads
 def add_model_args(p: argparse.ArgumentParser, several: bool = False) -> None:
     if several:
         p.add_argument("--model", nargs="+", required=True, help="model name(s) (run folders under "
-                       "<storage>[/GROUP]/models), run folder or .pt path; several give one line each in the plot")
+                       "<storage>[/GROUP]/models), run folder or .pt path (BOT: the oracle); several give one line "
+                       "each in the plot")
     else:
         p.add_argument("--model", required=True, help="model name (run folder under <storage>[/GROUP]/models), "
-                       "run folder or .pt path")
+                       "run folder or .pt path (BOT: the oracle)")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best",
-                   help="best.pt (the best validation success; falls back to last.pt) or last.pt")
+                   help="best.pt (the best validation success; falls back to last.pt) or last.pt (default: best)")
     p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
     p.add_argument("--expr-group-name", default="", help="group folder: models in <storage>/GROUP/models, "
                    "results in <storage>/GROUP")

@@ -30,7 +30,7 @@ def parse_args(argv=None):
     add_rollout_args(p)
     p.add_argument("--testing-levels-path", default=None, help="also measure on these zero-shot suites")
     p.add_argument("--trust-pickle", action="store_true", help="accept the original's pickle of testing levels")
-    p.add_argument("--suite-episodes", type=int, default=None, help="at most this many levels per suite bin")
+    p.add_argument("--suite-episodes", type=int, default=None, help="at most this many levels per suite bin (default: all)")
     return p.parse_args(argv)
 
 

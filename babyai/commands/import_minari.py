@@ -21,7 +21,7 @@ def main(argv=None) -> int:
     p.add_argument("--demos", required=True, help="name of the new dataset")
     p.add_argument("--env", default=None,
                    help="the level the episodes were played on (default: the one the dataset names)")
-    p.add_argument("--save-interval", type=int, default=1000, help="episodes per shard")
+    p.add_argument("--save-interval", type=int, default=1000, help="episodes per shard (default: 1000)")
     p.add_argument("--storage-dir", default=None,
                    help="storage root (default: $BABYAI_STORAGE or ./storage)")
     args = p.parse_args(argv)

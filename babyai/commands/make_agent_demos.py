@@ -34,7 +34,7 @@ def parse_args(argv=None):
     p.add_argument("--valid-episodes", type=int, default=0,
                    help="validation episodes (dataset NAME_valid, seeds from 10^9)")
     p.add_argument("--seed", type=int, default=2023, help="seed of the first episode's level")
-    p.add_argument("--argmax", action="store_true", help="(model agents only) greedy actions")
+    p.add_argument("--argmax", action="store_true", help="ignored: only the oracle (--model BOT) generates demos here")
     p.add_argument("--log-interval", type=int, default=100,
                    help="episodes between progress lines in the log")
     p.add_argument("--save-interval", type=int, default=1000,

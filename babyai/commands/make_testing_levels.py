@@ -41,7 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--max-seeds", type=int, default=200_000,
                    help="budget: seeds tried at most (rare bins may stay short of --levels-per-bin)")
     p.add_argument("--first-seed", type=int, default=SUITE_FIRST_SEED, help="first seed tried")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes running the oracle")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes running the oracle (default: one per core)")
     p.add_argument("--seeding", default="legacy", choices=["legacy", "gymnasium"], help="level seeding")
     p.add_argument("--exclude-demos", nargs="*", default=[],
                    help="datasets (names or paths) whose seeds the suites must not touch")

@@ -18,7 +18,7 @@ def main(argv=None) -> int:
     p.add_argument("demos", help="dataset name under <storage>/demos/, or its folder")
     p.add_argument("--jsonl", action="store_true",
                    help="one JSON object per episode (seed, mission, actions, thoughts, ...)")
-    p.add_argument("--first", type=int, default=0, help="index of the first episode shown")
+    p.add_argument("--first", type=int, default=0, help="index of the first episode shown (default: 0)")
     p.add_argument("--count", type=int, default=None, help="episodes shown (default: all)")
     p.add_argument("--storage-dir", default=None,
                    help="storage root (default: $BABYAI_STORAGE or ./storage)")

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import sys
 
+from babyai.cli import DefaultsHelpFormatter
 from babyai.model.config import TCConfig
 from babyai.threads import add_threads_flag, use_threads
+
+
+class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every flag's default; the epilog (the log legend) as written."""
 
 
 def build_parser(algo: str) -> argparse.ArgumentParser:
@@ -16,7 +22,7 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     from babyai.train.logger import legend_text
 
     p = argparse.ArgumentParser(description=f"Train a {what} agent by imitating demonstrations.",
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                formatter_class=_HelpFormatter,
                                 epilog="Every log row (console and train.log; log.csv has the full names):\n"
                                        + legend_text())
     a = p.add_argument
@@ -87,9 +93,11 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     return p
 
 
-def add_training_flags(parser: argparse.ArgumentParser, names: list[str], algo: str = "tc") -> None:
+def add_training_flags(parser: argparse.ArgumentParser, names: list[str], algo: str = "tc",
+                       defaults: dict | None = None) -> None:
     """Give ``parser`` the flags ``names`` of the training command line (same names, types, defaults, help),
-    so other scripts (e.g. scripts/teach.py) share them instead of retyping them."""
+    so other scripts (e.g. scripts/teach.py) share them instead of retyping them; ``defaults`` (dest -> value)
+    replaces some defaults, in the help text too."""
     source = build_parser(algo)
     known = {flag for action in source._actions for flag in action.option_strings}
     missing = [n for n in names if n not in known]
@@ -97,6 +105,9 @@ def add_training_flags(parser: argparse.ArgumentParser, names: list[str], algo: 
         raise ValueError(f"no training flags {', '.join(missing)}")
     for action in source._actions:
         if set(action.option_strings) & set(names):
+            if defaults and action.dest in defaults:
+                action.default = defaults[action.dest]
+                action.help = re.sub(r"\(default: [^;)]*", f"(default: {action.default:g}", action.help or "")
             parser._add_action(action)
 
 

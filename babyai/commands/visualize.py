@@ -31,7 +31,8 @@ def parse_args(argv=None):
     p.add_argument("--argmax", action="store_true", help="take the most likely action (default: sample)")
     p.add_argument("--tile-size", type=int, default=24, help="pixels per grid cell (default: 24)")
     p.add_argument("--fps", type=float, default=3.0, help="frames per second (default: 3)")
-    p.add_argument("--seeding", default="legacy", choices=["legacy", "gymnasium"], help="level seeding")
+    p.add_argument("--seeding", default="legacy", choices=["legacy", "gymnasium"],
+                   help="level seeding (default: legacy, the paper's)")
     return p.parse_args(argv)
 
 
