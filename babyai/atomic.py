@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -33,3 +34,25 @@ def atomic_write_bytes(path: str, write: Callable[[BinaryIO], object]) -> None:
 
 def atomic_write_text(path: str, text: str) -> None:
     atomic_write_bytes(path, lambda f: f.write(text.encode("utf-8")))
+
+
+@contextlib.contextmanager
+def atomic_folder(folder: str) -> Iterator[str]:
+    """A new folder that appears only when complete: the block fills a temporary folder next to it
+    (NAME.tmpPID), which is renamed to ``folder`` when the block succeeds and removed when it fails.
+    FileExistsError if ``folder`` exists before or when the block ends (another writer got there first)."""
+    if os.path.exists(folder):
+        raise FileExistsError(f"{folder} already exists; choose another name")
+    tmp = f"{folder.rstrip(os.sep)}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)  # left by a killed process that had this PID
+    os.makedirs(tmp)
+    try:
+        yield tmp
+        try:
+            os.rename(tmp, folder)  # fails if another writer's folder arrived meanwhile
+        except OSError as error:
+            if os.path.exists(folder):
+                raise FileExistsError(f"{folder} was written by another process meanwhile; choose another name") from None
+            raise error
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

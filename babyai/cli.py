@@ -43,7 +43,7 @@ def user_error_code(error: BaseException, extra: tuple[type[BaseException], ...]
 
     table = ((UserError, getattr(error, "code", 2)), (extra, 2), (MissingDependency, 3), (UnknownLevelError, 2),
              (DemoFormatError, 1), (FileNotFoundError, 1), (ModelError, 2), (SuiteError, 2), (VocabularyError, 2),
-             (DatasetError, 2), (CheckpointError, 2), (RunExistsError, 2), (LockError, 1), (StorageNameError, 2))
+             (DatasetError, 2), (CheckpointError, 2), (RunExistsError, 2), (LockError, 1), (StorageNameError, 2), (FileExistsError, 1))
     return next((code for kind, code in table if kind and isinstance(error, kind)), None)
 
 

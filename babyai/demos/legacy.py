@@ -13,6 +13,7 @@ import pickle
 import blosc
 import numpy as np
 
+from babyai.atomic import atomic_folder
 from babyai.demos.format import DemoFormatError, Episode, encode_episode, shard_name, write_meta
 from babyai.demos.format import write_shard
 
@@ -33,9 +34,9 @@ def load_original_pickle(path: str, trust_pickle: bool = False) -> list:
 def import_original(path: str, folder: str, level: str, trust_pickle: bool = False,
                     shard_size: int = 1000) -> int:
     """Convert the original pickle at ``path`` into a dataset folder; the number of episodes."""
-    demos = load_original_pickle(path, trust_pickle)
     if os.path.exists(folder):
-        raise DemoFormatError(f"{folder} already exists; choose another name")
+        raise FileExistsError(f"{folder} already exists; choose another name")
+    demos = load_original_pickle(path, trust_pickle)
     records, words = [], set()
     for k, demo in enumerate(demos):
         try:
@@ -53,14 +54,14 @@ def import_original(path: str, folder: str, level: str, trust_pickle: bool = Fal
         words.update(mission.split())
         for sentence in set(ep.thoughts):
             words.update(sentence.split())
-    os.makedirs(folder)
     chunks = [records[i:i + shard_size] for i in range(0, len(records), shard_size)]
-    for k, chunk in enumerate(chunks):
-        write_shard(os.path.join(folder, shard_name(k)), chunk, {})
-    write_meta(folder, {
-        "level": level, "episodes": len(records), "imported_from": os.path.basename(path),
-        "noise_flags_known": False, "num_shards": len(chunks), "num_episodes": len(records),
-        "num_frames": sum(n for _, _, n in records), "failed_attempts": 0,
-        "vocabulary": sorted(words), "complete": True, "generator": "original (imported)",
-    })
+    with atomic_folder(folder) as tmp:  # complete or absent, whoever else imports to the same name
+        for k, chunk in enumerate(chunks):
+            write_shard(os.path.join(tmp, shard_name(k)), chunk, {})
+        write_meta(tmp, {
+            "level": level, "episodes": len(records), "imported_from": os.path.basename(path),
+            "noise_flags_known": False, "num_shards": len(chunks), "num_episodes": len(records),
+            "num_frames": sum(n for _, _, n in records), "failed_attempts": 0,
+            "vocabulary": sorted(words), "complete": True, "generator": "original (imported)",
+        })
     return len(records)

@@ -31,8 +31,9 @@ from collections.abc import Iterator
 import gymnasium
 import numpy as np
 
-from babyai.bars import progress_bar
 import babyai
+from babyai.atomic import atomic_folder
+from babyai.bars import progress_bar
 from babyai.demos.format import (
     DemoFormatError,
     DemoReader,
@@ -223,7 +224,7 @@ def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_
     """Read the local Minari dataset ``dataset_id`` into a new dataset folder; its meta."""
     minari = _minari()
     if os.path.exists(folder):
-        raise DemoFormatError(f"{folder} already exists; choose another --demos name")
+        raise FileExistsError(f"{folder} already exists; choose another --demos name")
     try:
         dataset = minari.load_dataset(dataset_id)
     except FileNotFoundError:
@@ -245,8 +246,7 @@ def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_
     seeds = (m.get("seed") for m in dataset.storage.get_episode_metadata(dataset.episode_indices))
     resets = dict(map(tuple, info.get("reset_indices", [])))
     records, words, shards, frames = [], set(), 0, 0
-    os.makedirs(folder)
-    try:
+    with atomic_folder(folder) as tmp:  # complete or absent, whoever else imports to the same name
         bar = progress_bar(total=len(dataset), unit="ep", desc=f"import {dataset_id}", disable=not progress)
         for i, ep in enumerate(minari_episodes(dataset, level, seeding, seeds, generator)):
             ep.reset_index = resets.get(i, 0)
@@ -256,22 +256,19 @@ def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_
             for sentence in set(ep.thoughts):
                 words.update(sentence.split())
             if len(records) == shard_size:
-                write_shard(os.path.join(folder, shard_name(shards)), records, {})
+                write_shard(os.path.join(tmp, shard_name(shards)), records, {})
                 records, shards = [], shards + 1
             bar.update(1)
         bar.close()
         if records:
-            write_shard(os.path.join(folder, shard_name(shards)), records, {})
+            write_shard(os.path.join(tmp, shard_name(shards)), records, {})
             shards += 1
         num_episodes = len(dataset)
-        write_meta(folder, {
+        write_meta(tmp, {
             "level": level, "seeding": seeding, "imported_from": f"minari:{dataset_id}",
             "thoughts": has_thoughts, "noise_flags_known": has_thoughts, "num_shards": shards,
             "num_episodes": num_episodes, "episodes": num_episodes, "num_frames": frames,
             "failed_attempts": 0, "vocabulary": sorted(words), "complete": True,
             "generator": f"minari {dataset_id} (imported)",
         })
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     return DemoReader(folder).meta
