@@ -23,11 +23,12 @@ def step(script: str, *args) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--env", default="BabyAI-GoToLocal-v0")
-    p.add_argument("--episodes", type=int, default=2000, help="training demonstrations")
-    p.add_argument("--epochs", type=int, default=6, help="training epochs")
-    p.add_argument("--storage-dir", default=None)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default="BabyAI-GoToLocal-v0", help="level (default: BabyAI-GoToLocal-v0)")
+    p.add_argument("--episodes", type=int, default=2000, help="training demonstrations (default: 2000)")
+    p.add_argument("--epochs", type=int, default=6, help="training epochs (default: 6)")
+    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
     args = p.parse_args()
     storage = ["--storage-dir", args.storage_dir] if args.storage_dir else []
     demos, model = f"quickstart_{args.env}", f"quickstart_{args.env}_tc"

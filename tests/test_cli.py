@@ -41,3 +41,93 @@ def test_every_script_runs_its_command_module(name):
     with pytest.raises(SystemExit) as exit_:
         module.main(["--help"])
     assert exit_.value.code == 0
+
+
+HEAVY = ("torch", "gymnasium", "minigrid", "matplotlib", "PIL", "imageio", "minari")
+HELP_PROBE = """
+import contextlib, io, json, runpy, sys
+out = {}
+for name in sys.argv[1:]:
+    sys.argv = [name, "--help"]
+    with contextlib.redirect_stdout(io.StringIO()) as text:
+        try:
+            runpy.run_module("babyai.commands." + name, run_name="__main__", alter_sys=True)
+        except SystemExit:
+            pass
+    out[name] = [text.getvalue(), sorted({m.split(".")[0] for m in sys.modules} & set(%r))]
+print(json.dumps(out))
+"""
+
+
+def test_help_is_light_and_knows_the_readme_flags():
+    """--help of every command parses its flags only (torch, gymnasium, minigrid, ... are imported in main), and
+    knows every flag the README gives that command."""
+    import json
+    import re
+    import subprocess
+    import sys
+
+    names = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "babyai", "commands"))
+                   if f.endswith(".py") and f not in ("__init__.py", "common.py", "train.py"))
+    assert set(COMMANDS) <= set(names)
+    env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", HELP_PROBE % (HEAVY,), *names], capture_output=True, text=True,
+                          env=env, timeout=300, check=True)
+    helps = json.loads(proc.stdout)
+    assert {name: heavy for name, (_, heavy) in helps.items()} == {name: [] for name in names}  # one process
+    assert all(text.startswith("usage:") for text, _ in helps.values())
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read().replace("\\\n", " ")
+    commands = re.findall(r"scripts/(\w+)\.py([^\n`]*)", readme)
+    unknown = [(name, flag) for name, args in commands if name in helps
+               for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", args) if flag not in helps[name][0]]
+    assert len(commands) > 20 and unknown == []
+
+
+def test_a_progress_bar_in_a_log_file_is_plain_lines():
+    import io
+
+    from babyai.bars import progress_bar
+
+    log = io.StringIO()  # not a terminal
+    bar = progress_bar(total=4, unit="ep", desc="demos", file=log, line_interval=0, leave=False)
+    for _ in range(4):
+        bar.update(1)
+    bar.close()
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and log.getvalue().endswith("\n")
+    assert lines[0].startswith("demos:   0% 0/4") and lines[-1].startswith("demos: 100% 4/4")  # the last one stays
+    assert len(lines) >= 5 and all(line.startswith("demos: ") for line in lines)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    for _ in progress_bar(range(3), desc="tty", file=term, mininterval=0):
+        pass
+    assert "\r" in term.getvalue()  # a terminal gets tqdm's own redrawn bar
+
+
+def test_help_shows_the_defaults_and_explains_the_log_line():
+    import contextlib
+    import io
+    import re
+
+    from babyai.commands import make_agent_demos, train
+    from babyai.train.logger import _SHORT, LEGEND
+
+    text = " ".join(train.build_parser("tc").format_help().split())
+    assert "number of epochs (default: 1000000)" in text and "better success rate (default: 100)" in text
+    assert {short for short, _ in LEGEND} == set(_SHORT.values()) | {"U", "vS"}  # every abbreviation logged
+    assert all(f" {short} " in text for short, _ in LEGEND)
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
+        make_agent_demos.parse_args(["--help"])
+    flags = re.split(r"\n  (?=-)", out.getvalue())  # one text per flag
+    assert len(flags) > 10 and all(flag.count("(default:") <= 1 for flag in flags)
+    from babyai.commands import teach
+
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
+        teach.parse_args(["--help"])  # teaching's own defaults of the training flags, in its help too
+    text = " ".join(out.getvalue().split())
+    assert "learning rate (default: 0.0005)" in text and "over all processes (default: 16)" in text

@@ -247,3 +247,26 @@ def test_sampling_from_one_generator_replays_the_old_validation_rollout(kind):
     successes, returns, lengths = PINNED[kind]
     assert [r.length for r in records] == lengths and sum(r.success for r in records) == successes
     assert sum(r.episode_return for r in records) == returns
+
+
+def test_the_episode_picture_is_mostly_grid(tmp_path):
+    """A small level's frames are enlarged to the picture's width; the captions sit in a band under them."""
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from babyai.evaluate.render import episode_frames, write_animation
+
+    rng = np.random.default_rng(0)
+    frames = [(rng.integers(0, 4, (64, 64, 3)) * 60).astype(np.uint8) for _ in range(3)]  # 64 colours: GIF keeps them
+    record = SimpleNamespace(frames=frames, mission="go to the red ball", actions=[2, 0], injected=set(),
+                             thoughts=["go to red ball", "go to red ball"], oracle_thoughts=["explore", "explore"],
+                             halted=False, success=True, halt_thought=None)
+    path = str(tmp_path / "ep.gif")
+    write_animation(episode_frames(record, show_oracle=True), path)
+    with Image.open(path) as im:
+        w, h = im.size
+        assert im.n_frames == 3 and w == 512  # 64 px enlarged 8 times: at least 480 wide
+        first = np.asarray(im.convert("RGB"))
+    assert h - w < 0.25 * h  # the caption band is under a quarter of the picture
+    assert np.array_equal(first[:w:8, :w:8], frames[0])  # the grid fills the width, pixel for pixel

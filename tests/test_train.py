@@ -286,3 +286,79 @@ def test_checkpoints_with_the_old_string_keyed_sums_resume():
     p.sums.add_batch([1.0, 2.0, 3.0, 4.0], 5, True)
     assert (p.sums.thought_loss, p.sums.frames, p.sums.batches, p.sums.forced) == (903.0, 45.0, 3.0, 2.0)
     assert Progress.from_dict(dataclasses.asdict(p)) == p  # what a checkpoint holds now reads back the same
+
+
+def test_a_run_killed_after_its_first_epoch_resumes_from_it(demos, monkeypatch):
+    """With the default settings (a checkpoint at every epoch end), a kill in epoch 2 loses only epoch 2's work."""
+    real_step = trainer.Run.step
+
+    def dies_in_epoch_two(self, *a):
+        if self.progress.epoch == 1:
+            raise Killed
+        return real_step(self, *a)
+
+    monkeypatch.setattr(trainer.Run, "step", dies_in_epoch_two)
+    with pytest.raises(Killed):
+        trainer.train(tiny_config(demos, "first_epoch", epochs=2))
+    assert load_checkpoint(os.path.join(demos, "models", "first_epoch", "last.pt"))["progress"]["epoch"] == 1
+    steps = []
+    monkeypatch.setattr(trainer.Run, "step", lambda self, *a: steps.append(self.progress.epoch) or real_step(self, *a))
+    summary = trainer.train(tiny_config(demos, "first_epoch", epochs=2))
+    assert summary["resumed"] and summary["epoch"] == 2 and steps == [1, 1]  # only epoch 2's two batches
+    assert [r["update"] for r in read_log(os.path.join(demos, "models", "first_epoch"))] == ["1", "2"]
+
+
+class Index:
+    def __init__(self, *ranges):
+        self.ranges = list(ranges)
+
+    def seed_range(self):
+        return self.ranges
+
+
+def test_warnings_for_long_epochs_and_validation_levels_among_the_demos(caplog):
+    import logging
+
+    from babyai.train.datasets import warn_epoch_length, warn_seed_overlap
+
+    log = logging.getLogger("test_train_warnings")
+    cfg = tiny_config("unused", "w", epoch_length=100, val_seed=100, val_episodes=4, epochs=40)
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        warn_epoch_length(cfg, 40, log)
+        warn_seed_overlap(cfg, Index(("d", 110, 117), ("e", 0, 99), ("f", 300, 400)), log)
+    assert [r.getMessage() for r in caplog.records] == [
+        "--epoch-length 100 is more than the 40 training episodes: each epoch makes 2.5 passes over them",
+        "validation levels (seeds 108..119, validations 3 to 5 of at most 40) overlap the seeds of the training "
+        "demos d (110..117): validation success is then measured on training levels; choose a --val-seed outside "
+        "the demos' seeds for a held-out measure"]  # 300..400 is past the last validation's levels (100..259)
+    caplog.clear()
+    fixed = dataclasses.replace(cfg, val_fixed=True, epoch_length=40)
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        warn_epoch_length(fixed, 40, log)
+        warn_seed_overlap(fixed, Index(("d", 110, 117)), log)
+        assert not caplog.records  # one pass per epoch; the one validation set is 100..103
+        warn_seed_overlap(fixed, Index(("d", 103, 117)), log)
+    assert "(seeds 100..103, every validation)" in caplog.records[0].getMessage()
+
+
+def test_val_fixed_plays_the_same_levels_at_every_validation():
+    from _agent_helpers import untrained_policy
+
+    from babyai.train import distributed
+    from babyai.train.run import Start
+
+    policy = untrained_policy("tc", seed=0)
+    d = distributed.Dist(0, 1, 0, torch.device("cpu"))
+    start = Start(None, None, policy.model.cfg, policy.vocab, 7)
+    outs = {}
+    for fixed in (False, True):
+        cfg = tiny_config("unused", "fixed", envs=["BabyAI-GoToObjS4-v0"], val_episodes=6, val_seed=500, val_fixed=fixed)
+        outs[fixed] = [trainer._validate(cfg, d, policy.model, start, None, None, trainer.Progress(validations=v), 1.0,
+                                         None) for v in range(2)]
+    assert [o["validation_seed"] for o in outs[False]] == [500, 506] and outs[True][0] == outs[False][0]
+    assert outs[True][1] == outs[True][0]  # the same levels, and the same sampled actions
+    assert build_parser("tc").parse_args(["--val-fixed"]).val_fixed and not build_parser("tc").parse_args([]).val_fixed
+    old = cfg.to_dict()
+    del old["val_fixed"]  # a run saved before --val-fixed existed resumes under the same command
+    assert dataclasses.replace(cfg, val_fixed=False).schedule_differences(old) == []
+    assert cfg.schedule_differences(old) == ["val_fixed False -> True"]

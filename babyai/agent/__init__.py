@@ -10,21 +10,17 @@
     records = evaluate(load_policy("my_run"), "BabyAI-BossLevel-v0", range(3_000_000_000, 3_000_000_512))
 """
 
-from babyai.agent.loading import (
-    CheckpointError,
-    build_agent,
-    find_checkpoint,
-    load_agent,
-    load_checkpoint,
-    load_policy,
-    save_checkpoint,
-)
-from babyai.agent.policy import ModelError, ModelPolicy, StepOutput
-from babyai.agent.rollout import EpisodeRecord, Steering, evaluate, success_rate
-from babyai.agent.vocab import Vocabulary, VocabularyError
+from babyai.lazy import lazy_exports
 
 __all__ = [
     "CheckpointError", "EpisodeRecord", "ModelError", "ModelPolicy", "Steering", "StepOutput", "Vocabulary",
     "VocabularyError", "build_agent", "evaluate", "find_checkpoint", "load_agent", "load_checkpoint", "load_policy",
     "save_checkpoint", "success_rate",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "babyai.agent.loading": ["CheckpointError", "build_agent", "find_checkpoint", "load_agent", "load_checkpoint",
+                             "load_policy", "save_checkpoint"],
+    "babyai.agent.policy": ["ModelError", "ModelPolicy", "StepOutput"],
+    "babyai.agent.rollout": ["EpisodeRecord", "Steering", "evaluate", "success_rate"],
+    "babyai.agent.vocab": ["Vocabulary", "VocabularyError"],
+})

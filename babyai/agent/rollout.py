@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from babyai.agent.envs import HostConfig, make_host
+from babyai.bars import progress_bar
 
 AUTO_WORKERS_MIN_LEVELS = 64  # fewer levels than this: step them in this process
 
@@ -118,7 +118,8 @@ def evaluate(
             policy.check_thought(sentence)
     need_oracle = oracle or policy is None or (steering is not None and steering.needs_oracle)
     host = make_host(HostConfig(level, seeding, need_oracle, tile_size, max_steps), auto_workers(len(seeds), workers))
-    bar = tqdm(total=len(seeds), unit="ep", desc=f"{level}", disable=not progress, leave=False, mininterval=1)
+    bar = progress_bar(total=len(seeds), unit="ep", desc=f"{level}", disable=not progress, leave=False,
+                       mininterval=1)
     chooser = ActionChooser(argmax, sample_seed, generator)
     records: list[EpisodeRecord] = []
     try:

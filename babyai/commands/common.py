@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from babyai.checks import check_device, check_seed
 from babyai.cli import UserError
 from babyai.evaluate.session import EVAL_FIRST_SEED, EvalSpec, check_counts
+from babyai.threads import add_threads_flag, describe, use_threads
 
 
 def add_model_args(p: argparse.ArgumentParser, several: bool = False) -> None:
     if several:
         p.add_argument("--model", nargs="+", required=True, help="model name(s) (run folders under "
-                       "<storage>[/GROUP]/models), run folder or .pt path; several give one line each in the plot")
+                       "<storage>[/GROUP]/models), run folder or .pt path (BOT: the oracle); several give one line "
+                       "each in the plot")
     else:
         p.add_argument("--model", required=True, help="model name (run folder under <storage>[/GROUP]/models), "
-                       "run folder or .pt path")
+                       "run folder or .pt path (BOT: the oracle)")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best",
-                   help="best.pt (the best validation success; falls back to last.pt) or last.pt")
+                   help="best.pt (the best validation success; falls back to last.pt) or last.pt (default: best)")
     p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
     p.add_argument("--expr-group-name", default="", help="group folder: models in <storage>/GROUP/models, "
                    "results in <storage>/GROUP")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    add_threads_flag(p)
 
 
 def add_rollout_args(p: argparse.ArgumentParser, episodes: int | None = 512, seed: int = EVAL_FIRST_SEED,
@@ -74,3 +78,14 @@ def check_seed_and_device(seed: int | None = None, count: int = 1, device: str |
 
 def percent(x: float) -> str:
     return "n/a" if x != x else f"{100 * x:.2f}%"
+
+
+def set_threads(args: argparse.Namespace) -> None:
+    """--threads, applied once when the command starts (0: automatic; see babyai.threads)."""
+    use_threads(args.threads)
+
+
+def note_threads() -> None:
+    """Say on stderr how many threads the work about to start uses (after the checks of the flags, models and
+    files, so that a bad input still ends in one line)."""
+    print(f"torch: {describe()}", file=sys.stderr, flush=True)

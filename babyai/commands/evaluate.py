@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import episode_summary, evaluate
 from babyai.cli import run
-from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
+from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import write_json, write_jsonl
 from babyai.evaluate.session import Evaluation
 
@@ -28,7 +27,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    set_threads(args)
+    from babyai.agent.rollout import episode_summary, evaluate
+
     ev = Evaluation(spec_from_args(args))
+    note_threads()
     records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     name, level, out = ev.name, ev.level, ev.out
     report = {"model": name, "level": level, "first_seed": args.seed, "episodes": len(records), "argmax": args.argmax,

@@ -15,14 +15,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate, success_rate
 from babyai.cli import run
-from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
-from babyai.evaluate.fads import fads, fads_by_bin
+from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import write_json, write_jsonl
 from babyai.evaluate.session import Evaluation
 from babyai.evaluate.suites import DIFF_NAMES, DIFF_TYPES, bin_seeds, check_disjoint, load_suites
-from babyai.levels import resolve_level_id
 
 SHOWN = 10  # undeclared interactions printed
 
@@ -33,14 +30,20 @@ def parse_args(argv=None):
     add_rollout_args(p)
     p.add_argument("--testing-levels-path", default=None, help="also measure on these zero-shot suites")
     p.add_argument("--trust-pickle", action="store_true", help="accept the original's pickle of testing levels")
-    p.add_argument("--suite-episodes", type=int, default=None, help="at most this many levels per suite bin")
+    p.add_argument("--suite-episodes", type=int, default=None, help="at most this many levels per suite bin (default: all)")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    set_threads(args)
+    from babyai.agent.rollout import evaluate, success_rate
+    from babyai.evaluate.fads import fads, fads_by_bin
+    from babyai.levels import resolve_level_id
+
     ev = Evaluation(spec_from_args(args), needs_thoughts="it has no thoughts to score")
     suites = load_suites(args.testing_levels_path, args.trust_pickle) if args.testing_levels_path else None
+    note_threads()
     records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     score = fads(records)
     report = {"model": ev.name, "level": ev.level, "first_seed": args.seed, "argmax": args.argmax,

@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate, success_rate
 from babyai.cli import UserError, run
-from babyai.commands.common import add_model_args, add_rollout_args, check_flags, check_seed_and_device, percent
+from babyai.commands.common import (add_model_args, add_rollout_args, check_flags, check_seed_and_device, note_threads,
+                                    percent, set_threads)
 from babyai.evaluate.io import results_dir, write_csv, write_jsonl
 from babyai.evaluate.session import open_policy, policy_name
-from babyai.evaluate.steering import OracleThoughts
 from babyai.evaluate.suites import (
     DIFF_NAMES,
     DIFF_TYPES,
@@ -30,7 +29,6 @@ from babyai.evaluate.suites import (
     success_by_bin,
     training_seed_ranges,
 )
-from babyai.levels import make_env, resolve_level_id
 
 
 def parse_args(argv=None):
@@ -48,6 +46,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    set_threads(args)
+    from babyai.agent.rollout import evaluate, success_rate
+    from babyai.evaluate.steering import OracleThoughts
+    from babyai.levels import make_env, resolve_level_id
+
     check_flags(args.episodes, args.batch_size, args.workers)
     check_seed_and_device(args.seed, 1, args.device)
     level = resolve_level_id(args.env)
@@ -76,6 +79,7 @@ def main(argv=None) -> int:
     if args.oracle_thoughts:  # the paper's "oracle thoughts + TC learned control" line
         runs += [(m, f"{n}+oracle_thoughts", OracleThoughts()) for m, n in zip(args.model, names)
                  if policies[m] is not None and policies[m].thinks]
+    note_threads()
     results, bins_of = {}, bins_of_seed(bins)
     for model, name, steering in runs:
         print(f"{name}: {len(seeds)} levels of {level}", flush=True)

@@ -14,9 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate
 from babyai.cli import UserError, run
-from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
+from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import write_csv, write_json
 from babyai.evaluate.precrime import TESTS, get_tests, halt_rule, summarize
 from babyai.evaluate.session import Evaluation
@@ -35,11 +34,15 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    set_threads(args)
+    from babyai.agent.rollout import evaluate
+
     try:
         tests = get_tests(args.tests)
     except ValueError as e:
         raise UserError(str(e)) from None
     ev = Evaluation(spec_from_args(args), needs_thoughts="it has no thoughts to intervene on")
+    note_threads()
     print(f"{ev.name} on {ev.level}, {args.episodes} episodes from seed {args.seed}", flush=True)
     without = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     rows = [summarize(test, without, evaluate(ev.policy, ev.level, ev.seeds, halt=halt_rule(test), **ev.common))

@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate
 from babyai.cli import UserError, run
-from babyai.commands.common import add_model_args, add_rollout_args, percent, spec_from_args
+from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import write_csv, write_json
 from babyai.evaluate.session import Evaluation
-from babyai.evaluate.steering import FixedThought, OracleThoughts, steering_row
 
 
 def parse_args(argv=None):
@@ -33,6 +31,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    set_threads(args)
+    from babyai.agent.rollout import evaluate
+    from babyai.evaluate.steering import FixedThought, OracleThoughts, steering_row
+
     ev = Evaluation(spec_from_args(args))
     policy, level, name, seeds = ev.policy, ev.level, ev.name, ev.seeds
     if policy is None or not policy.thinks:
@@ -40,6 +42,7 @@ def main(argv=None) -> int:
     if args.thought is not None:
         policy.check_thought(args.thought)
     common = dict(ev.common, oracle=True)
+    note_threads()
     print(f"{name} on {level}, {args.episodes} episodes from seed {args.seed}", flush=True)
     runs = {"TC": evaluate(policy, level, seeds, **common),
             "oracle thoughts + TC learned control": evaluate(policy, level, seeds, steering=OracleThoughts(), **common)}

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 
 from babyai.cli import run
-from babyai.demos import open_demos
-from babyai.demos.minari_io import export_minari
 from babyai.storage import demos_path, storage_dir
 
 
@@ -27,6 +25,9 @@ def main(argv=None) -> int:
     p.add_argument("--storage-dir", default=None,
                    help="storage root (default: $BABYAI_STORAGE or ./storage)")
     args = p.parse_args(argv)
+    from babyai.demos import open_demos
+    from babyai.demos.minari_io import export_minari
+
     demos = open_demos(demos_path(args.demos, storage_dir(args.storage_dir)))
     folder = export_minari(demos, args.dataset_id, author=args.author, description=args.description)
     print(f"{folder}: {len(demos)} episodes exported; open it with minari.load_dataset({args.dataset_id!r})")

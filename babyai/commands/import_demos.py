@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 
 from babyai.cli import run
-from babyai.demos.legacy import import_original
-from babyai.levels import make_env, resolve_level_id
 from babyai.storage import new_demos_path, storage_dir
 
 
@@ -22,9 +20,12 @@ def main(argv=None) -> int:
     p.add_argument("--demos", required=True, help="name of the new dataset")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow unpickling the file (only for files from a source you trust)")
-    p.add_argument("--save-interval", type=int, default=1000, help="episodes per shard")
-    p.add_argument("--storage-dir", default=None)
+    p.add_argument("--save-interval", type=int, default=1000, help="episodes per shard (default: 1000)")
+    p.add_argument("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
     args = p.parse_args(argv)
+    from babyai.demos.legacy import import_original
+    from babyai.levels import make_env, resolve_level_id
+
     level = resolve_level_id(args.env)
     make_env(level)
     folder = new_demos_path(args.demos, storage_dir(args.storage_dir))

@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 
 from babyai.cli import run
-from babyai.demos.minari_io import import_minari
-from babyai.levels import resolve_level_id
 from babyai.storage import new_demos_path, storage_dir
 
 
@@ -23,10 +21,13 @@ def main(argv=None) -> int:
     p.add_argument("--demos", required=True, help="name of the new dataset")
     p.add_argument("--env", default=None,
                    help="the level the episodes were played on (default: the one the dataset names)")
-    p.add_argument("--save-interval", type=int, default=1000, help="episodes per shard")
+    p.add_argument("--save-interval", type=int, default=1000, help="episodes per shard (default: 1000)")
     p.add_argument("--storage-dir", default=None,
                    help="storage root (default: $BABYAI_STORAGE or ./storage)")
     args = p.parse_args(argv)
+    from babyai.demos.minari_io import import_minari
+    from babyai.levels import resolve_level_id
+
     if args.save_interval < 1:
         p.error("--save-interval must be at least 1")
     folder = new_demos_path(args.demos, storage_dir(args.storage_dir))

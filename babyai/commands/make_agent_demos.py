@@ -15,9 +15,7 @@ import time
 
 from babyai.checks import check_seed
 from babyai.cli import DefaultsHelpFormatter, UserError, run, setup_logging
-from babyai.demos import VALID_FIRST_SEED, DemoSpec, GenerationError, generate_dataset, open_demos
-from babyai.demos.show import format_episode
-from babyai.levels import SEEDINGS, make_env, resolve_level_id
+from babyai.levels import SEEDINGS
 from babyai.storage import new_demos_path, storage_dir
 
 logger = logging.getLogger("make_agent_demos")
@@ -36,7 +34,7 @@ def parse_args(argv=None):
     p.add_argument("--valid-episodes", type=int, default=0,
                    help="validation episodes (dataset NAME_valid, seeds from 10^9)")
     p.add_argument("--seed", type=int, default=2023, help="seed of the first episode's level")
-    p.add_argument("--argmax", action="store_true", help="(model agents only) greedy actions")
+    p.add_argument("--argmax", action="store_true", help="ignored: only the oracle (--model BOT) generates demos here")
     p.add_argument("--log-interval", type=int, default=100,
                    help="episodes between progress lines in the log")
     p.add_argument("--save-interval", type=int, default=1000,
@@ -86,6 +84,8 @@ class Progress:
 
     def __call__(self, ep):
         if self.print_episodes:
+            from babyai.demos.show import format_episode
+
             print(format_episode(ep, self.count), flush=True)
         self.count += 1
         self.since += 1
@@ -97,6 +97,9 @@ class Progress:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.demos import VALID_FIRST_SEED, DemoSpec, GenerationError, generate_dataset, open_demos
+    from babyai.levels import make_env, resolve_level_id
+
     if args.model != "BOT":
         raise UserError("only the oracle generates demos here (--model BOT); to record a trained "
                         "agent, use the evaluation scripts")

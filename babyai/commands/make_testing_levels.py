@@ -24,7 +24,6 @@ from babyai.evaluate.suites import (
     load_suites,
     save_suites,
 )
-from babyai.levels import make_env, resolve_level_id
 from babyai.storage import demos_path, storage_dir
 
 # seed ranges the project's own data uses (README/DESIGN): training demos from 2023 (the paper: 1M episodes),
@@ -42,7 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--max-seeds", type=int, default=200_000,
                    help="budget: seeds tried at most (rare bins may stay short of --levels-per-bin)")
     p.add_argument("--first-seed", type=int, default=SUITE_FIRST_SEED, help="first seed tried")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes running the oracle")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes running the oracle (default: one per core)")
     p.add_argument("--seeding", default="legacy", choices=["legacy", "gymnasium"], help="level seeding")
     p.add_argument("--exclude-demos", nargs="*", default=[],
                    help="datasets (names or paths) whose seeds the suites must not touch")
@@ -55,6 +54,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from babyai.levels import make_env, resolve_level_id
+
     level = resolve_level_id(args.env)
     make_env(level)  # an unknown level: one line with close matches
     out = args.out or os.path.join(storage_dir(args.storage_dir), f"testing_levels_{level}.json")

@@ -10,8 +10,6 @@ import json
 import sys
 
 from babyai.cli import run
-from babyai.demos import open_demos
-from babyai.demos.show import episode_json, format_episode
 from babyai.storage import demos_path, storage_dir
 
 
@@ -20,11 +18,14 @@ def main(argv=None) -> int:
     p.add_argument("demos", help="dataset name under <storage>/demos/, or its folder")
     p.add_argument("--jsonl", action="store_true",
                    help="one JSON object per episode (seed, mission, actions, thoughts, ...)")
-    p.add_argument("--first", type=int, default=0, help="index of the first episode shown")
+    p.add_argument("--first", type=int, default=0, help="index of the first episode shown (default: 0)")
     p.add_argument("--count", type=int, default=None, help="episodes shown (default: all)")
     p.add_argument("--storage-dir", default=None,
                    help="storage root (default: $BABYAI_STORAGE or ./storage)")
     args = p.parse_args(argv)
+    from babyai.demos import open_demos
+    from babyai.demos.show import episode_json, format_episode
+
     if args.first < 0 or (args.count is not None and args.count < 0):
         p.error("--first and --count must be >= 0")
     demos = open_demos(demos_path(args.demos, storage_dir(args.storage_dir)))

@@ -14,7 +14,6 @@ import argparse
 import signal
 
 from babyai.cli import UserError, run, setup_logging
-from babyai.teach.data import quarter_rates
 from babyai.commands.train import add_training_flags
 
 TRAINING_FLAGS = ["--pretrained-model", "--seed", "--storage-dir", "--seeding", "--lr", "--beta1", "--beta2",
@@ -42,8 +41,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="each episode waits for the snapshot of its updates (default: yes for the oracle, no "
                         "for a person): reproducible sessions")
     p.add_argument("--threads", type=int, default=1, help="torch threads of the trainer (default: 1)")
-    add_training_flags(p, TRAINING_FLAGS)
-    p.set_defaults(batch_size=16, lr=5e-4, recurrence=20)  # online: few, short episodes per update
+    add_training_flags(p, TRAINING_FLAGS, defaults=dict(batch_size=16, lr=5e-4, recurrence=20))  # online: few,
+    # short episodes per update
     return p.parse_args(argv)
 
 
@@ -57,6 +56,7 @@ def main(argv=None) -> int:
     from babyai.teach.agent import TCConfig
     from babyai.teach import OnlineConfig, SessionError, TeachConfig, teach
     from babyai.teach.agent import CheckpointError, ModelError
+    from babyai.teach.data import quarter_rates
     from babyai.teach.server import ServerError
 
     setup_logging()

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import sys
 
+from babyai.cli import DefaultsHelpFormatter
 from babyai.model.config import TCConfig
+from babyai.threads import add_threads_flag, use_threads
+
+
+class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every flag's default; the epilog (the log legend) as written."""
 
 
 def build_parser(algo: str) -> argparse.ArgumentParser:
     what = "Thought Cloning (--sg-coef 0: TC without imitating thought)" if algo == "tc" else "Behavioral Cloning"
-    p = argparse.ArgumentParser(description=f"Train a {what} agent by imitating demonstrations.")
+    from babyai.train.logger import legend_text
+
+    p = argparse.ArgumentParser(description=f"Train a {what} agent by imitating demonstrations.",
+                                formatter_class=_HelpFormatter,
+                                epilog="Every log row (console and train.log; log.csv has the full names):\n"
+                                       + legend_text())
     a = p.add_argument
     # base
     a("--env", default=None, help="level to validate on, e.g. BabyAI-BossLevel-v0 (REQUIRED unless --multi-env)")
@@ -26,8 +38,8 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     # training
     a("--log-interval", type=int, default=1, help="epochs between two log rows (default: 1)")
     a("--frames", type=int, default=int(9e10), help="stop after this many training frames (default: 9e10)")
-    a("--patience", type=int, default=100, help="stop after this many validations without a better success rate")
-    a("--epochs", type=int, default=1000000, help="number of epochs")
+    a("--patience", type=int, default=100, help="stop after this many validations without a better success rate (default: 100)")
+    a("--epochs", type=int, default=1000000, help="number of epochs (default: 1000000)")
     a("--epoch-length", type=int, default=0, help="episodes per epoch; 0: the whole dataset")
     a("--frames-per-proc", type=int, default=40, help="ignored (an RL setting of the original)")
     a("--lr", type=float, default=1e-4, help="learning rate (default: 1e-4)")
@@ -43,6 +55,7 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     a("--entropy-coef", type=float, default=0.01, help="entropy bonus coefficient (default: 0.01)")
     a("--checkpoint-minutes", type=float, default=10.0, help="also checkpoint within an epoch this often (default: 10)")
     a("--device", default=None, help="cpu, cuda, cuda:N or a GPU index (default: the GPU if there is one)")
+    add_threads_flag(p)
     # model
     a("--image-dim", type=int, default=128, help="channels of the image encoder and FiLM blocks: a multiple of 8 from 16 up (the paper: 128; 32 makes CPU studies 5-10x faster)")
     a("--memory-dim", type=int, default=128, help="width of each LSTM memory (paper: 2048)")
@@ -54,6 +67,9 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     # validation
     a("--val-seed", type=int, default=2023, help="first seed of the validation levels (default: 2023)")
     a("--val-interval", type=int, default=1, help="epochs between two validations (default: 1)")
+    a("--val-fixed", action="store_true", help="every validation plays the same levels (those of the first), so that "
+      "best.pt is chosen on one set (default: each validation plays new levels, as the original did: the k-th, "
+      "from 0, from seed VAL_SEED + k * VAL_EPISODES * levels)")
     a("--val-episodes", type=int, default=512, help="validation levels, and validation demos for accuracy (default: 512)")
     a("--seeding", default="legacy", choices=["legacy", "gymnasium"], help="level seeding (default: legacy, the paper's)")
     # data
@@ -77,9 +93,11 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     return p
 
 
-def add_training_flags(parser: argparse.ArgumentParser, names: list[str], algo: str = "tc") -> None:
+def add_training_flags(parser: argparse.ArgumentParser, names: list[str], algo: str = "tc",
+                       defaults: dict | None = None) -> None:
     """Give ``parser`` the flags ``names`` of the training command line (same names, types, defaults, help),
-    so other scripts (e.g. scripts/teach.py) share them instead of retyping them."""
+    so other scripts (e.g. scripts/teach.py) share them instead of retyping them; ``defaults`` (dest -> value)
+    replaces some defaults, in the help text too."""
     source = build_parser(algo)
     known = {flag for action in source._actions for flag in action.option_strings}
     missing = [n for n in names if n not in known]
@@ -87,6 +105,9 @@ def add_training_flags(parser: argparse.ArgumentParser, names: list[str], algo: 
         raise ValueError(f"no training flags {', '.join(missing)}")
     for action in source._actions:
         if set(action.option_strings) & set(names):
+            if defaults and action.dest in defaults:
+                action.default = defaults[action.dest]
+                action.help = re.sub(r"\(default: [^;)]*", f"(default: {action.default:g}", action.help or "")
             parser._add_action(action)
 
 
@@ -134,7 +155,8 @@ def config_from_args(args: argparse.Namespace, algo: str, command: str):
         epoch_length=args.epoch_length, frames=args.frames,
         patience=args.patience, entropy_coef=args.entropy_coef, sg_coef=args.sg_coef if algo == "tc" else 0.0,
         warm_start=args.warm_start, stop_tf=args.stop_tf, val_interval=args.val_interval,
-        val_episodes=args.val_episodes, val_seed=args.val_seed, log_interval=args.log_interval,
+        val_episodes=args.val_episodes, val_seed=args.val_seed, val_fixed=args.val_fixed,
+        log_interval=args.log_interval,
         save_interval=args.save_interval, checkpoint_minutes=args.checkpoint_minutes, tb=args.tb,
         seeding=args.seeding, device=args.device, command=command,
     )
@@ -150,9 +172,10 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
     parser = build_parser(algo)
     parser.prog = prog
     args = parser.parse_args(argv)
+    cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
+    use_threads(args.threads)  # logged by the trainer
     from babyai.train.trainer import train
 
-    cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
     if args.from_observation:  # BCO: train on an IDM-labelled copy of the demos (babyai.observe)
         from babyai.observe.bco import from_observation
 

@@ -12,14 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.agent.rollout import evaluate
 from babyai.cli import UserError, run
-from babyai.commands.common import add_model_args, check_seed_and_device
+from babyai.commands.common import add_model_args, check_seed_and_device, note_threads, set_threads
 from babyai.evaluate.io import results_dir
-from babyai.evaluate.render import episode_frames, require, write_animation
 from babyai.evaluate.session import EVAL_FIRST_SEED, open_policy, policy_name
-from babyai.evaluate.steering import OracleThoughts
-from babyai.levels import make_env, resolve_level_id
 
 
 def parse_args(argv=None):
@@ -35,12 +31,19 @@ def parse_args(argv=None):
     p.add_argument("--argmax", action="store_true", help="take the most likely action (default: sample)")
     p.add_argument("--tile-size", type=int, default=24, help="pixels per grid cell (default: 24)")
     p.add_argument("--fps", type=float, default=3.0, help="frames per second (default: 3)")
-    p.add_argument("--seeding", default="legacy", choices=["legacy", "gymnasium"], help="level seeding")
+    p.add_argument("--seeding", default="legacy", choices=["legacy", "gymnasium"],
+                   help="level seeding (default: legacy, the paper's)")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    set_threads(args)
+    from babyai.agent.rollout import evaluate
+    from babyai.evaluate.render import episode_frames, require, write_animation
+    from babyai.evaluate.steering import OracleThoughts
+    from babyai.levels import make_env, resolve_level_id
+
     if args.episodes < 1 or args.tile_size < 4 or args.fps <= 0:
         raise UserError("--episodes must be at least 1, --tile-size at least 4 and --fps positive")
     check_seed_and_device(args.seed, args.episodes, args.device)
@@ -58,6 +61,7 @@ def main(argv=None) -> int:
         if policy is None or not policy.thinks:
             raise UserError("--steer-oracle needs a Thought Cloning model")
         steering = OracleThoughts()
+    note_threads()
     records = evaluate(policy, level, range(args.seed, args.seed + args.episodes), argmax=args.argmax,
                        sample_seed=args.seed, seeding=args.seeding, workers=0, steering=steering,
                        oracle=args.oracle, tile_size=args.tile_size)

@@ -14,8 +14,8 @@ import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from tqdm import tqdm
 
+from babyai.bars import progress_bar
 import babyai
 from babyai.bot import Bot, BotError
 from babyai.demos.format import (
@@ -260,8 +260,8 @@ def _generate(folder: str, spec: DemoSpec, workers: int, crash: bool, progress: 
         pool = None
         maker = maker or maker_class(spec, crash)
         results = (make_chunk(maker, c) for c in chunks)
-    bar = tqdm(total=spec.episodes, initial=start, unit="ep", desc=os.path.basename(folder),
-               disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(total=spec.episodes, initial=start, unit="ep", desc=os.path.basename(folder),
+                       disable=not progress, dynamic_ncols=True)
     shard, buffer, failures, words = done_shards, [], 0, set()
     try:
         for records in results:

@@ -30,10 +30,10 @@ from collections.abc import Iterator
 
 import gymnasium
 import numpy as np
-from tqdm import tqdm
 
 import babyai
 from babyai.atomic import atomic_folder
+from babyai.bars import progress_bar
 from babyai.demos.format import (
     DemoFormatError,
     DemoReader,
@@ -154,7 +154,7 @@ def export_minari(reader: DemoReader, dataset_id: str, author: str | None = None
     metadata.update(level=level, seeding=seeding, thoughts=meta.get("thoughts", True),
                     seeds=_seed_runs(reader.seeds[: len(reader)]), exported_by=f"babyai {babyai.__version__}")
     resets, dataset = [], None
-    bar = tqdm(total=len(reader), unit="ep", desc=f"export {dataset_id}", disable=not progress)
+    bar = progress_bar(total=len(reader), unit="ep", desc=f"export {dataset_id}", disable=not progress)
     try:
         for start in range(0, len(reader), CHUNK):
             buffers = []
@@ -247,7 +247,7 @@ def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_
     resets = dict(map(tuple, info.get("reset_indices", [])))
     records, words, shards, frames = [], set(), 0, 0
     with atomic_folder(folder) as tmp:  # complete or absent, whoever else imports to the same name
-        bar = tqdm(total=len(dataset), unit="ep", desc=f"import {dataset_id}", disable=not progress)
+        bar = progress_bar(total=len(dataset), unit="ep", desc=f"import {dataset_id}", disable=not progress)
         for i, ep in enumerate(minari_episodes(dataset, level, seeding, seeds, generator)):
             ep.reset_index = resets.get(i, 0)
             records.append((encode_episode(ep), ep.seed, len(ep)))

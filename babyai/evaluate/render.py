@@ -31,21 +31,22 @@ def require(module: str, extra: str = "plots"):
 
 
 def caption(frame: np.ndarray, lines: Sequence[tuple[str, tuple]], font_size: int = 14, min_width: int = 480) -> np.ndarray:
-    """``frame`` (H, W, 3), centred on a canvas at least ``min_width`` wide, with a white band below holding
-    ``lines`` of (text, colour), wrapped to the width."""
+    """``frame`` (H, W, 3), enlarged by a whole factor (each pixel repeated) to at least ``min_width`` wide, with
+    a thin white band below holding ``lines`` of (text, colour), wrapped to its width: the grid is the picture."""
     image_mod, draw_mod, font_mod = require("PIL.Image"), require("PIL.ImageDraw"), require("PIL.ImageFont")
     try:
         font = font_mod.load_default(size=font_size)
     except TypeError:  # Pillow < 10.1
         font = font_mod.load_default()
-    h, fw = frame.shape[:2]
-    w = max(fw, min_width)
+    scale = max(1, -(-min_width // frame.shape[1]))
+    frame = np.repeat(np.repeat(np.ascontiguousarray(frame, dtype=np.uint8), scale, 0), scale, 1)
+    h, w = frame.shape[:2]
     chars = max(20, int(w / (0.6 * font_size)))
     wrapped = [(part, color) for text, color in lines for part in (textwrap.wrap(text, chars) or [""])]
     line_h = font_size + 4
     band = 6 + line_h * len(wrapped)
     canvas = image_mod.new("RGB", (w, h + band), BACKGROUND)
-    canvas.paste(image_mod.fromarray(np.ascontiguousarray(frame, dtype=np.uint8)), ((w - fw) // 2, 0))
+    canvas.paste(image_mod.fromarray(frame), (0, 0))
     draw = draw_mod.Draw(canvas)
     for k, (text, color) in enumerate(wrapped):
         draw.text((4, h + 3 + k * line_h), text, fill=color, font=font)

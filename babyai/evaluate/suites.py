@@ -21,9 +21,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from tqdm import tqdm
-
 from babyai.atomic import atomic_write_text
+from babyai.bars import progress_bar
 from babyai.workers import process_context
 
 FORMAT = "thought-cloning-testing-levels"
@@ -206,7 +205,7 @@ def build_suites(level: str, levels_per_bin: int, max_seeds: int, first_seed: in
     tasks = ((level, seeding, range(s, min(s + CHUNK, first_seed + max_seeds)))
              for s in range(first_seed, first_seed + max_seeds, CHUNK))
     start = time.time()
-    bar = tqdm(total=max_seeds, unit="seed", desc="testing levels", disable=not progress, mininterval=1)
+    bar = progress_bar(total=max_seeds, unit="seed", desc="testing levels", disable=not progress, mininterval=1)
     pool = process_context().Pool(workers) if workers > 1 else None
     try:
         results = pool.imap(_measure_task, tasks) if pool else map(_measure_task, tasks)
@@ -329,7 +328,7 @@ def training_seed_ranges(model: str, storage: str | None = None, group: str = ""
             if seeds is not None:
                 ranges.append((f"the demos {name}", *seeds))
         if train.get("val_episodes"):
-            validations = math.ceil(train["epochs"] / max(1, train["val_interval"]))
+            validations = 1 if train.get("val_fixed") else math.ceil(train["epochs"] / max(1, train["val_interval"]))
             last = train["val_seed"] + validations * len(train["envs"]) * train["val_episodes"] - 1
             ranges.append(("the validation levels", train["val_seed"], last))
     except (ValueError, KeyError, TypeError) as e:

@@ -18,9 +18,8 @@ from babyai.levels.compat import (
     legacy_level_class,
 )
 from babyai.levels.fastobs import fast_observation_class
+from babyai.levels import SEEDINGS  # noqa: F401  (defined there, light, for the commands' flags)
 from babyai.levels.seeding import LegacyRandom
-
-SEEDINGS = ("legacy", "gymnasium")
 
 
 class UnknownLevelError(ValueError):

@@ -1,8 +1,6 @@
 """The Thought Cloning agent and its Behavioral Cloning baseline (nn.Modules and their config)."""
 
-from babyai.model.agents import AgentOutput, BCAgent, Memory, ThoughtCloningAgent
-from babyai.model.config import EOS_ID, PAD_ID, SOS_ID, TCConfig
-from babyai.model.generators import ActionGenerator, ThoughtGenerator
+from babyai.lazy import lazy_exports
 
 __all__ = [
     "AgentOutput",
@@ -16,3 +14,8 @@ __all__ = [
     "ThoughtCloningAgent",
     "ThoughtGenerator",
 ]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "babyai.model.agents": ["AgentOutput", "BCAgent", "Memory", "ThoughtCloningAgent"],
+    "babyai.model.config": ["EOS_ID", "PAD_ID", "SOS_ID", "TCConfig"],
+    "babyai.model.generators": ["ActionGenerator", "ThoughtGenerator"],
+})

@@ -15,8 +15,8 @@ import contextlib
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
+from babyai.bars import progress_bar
 from babyai.observe._deps import StepOutput
 from babyai.observe.nets import RSSM, LatentPolicy
 from babyai.observe.world_model import filter_elbo, negative_elbo, sequences
@@ -50,7 +50,7 @@ def train_aime(policy: LatentPolicy, model: RSSM, demos: list, vocab, updates: i
     model.requires_grad_(False)
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
     history = []
-    bar = tqdm(range(updates), desc="aime", unit="update", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(updates), desc="aime", unit="update", disable=not progress, dynamic_ncols=True)
     for u in bar:
         policy.train()
         batch = [demos[int(i)] for i in rng.integers(0, len(demos), batch_size)]

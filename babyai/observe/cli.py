@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from babyai.cli import UserError, setup_logging
+from babyai.cli import DefaultsHelpFormatter, UserError, setup_logging
 from babyai.demos import open_demos
 from babyai.levels import SEEDINGS, make_env, resolve_level_id
 from babyai.observe._deps import CheckpointError, Vocabulary, load_checkpoint, save_checkpoint
@@ -40,7 +40,7 @@ IIDM_CHECKPOINT = "iidm.pt"
 
 def embodiment_args(argv=None):
     p = argparse.ArgumentParser(description=DOCS['embodiment'],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", required=True, help="level id (BabyAI-GoToLocal-v0, or GoToLocal)")
     p.add_argument("--episodes", type=int, default=1000, help="number of episodes")
     p.add_argument("--policy", choices=POLICIES, default="random",
@@ -91,7 +91,7 @@ def embodiment_main(argv=None) -> int:
 
 def run_flags(p: argparse.ArgumentParser, evaluation: bool = False) -> None:
     """The flags every training command here ends with: seed, (evaluation levels,) storage, quiet."""
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed of the training")
     if evaluation:
         p.add_argument("--eval-episodes", type=int, default=200, help="levels to measure success on (0: none)")
         p.add_argument("--eval-seed", type=int, default=10**7, help="seed of the first evaluation level")
@@ -101,15 +101,15 @@ def run_flags(p: argparse.ArgumentParser, evaluation: bool = False) -> None:
 
 def idm_args(argv=None):
     p = argparse.ArgumentParser(description=DOCS['idm'],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", required=True, help="level of the embodiment data")
     p.add_argument("--embodiment", required=True, help="embodiment dataset (scripts/make_embodiment_data.py)")
     p.add_argument("--model", required=True, help="run name: <storage>/models/NAME")
     p.add_argument("--eval-demos", default=None, help="demonstrations whose true actions score the IDM")
     p.add_argument("--episodes", type=int, default=0, help="embodiment episodes to use (0: all)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--epochs", type=int, default=10, help="passes over the transitions")
+    p.add_argument("--batch-size", type=int, default=64, help="examples per update")
+    p.add_argument("--lr", type=float, default=2e-3, help="learning rate (Adam)")
     p.add_argument("--channels", type=int, default=32, help="width of the convolutions")
     run_flags(p)
     args = p.parse_args(argv)
@@ -139,15 +139,15 @@ def idm_main(argv=None) -> int:
 
 def world_model_args(argv=None):
     p = argparse.ArgumentParser(description=DOCS['world_model'],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", required=True, help="level of the embodiment data")
     p.add_argument("--embodiment", required=True, help="embodiment dataset (scripts/make_embodiment_data.py)")
     p.add_argument("--model", required=True, help="run name: <storage>/models/NAME")
     p.add_argument("--episodes", type=int, default=0, help="embodiment episodes to use (0: all)")
-    p.add_argument("--updates", type=int, default=1500)
+    p.add_argument("--updates", type=int, default=1500, help="optimizer updates")
     p.add_argument("--batch-size", type=int, default=16, help="windows per update")
     p.add_argument("--seq-len", type=int, default=32, help="frames per window")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
     p.add_argument("--deter", type=int, default=128, help="deterministic state width")
     p.add_argument("--stoch", type=int, default=32, help="stochastic state width")
     p.add_argument("--kl-balance", type=float, default=KL_BALANCE,
@@ -199,15 +199,15 @@ def world_model_main(argv=None) -> int:
 
 def aime_args(argv=None):
     p = argparse.ArgumentParser(description=DOCS['aime'],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", required=True, help="level")
     p.add_argument("--demos", required=True, help="demonstrations (their actions are not used)")
     p.add_argument("--world-model", required=True, help="world-model run (scripts/train_world_model.py)")
     p.add_argument("--model", required=True, help="run name: <storage>/models/NAME")
     p.add_argument("--episodes", type=int, default=0, help="demonstrations to use (0: all)")
-    p.add_argument("--updates", type=int, default=600)
+    p.add_argument("--updates", type=int, default=600, help="optimizer updates")
     p.add_argument("--batch-size", type=int, default=32, help="demonstrations per update")
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
     p.add_argument("--tau", type=float, default=1.0, help="Gumbel-softmax temperature")
     run_flags(p, evaluation=True)
     args = p.parse_args(argv)
@@ -267,7 +267,7 @@ def aime_main(argv=None) -> int:
 
 def iidm_args(argv=None):
     p = argparse.ArgumentParser(description=DOCS['iidm'],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", required=True, help="level")
     p.add_argument("--embodiment", required=True, help="embodiment dataset (scripts/make_embodiment_data.py)")
     p.add_argument("--demos", required=True, help="demonstrations (their actions are not used)")
@@ -276,8 +276,8 @@ def iidm_args(argv=None):
     p.add_argument("--embodiment-episodes", type=int, default=0, help="embodiment episodes to use (0: all)")
     p.add_argument("--model-epochs", type=int, default=5, help="epochs of the forward model")
     p.add_argument("--policy-epochs", type=int, default=10, help="epochs of the policy")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=64, help="examples per update")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
     p.add_argument("--tau", type=float, default=1.0, help="Gumbel-softmax temperature")
     run_flags(p, evaluation=True)
     args = p.parse_args(argv)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
+from babyai.bars import progress_bar
 from babyai.observe.nets import IDMConfig, InverseDynamicsModel  # noqa: F401 (IDMConfig re-exported)
 from babyai.observe._deps import CheckpointError, atomic_write_text, load_checkpoint, save_checkpoint
 
@@ -96,7 +96,7 @@ def fit(model: InverseDynamicsModel, train: Transitions, held_out: Transitions, 
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     best, best_state, history = -1.0, None, []
-    for epoch in tqdm(range(epochs), desc="idm", unit="epoch", disable=not progress, dynamic_ncols=True):
+    for epoch in progress_bar(range(epochs), desc="idm", unit="epoch", disable=not progress, dynamic_ncols=True):
         model.train()
         order, total = rng.permutation(len(train)), 0.0
         for k in range(0, len(order), batch_size):

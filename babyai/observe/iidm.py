@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
+from babyai.bars import progress_bar
 from babyai.observe._deps import StepOutput
 from babyai.observe.aime import evaluating, mission_tokens
 from babyai.observe.idm import Transitions, load_transitions
@@ -39,7 +39,8 @@ def train_forward_model(model: ForwardModel, data: Transitions, epochs: int, bat
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
-    for epoch in tqdm(range(epochs), desc="forward model", unit="epoch", disable=not progress, dynamic_ncols=True):
+    for epoch in progress_bar(range(epochs), desc="forward model", unit="epoch", disable=not progress,
+                              dynamic_ncols=True):
         model.train()
         order, total = rng.permutation(len(data)), 0.0
         for k in range(0, len(order), batch_size):
@@ -65,7 +66,8 @@ def train_iidm_policy(policy: ObservationPolicy, model: ForwardModel, data: Tran
     tokens = mission_tokens(vocab, missions)  # (N, L)
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
     history = []
-    for epoch in tqdm(range(epochs), desc="iidm policy", unit="epoch", disable=not progress, dynamic_ncols=True):
+    for epoch in progress_bar(range(epochs), desc="iidm policy", unit="epoch", disable=not progress,
+                              dynamic_ncols=True):
         policy.train()
         order, total = rng.permutation(len(data)), 0.0
         for k in range(0, len(order), batch_size):

@@ -18,8 +18,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
+from babyai.bars import progress_bar
 from babyai.observe.nets import RSSM, WorldModelConfig
 from babyai.observe._deps import CheckpointError, load_checkpoint, save_checkpoint
 
@@ -90,7 +90,7 @@ def train_world_model(model: RSSM, train: list, held_out: list, updates: int, ba
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history = []
-    bar = tqdm(range(updates), desc="world model", unit="update", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(range(updates), desc="world model", unit="update", disable=not progress, dynamic_ncols=True)
     for u in bar:
         model.train()
         batch = [train[int(i)] for i in rng.integers(0, len(train), batch_size)]

@@ -5,7 +5,10 @@ rewrites its thought at every step, while a separate process trains the agent on
     teach(TeachConfig("BabyAI-GoToLocal-v0", "me", teacher="oracle", episodes=100))
 """
 
-from babyai.teach.online import OnlineConfig
-from babyai.teach.run import SessionError, TeachConfig, teach
+from babyai.lazy import lazy_exports
 
 __all__ = ["OnlineConfig", "SessionError", "TeachConfig", "teach"]
+__getattr__, __dir__ = lazy_exports(__name__, {
+    "babyai.teach.online": ["OnlineConfig"],
+    "babyai.teach.run": ["SessionError", "TeachConfig", "teach"],
+})

@@ -194,12 +194,12 @@ class OracleTeacher:
 
 def run_oracle(session: TeachingSession, progress: bool = True) -> list[dict]:
     """Teach with the oracle until the session's episode count is reached; returns the new CSV rows."""
-    from tqdm import tqdm
+    from babyai.bars import progress_bar
 
     teacher = OracleTeacher(session)
     rows = []
-    bar = tqdm(total=session.episodes, initial=session.writer.num_episodes, unit="ep", disable=not progress,
-               desc="teaching")
+    bar = progress_bar(total=session.episodes, initial=session.writer.num_episodes, unit="ep", disable=not progress,
+                       desc="teaching")
     try:
         while not session.ended:
             row = teacher.teach_step()

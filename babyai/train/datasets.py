@@ -8,6 +8,7 @@ import os
 from babyai.levels import resolve_level_id
 from babyai.train.data import DatasetError, Source, Tokenizer, open_dataset
 from babyai.train.run import TrainConfig
+from babyai.train.schedule import validation_count
 from babyai.agent.vocab import Vocabulary
 
 CHECKED_EPISODES = 100  # episodes of each dataset whose words are checked before training starts
@@ -78,15 +79,30 @@ def check_levels(cfg: TrainConfig, vocab: Vocabulary, log: logging.Logger, probe
 
 
 def warn_seed_overlap(cfg: TrainConfig, index, log: logging.Logger) -> None:
-    """Warn when the validation levels' seeds fall among the training demos' seeds (the README flags do:
-    demos from seed 2023 and --val-seed 2023 validate on the first training levels)."""
+    """Warn when the levels of any validation of the run fall among the training demos' seeds (the README flags
+    do: demos from seed 2023 and --val-seed 2023 validate on the first training levels). Each validation plays
+    a new set (unless --val-fixed): every set the run's --epochs can reach is checked."""
     if cfg.val_episodes == 0:
         return
-    lo, hi = cfg.val_seed, cfg.val_seed + cfg.val_episodes * len(cfg.envs) - 1
+    size = cfg.val_episodes * len(cfg.envs)  # seeds of one validation
+    count = validation_count(cfg.epochs, cfg.val_interval, cfg.val_fixed)
     for name, first, last in index.seed_range():
-        if first <= hi and lo <= last:
-            log.warning(
-                f"validation levels (seeds {lo}..{hi} at the first validation) overlap the seeds of the training demos "
-                f"{name} ({first}..{last}): validation success is then measured on training levels; choose a "
-                f"--val-seed outside the demos' seeds for a held-out measure"
-            )
+        a = max(0, -(-(first - cfg.val_seed - size + 1) // size))  # the first and last overlapping validation
+        b = min(count - 1, (last - cfg.val_seed) // size)
+        if a > b:
+            continue
+        lo, hi = cfg.val_seed + a * size, cfg.val_seed + (b + 1) * size - 1
+        which = "every validation" if cfg.val_fixed else (
+            f"validation {a + 1}" if a == b else f"validations {a + 1} to {b + 1}") + f" of at most {count}"
+        log.warning(
+            f"validation levels (seeds {lo}..{hi}, {which}) overlap the seeds of the training demos "
+            f"{name} ({first}..{last}): validation success is then measured on training levels; choose a "
+            f"--val-seed outside the demos' seeds for a held-out measure"
+        )
+
+
+def warn_epoch_length(cfg: TrainConfig, episodes: int, log: logging.Logger) -> None:
+    """Say so when --epoch-length makes each epoch several passes over the training episodes."""
+    if cfg.epoch_length > episodes:
+        log.warning(f"--epoch-length {cfg.epoch_length:,} is more than the {episodes:,} training episodes: each "
+                    f"epoch makes {cfg.epoch_length / episodes:.1f} passes over them")

@@ -25,6 +25,22 @@ _SHORT = {
     "frames": "F", "FPS": "FPS", "duration": "D", "entropy": "H", "policy_loss": "pL", "sg_loss": "sL",
     "train_accuracy": "A", "validation_accuracy": "vA", "lr": "lr", "tf_ratio": "tf",
 }
+# what the console line's abbreviations mean (train_tc.py --help, the README)
+LEGEND = (
+    ("U", "update: epochs completed (log.csv update)"), ("F", "training frames so far (frames)"),
+    ("FPS", "training frames per second in this epoch"), ("D", "seconds spent training and validating (duration)"),
+    ("H", "action entropy per frame (entropy)"), ("pL", "action loss, NLL per frame (policy_loss)"),
+    ("sL", "thought loss, NLL per frame summed over its words (sg_loss; TC only)"),
+    ("A", "share of training frames whose most likely action is the demonstrated one (train_accuracy)"),
+    ("lr", "learning rate"), ("tf", "teacher-forcing ratio of the epoch (tf_ratio; TC only)"),
+    ("vS", "success rate on the validation levels (validation_success_rate; vS_LEVEL per level)"),
+    ("vA", "action accuracy on the validation demos (validation_accuracy)"),
+)
+
+
+def legend_text() -> str:
+    """The LEGEND as indented lines."""
+    return "\n".join(f"  {short:4s} {meaning}" for short, meaning in LEGEND)
 
 
 def csv_columns(envs: list[str]) -> list[str]:

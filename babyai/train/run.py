@@ -58,6 +58,7 @@ class TrainConfig:
     val_interval: int = 1
     val_episodes: int = 512
     val_seed: int = 2023
+    val_fixed: bool = False  # every validation plays the levels of the first (default: new levels each time)
     log_interval: int = 1
     save_interval: int = 1  # epochs between checkpoints of the last model (0: only at the end)
     checkpoint_minutes: float = 10.0  # also checkpoint within an epoch this often
@@ -87,7 +88,8 @@ class TrainConfig:
     def _check_values(self) -> None:
         """Numbers that would train nonsense or crash later (nan, negative patience, ...)."""
         check_seed("--seed", self.seed, limit=MAX_RNG_SEED)
-        validations = -(-self.epochs // self.val_interval) * len(self.envs) * self.val_episodes
+        sets = 1 if self.val_fixed else -(-self.epochs // self.val_interval)
+        validations = sets * len(self.envs) * self.val_episodes
         check_seed("--val-seed", self.val_seed, count=validations)
         check_number("--lr", self.lr, low=0, low_open=True)
         for flag, value in (("--beta1", self.beta1), ("--beta2", self.beta2)):
@@ -102,6 +104,8 @@ class TrainConfig:
         check_count("--frames", self.frames, low=1)
         check_device("--device", self.device)
 
+    # settings added since runs were first saved, with the value those runs had
+    ADDED = {"val_fixed": False}
     # settings that may change between a run and its resumption
     MUTABLE = ("tb", "log_interval", "save_interval", "checkpoint_minutes", "device", "command", "storage")
 
@@ -113,6 +117,7 @@ class TrainConfig:
     def schedule_differences(self, saved: dict) -> list[str]:
         """The settings (other than MUTABLE and the seed) in which this config differs from a saved one."""
         mine = self.to_dict()
+        saved = {**self.ADDED, **saved}  # runs saved before a setting existed had its default
         if isinstance(saved.get("envs"), list):  # runs saved before level ids were made canonical
             saved = {**saved, "envs": [resolve_level_id(str(env)) for env in saved["envs"]]}
         out = []

@@ -1,4 +1,5 @@
-"""The learning-rate and teacher-forcing schedules of the original Thought Cloning training."""
+"""The learning-rate and teacher-forcing schedules of the original Thought Cloning training, and the levels
+each validation plays."""
 
 from __future__ import annotations
 
@@ -25,3 +26,17 @@ def teacher_forcing_ratio(epoch: int, epochs: int, stop_tf: int) -> float:
     if epoch < stop_tf:
         return 1.0
     return max(0.0, 1.0 - (epoch - stop_tf + 1) / max(1, epochs - stop_tf))
+
+
+def validation_seed(val_seed: int, validation: int, level: int, levels: int, episodes: int, fixed: bool = False) -> int:
+    """The first level seed of level ``level`` (of ``levels``) at validation ``validation`` (0-based).
+
+    By default every validation plays new levels: validation v plays seeds val_seed + v * levels * episodes
+    on (the original's choice); with ``fixed`` (--val-fixed) every validation plays those of the first.
+    """
+    return val_seed + ((0 if fixed else validation) * levels + level) * episodes
+
+
+def validation_count(epochs: int, val_interval: int, fixed: bool = False) -> int:
+    """How many distinct level sets the validations of a run of ``epochs`` epochs play."""
+    return 1 if fixed else max(1, epochs // val_interval)

@@ -22,22 +22,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from babyai.agent.loading import build_agent, save_checkpoint
 from babyai.agent.policy import ModelPolicy
 from babyai.agent.rollout import evaluate
+from babyai.bars import progress_bar
 from babyai.model import AgentOutput
 from babyai.model.layers import frame_statistics
+from babyai.threads import describe as describe_threads
 from babyai.train import distributed
 from babyai.train.checkpoint import rng_state, set_rng_state
 from babyai.train.data import EpisodeIndex, EpochSampler, Tokenizer, batches
-from babyai.train.datasets import check_levels, load_sources, warn_seed_overlap
+from babyai.train.datasets import check_levels, load_sources, warn_epoch_length, warn_seed_overlap
 from babyai.train.logger import RunLogger, console_logger, csv_columns
 from babyai.train.losses import action_entropy, action_nll, correct_actions, imitation_loss, thought_nll
 from babyai.train.progress import EpochStats, Progress, epoch_values, stop_reason
 from babyai.train.run import Start, TrainConfig, decide_start, hold_run, run_dir, write_run_files
-from babyai.train.schedule import learning_rate, teacher_forcing_ratio
+from babyai.train.schedule import learning_rate, teacher_forcing_ratio, validation_seed
 
 VAL_BATCH = 256  # validation levels played together (the sampled actions depend on it: keep it fixed)
 
@@ -106,7 +107,7 @@ class Run:
         log = console_logger(folder, d.main)
         what = "resuming" if start.checkpoint else "starting"
         log.info(f"{what} {cfg.algo} run {cfg.model_name} in {folder}: seed {start.seed}, device {d.device}, "
-                 f"{d.world} process(es)")
+                 f"{d.world} process(es), {describe_threads()}")
         log.info(f"command: {cfg.command}")
 
         torch.manual_seed(start.seed + d.rank)
@@ -130,6 +131,7 @@ class Run:
         warn_seed_overlap(cfg, index, log)
         log.info(f"training on {len(index):,} episodes ({index.num_frames:,} frames); "
                  f"{len(valid_index) if valid_index else 0:,} validation episodes")
+        warn_epoch_length(cfg, len(index), log)
         batch_size = min(cfg.batch_size, len(index))
         if batch_size < cfg.batch_size:
             log.warning(f"--batch-size {cfg.batch_size} is larger than the {len(index)} training episodes: "
@@ -158,8 +160,8 @@ class Run:
         indices = self.sampler.epoch(epoch)
         usable = indices[: len(indices) // self.batch_size * self.batch_size]
         stats = progress.sums
-        bar = tqdm(total=int(self.index.lengths[usable].sum()), initial=int(stats.frames), unit="frame",
-                   unit_scale=True, desc=f"epoch {epoch + 1}", disable=not d.main, leave=False, mininterval=2)
+        bar = progress_bar(total=int(self.index.lengths[usable].sum()), initial=int(stats.frames), unit="frame",
+                           unit_scale=True, desc=f"epoch {epoch + 1}", disable=not d.main, leave=False, mininterval=2)
         tick = time.time()
         for batch, global_frames in batches(self.index, indices, self.batch_size, self.tokenizer, d.rank, d.world,
                                             start=progress.batch, pin=d.device.type == "cuda",
@@ -302,13 +304,14 @@ def _restore(cfg, start: Start, d, model, optimizer, scaler, log) -> Progress:
 
 
 def _validate(cfg, d, model, start: Start, valid_index, tokenizer, progress: Progress, tf_ratio: float, amp_dtype) -> dict:
-    """Success on freshly generated levels (seeds from --val-seed on, new ones at every validation) and
+    """Success on freshly generated levels (seeds from --val-seed on, new ones at every validation unless
+    --val-fixed) and
     action accuracy on the validation demos; every process takes its share."""
     out = {}
     policy = ModelPolicy(model, start.vocab, cfg.model_name, d.device, amp=amp_dtype or False)
     for j, env in enumerate(cfg.envs):
         suffix = "" if len(cfg.envs) == 1 else f"_{env}"
-        first = cfg.val_seed + (progress.validations * len(cfg.envs) + j) * cfg.val_episodes
+        first = validation_seed(cfg.val_seed, progress.validations, j, len(cfg.envs), cfg.val_episodes, cfg.val_fixed)
         if j == 0:
             out["validation_seed"] = first
         if cfg.val_episodes == 0:
