@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # The CPU study of issue 11: a development sweep (seed 101, development validation levels), then the
 # confirmation (seeds 1-5, TC / BC / TC w/o thought, TC at noise 0 and 5% on seeds 1-3), evaluated on
-# levels no probe played. Resumable: run it again after a kill. About 3 hours on 2 cores for the confirmation.
-# Budgets: probes 8 epochs x 500 episodes; the confirmation 8 x 300 per run, sized (before any confirmation run)
-# so that its 21 runs and their evaluations fit about 3 hours at the speed the chosen configuration's probes
-# showed (conv width 64, batch 32: TC ~200 frames/s, BC ~420 frames/s on one core).
+# levels no probe played. Resumable: run it again after a kill. About 3 hours on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 exec python scripts/reproduce.py --name study_cpu --sweep --seeds 1 2 3 4 5 --noise-variants 0 0.05 \
-  --demos 5000 --valid-demos 256 --epochs 8 --epoch-length 300 --sweep-epoch-length 500 --stop-tf 4 \
+  --demos 5000 --valid-demos 256 --epochs 8 --epoch-length 1000 --sweep-epoch-length 500 --stop-tf 4 \
   --batch-size 64 --image-dim 32 --memory-dim 128 --instr-dim 64 --val-interval 2 --val-episodes 100 \
   --eval-episodes 300 --tc-eval-episodes 150 --levels-per-bin 10 \
   --sweep-alternatives image_dim=64 batch_size=32 stop_tf=1000 sg_coef=1 \
