@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--suite-max-seeds", type=int, default=DEFAULTS.suite_max_seeds, help="seeds tried to fill the suite")
     a("--sweep", action="store_true", help="choose level and settings by a development sweep first")
     a("--sweep-levels", nargs="+", default=None, help="candidate levels of the sweep (default: GoToSeq SynthSeq MiniBossLevel)")
+    a("--choice", default=None, metavar="CHOICE_JSON",
+      help="take level and settings from a finished sweep's choice.json (confirm it without rerunning the sweep)")
     a("--sweep-seed", type=int, default=101, help="the sweep's development training seed")
     a("--sweep-epoch-length", type=int, default=None, help="the probes' episodes per epoch (default: --epoch-length)")
     a("--sweep-alternatives", nargs="*", default=None, metavar="SETTING=V1,V2",
@@ -116,6 +118,24 @@ def parse_alternatives(items: list[str]) -> dict[str, list[float]]:
     return out
 
 
+def apply_choice(plan: Plan, path: str) -> Plan:
+    """The plan with the level and settings a sweep chose (its choice.json), recorded as chosen_by."""
+    import json
+    from dataclasses import replace
+
+    from babyai.study.sweep import SHARED, TC_ONLY, describe
+
+    try:
+        with open(path) as f:
+            chosen = json.load(f)["chosen"]
+        settings = {k: chosen[k] for k in ("env", *SHARED, *TC_ONLY)}
+    except FileNotFoundError:
+        raise UserError(f"--choice: no such file {path}") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"--choice: {path} is not a sweep's choice.json ({type(e).__name__}: {e})") from None
+    return replace(plan, **settings, chosen_by=describe(chosen))
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
@@ -127,6 +147,11 @@ def main(argv=None) -> int:
     plan = plan_from_args(args, level)
     command = "python scripts/reproduce.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     storage = storage_dir(args.storage_dir)
+    if args.choice:
+        if args.sweep:
+            raise UserError("--choice and --sweep exclude each other: --choice confirms a sweep already run")
+        plan = apply_choice(plan, args.choice)
+        make_env(plan.env)
     try:
         if args.sweep:
             from babyai.study.sweep import Sweep, SweepPlan
