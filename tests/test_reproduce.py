@@ -52,12 +52,32 @@ def test_reproduce_sweeps_writes_the_report_and_resumes_without_redoing(tmp_path
 
 
 def test_reproduce_refuses_bad_flags(tmp_path):
+    not_choice, choice = tmp_path / "plan.json", tmp_path / "choice.json"
+    not_choice.write_text(json.dumps({"env": "BabyAI-GoToLocal-v0"}))
+    choice.write_text(json.dumps({"chosen": CHOSEN}))
     for bad, message in ((["--epochs", "0"], "--epochs must be at least 1"), (["--env", "BabyAI-Nope-v0"], "unknown level"),
                          (["--name", "a/b"], "--name must be a plain folder name"),
                          (["--image-dim", "20"], "--image-dim must be a multiple of 8"),
                          (["--sweep", "--sweep-seed", "1", "--seeds", "1", "2"], "--sweep-seed 1 is one of the confirmation's"),
-                         (["--sweep", "--sweep-alternatives", "lr=1"], "--sweep-alternatives: 'lr=1' is not SETTING")):
+                         (["--sweep", "--sweep-alternatives", "lr=1"], "--sweep-alternatives: 'lr=1' is not SETTING"),
+                         (["--choice", str(tmp_path / "none.json")], "--choice: no such file"),
+                         (["--choice", str(not_choice)], "is not a sweep's choice.json"),
+                         (["--choice", str(choice), "--sweep"], "--choice and --sweep exclude each other")):
         proc = run_script("reproduce.py", "--name", "x", *bad, "--storage-dir", tmp_path, check=False)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().startswith("error:") and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not os.path.exists(tmp_path / "reproduce_x")
+
+
+CHOSEN = {"env": "BabyAI-SynthSeq-v0", "image_dim": 64, "batch_size": 32, "stop_tf": 4, "sg_coef": 2.0}
+
+
+def test_choice_sets_the_level_and_settings_and_says_where_they_came_from(tmp_path):
+    from babyai.study.cli import apply_choice
+    from babyai.study.pipeline import Plan
+
+    path = tmp_path / "choice.json"
+    path.write_text(json.dumps({"chosen": CHOSEN, "probes": []}))
+    plan = apply_choice(Plan(name="x", image_dim=32, batch_size=64, sg_coef=1.0, epochs=3), str(path))
+    assert {k: getattr(plan, k) for k in CHOSEN} == CHOSEN and plan.epochs == 3
+    assert plan.chosen_by.startswith("development sweep (sweep.md): env=BabyAI-SynthSeq-v0, image_dim=64")
