@@ -90,24 +90,36 @@ def predict(model: InverseDynamicsModel, data: Transitions, batch: int = 4096) -
     return torch.cat(out).numpy() if out else np.zeros(0, np.int64)
 
 
-def fit(model: InverseDynamicsModel, train: Transitions, held_out: Transitions, epochs: int, batch_size: int,
-        lr: float, seed: int, progress: bool = True) -> dict:
-    """Adam on the cross-entropy of the true actions; keeps the weights of the best held-out accuracy."""
+def minibatch_epochs(module: torch.nn.Module, optimizer: torch.optim.Optimizer, n: int, epochs: int, batch_size: int,
+                     seed: int, loss_of, desc: str, progress: bool = True):
+    """Epochs of optimizer steps on ``loss_of(rows)`` over shuffled minibatches of n rows (module in train
+    mode); yields (epoch, mean loss per row) after each epoch."""
     rng = np.random.default_rng(seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    best, best_state, history = -1.0, None, []
-    for epoch in progress_bar(range(epochs), desc="idm", unit="epoch", disable=not progress, dynamic_ncols=True):
-        model.train()
-        order, total = rng.permutation(len(train)), 0.0
-        for k in range(0, len(order), batch_size):
+    for epoch in progress_bar(range(epochs), desc=desc, unit="epoch", disable=not progress, dynamic_ncols=True):
+        module.train()
+        order, total = rng.permutation(n), 0.0
+        for k in range(0, n, batch_size):
             rows = order[k : k + batch_size]
-            loss = F.cross_entropy(model(*train.tensors(rows)), torch.from_numpy(train.actions[train.src[rows]]))
+            loss = loss_of(rows)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += loss.item() * len(rows)
+        yield epoch + 1, total / n
+
+
+def fit(model: InverseDynamicsModel, train: Transitions, held_out: Transitions, epochs: int, batch_size: int,
+        lr: float, seed: int, progress: bool = True) -> dict:
+    """Adam on the cross-entropy of the true actions; keeps the weights of the best held-out accuracy."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def loss_of(rows):
+        return F.cross_entropy(model(*train.tensors(rows)), torch.from_numpy(train.actions[train.src[rows]]))
+
+    best, best_state, history = -1.0, None, []
+    for epoch, loss in minibatch_epochs(model, optimizer, len(train), epochs, batch_size, seed, loss_of, "idm", progress):
         accuracy = float((predict(model, held_out) == held_out.actions[held_out.src]).mean())
-        history.append({"epoch": epoch + 1, "train_loss": total / len(train), "held_out_accuracy": accuracy})
+        history.append({"epoch": epoch, "train_loss": loss, "held_out_accuracy": accuracy})
         if accuracy > best:
             best, best_state = accuracy, {k: v.clone() for k, v in model.state_dict().items()}
     model.load_state_dict(best_state)

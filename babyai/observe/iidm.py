@@ -12,10 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from babyai.bars import progress_bar
 from babyai.observe._deps import StepOutput
 from babyai.observe.aime import evaluating, mission_tokens
-from babyai.observe.idm import Transitions, load_transitions
+from babyai.observe.idm import Transitions, load_transitions, minibatch_epochs
 from babyai.observe.nets import ForwardModel, ObservationPolicy, image_log_likelihood
 
 
@@ -36,50 +35,35 @@ def _next_images(data: Transitions, rows: np.ndarray) -> torch.Tensor:
 def train_forward_model(model: ForwardModel, data: Transitions, epochs: int, batch_size: int, lr: float, seed: int,
                         progress: bool = True) -> dict:
     """Adam on -log p(o_t+1 | o_t, a_t) of the embodiment transitions (their true actions)."""
-    rng = np.random.default_rng(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history = []
-    for epoch in progress_bar(range(epochs), desc="forward model", unit="epoch", disable=not progress,
-                              dynamic_ncols=True):
-        model.train()
-        order, total = rng.permutation(len(data)), 0.0
-        for k in range(0, len(order), batch_size):
-            rows = order[k : k + batch_size]
-            images = torch.from_numpy(data.images[data.src[rows]])
-            action = F.one_hot(torch.from_numpy(data.actions[data.src[rows]]), model.cfg.num_actions).float()
-            loss = -image_log_likelihood(model(images, action), _next_images(data, rows)).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(rows)
-        history.append({"epoch": epoch + 1, "neg_log_likelihood": total / len(data)})
-    return {"history": history, **history[-1]}
+
+    def loss_of(rows):
+        images = torch.from_numpy(data.images[data.src[rows]])
+        action = F.one_hot(torch.from_numpy(data.actions[data.src[rows]]), model.cfg.num_actions).float()
+        return -image_log_likelihood(model(images, action), _next_images(data, rows)).mean()
+
+    return _history(minibatch_epochs(model, optimizer, len(data), epochs, batch_size, seed, loss_of, "forward model", progress))
 
 
 def train_iidm_policy(policy: ObservationPolicy, model: ForwardModel, data: Transitions, missions: list[str], vocab,
                       epochs: int, batch_size: int, lr: float, seed: int, tau: float = 1.0,
                       progress: bool = True) -> dict:
     """Adam on the policy of -log p(o_t+1 | o_t, a_t ~ pi(o_t)) over the demonstrations' transitions."""
-    rng = np.random.default_rng(seed)
     model.eval()
     model.requires_grad_(False)
     tokens = mission_tokens(vocab, missions)  # (N, L)
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
-    history = []
-    for epoch in progress_bar(range(epochs), desc="iidm policy", unit="epoch", disable=not progress,
-                              dynamic_ncols=True):
-        policy.train()
-        order, total = rng.permutation(len(data)), 0.0
-        for k in range(0, len(order), batch_size):
-            rows = order[k : k + batch_size]
-            images = torch.from_numpy(data.images[data.src[rows]])
-            action = F.gumbel_softmax(policy(images, tokens[rows]), tau=tau, hard=True)  # (n, A)
-            loss = -image_log_likelihood(model(images, action), _next_images(data, rows)).mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(rows)
-        history.append({"epoch": epoch + 1, "neg_log_likelihood": total / len(data)})
+
+    def loss_of(rows):
+        images = torch.from_numpy(data.images[data.src[rows]])
+        action = F.gumbel_softmax(policy(images, tokens[rows]), tau=tau, hard=True)  # (n, A)
+        return -image_log_likelihood(model(images, action), _next_images(data, rows)).mean()
+
+    return _history(minibatch_epochs(policy, optimizer, len(data), epochs, batch_size, seed, loss_of, "iidm policy", progress))
+
+
+def _history(epochs) -> dict:
+    history = [{"epoch": epoch, "neg_log_likelihood": loss} for epoch, loss in epochs]
     return {"history": history, **history[-1]}
 
 
