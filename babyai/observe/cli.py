@@ -195,8 +195,6 @@ def world_model_main(argv=None) -> int:
     return 0
 
 
-
-
 def aime_args(argv=None):
     p = argparse.ArgumentParser(description=DOCS['aime'],
                                 formatter_class=DefaultsHelpFormatter)
@@ -228,20 +226,40 @@ def load_aime(path: str) -> AimeAgent:
     return AimeAgent(policy, model, Vocabulary.from_dict(ckpt["vocab"]), os.path.basename(os.path.dirname(path)))
 
 
+def train_then_evaluate(args, level: str, checkpoint: str, method: str, setup, load) -> int:
+    """What train_aime.py and train_iidm.py share: ``setup()`` checks the inputs and returns
+    ``train(path)``, called unless a finished run with the same settings exists; then the saved agent
+    (``load(path)``) plays --eval-episodes fresh levels and eval.json is written. Bad input: one line."""
+    folder = model_dir(args.model, args.storage_dir)
+    path = os.path.join(folder, checkpoint)
+    settings = {k: v for k, v in vars(args).items() if k not in ("storage_dir", "quiet")}
+    try:
+        train = setup()
+        if not prepare_run(folder, {**settings, "level": level}, checkpoint):
+            train(path)
+        result = {"level": level, "method": method}
+        if args.eval_episodes:
+            result.update(success(load(path), level, args.eval_episodes, args.eval_seed))
+    except ValueError as e:
+        raise UserError(str(e).splitlines()[0], 1)
+    write_json(os.path.join(folder, "eval.json"), result)
+    print(json.dumps(result))
+    return 0
+
+
 def aime_main(argv=None) -> int:
     """scripts/train_aime.py"""
     args = aime_args(argv)
     level = resolve_level_id(args.env)
     make_env(level)
-    folder = model_dir(args.model, args.storage_dir)
-    path = os.path.join(folder, AIME_CHECKPOINT)
-    try:
+
+    def setup():
         model, wm = load_world_model(args.world_model, args.storage_dir)
         if wm["level"] != level:
             raise ValueError(f"the world model {args.world_model} was trained on level {wm['level']}, not {level}")
         reader = open_demonstrations(demos_path(args.demos, args.storage_dir), level, args.episodes)
-        settings = {k: v for k, v in vars(args).items() if k not in ("storage_dir", "quiet")}
-        if not prepare_run(folder, {**settings, "level": level}, AIME_CHECKPOINT):
+
+        def train(path):
             vocab = Vocabulary.babyai()
             demos = [reader[i] for i in range(args.episodes or len(reader))]
             torch.manual_seed(args.seed)
@@ -252,17 +270,10 @@ def aime_main(argv=None) -> int:
                                    "policy_config": policy.cfg.to_dict(), "policy": policy.state_dict(),
                                    "world_model_config": model.cfg.to_dict(), "world_model": model.state_dict(),
                                    "info": json.dumps(info)})
-            write_json(os.path.join(folder, "train.json"), info)
-        agent = load_aime(path)
-        result = {"level": level, "method": "aime", **success(agent, level, args.eval_episodes, args.eval_seed)} \
-            if args.eval_episodes else {"level": level, "method": "aime"}
-    except ValueError as e:
-        raise UserError(str(e).splitlines()[0], 1)
-    write_json(os.path.join(folder, "eval.json"), result)
-    print(json.dumps(result))
-    return 0
+            write_json(os.path.join(os.path.dirname(path), "train.json"), info)
+        return train
 
-
+    return train_then_evaluate(args, level, AIME_CHECKPOINT, "aime", setup, load_aime)
 
 
 def iidm_args(argv=None):
@@ -315,14 +326,13 @@ def iidm_main(argv=None) -> int:
     args = iidm_args(argv)
     level = resolve_level_id(args.env)
     make_env(level)
-    folder = model_dir(args.model, args.storage_dir)
-    path = os.path.join(folder, IIDM_CHECKPOINT)
-    embodiment = demos_path(args.embodiment, args.storage_dir)
-    try:
+
+    def setup():
+        embodiment = demos_path(args.embodiment, args.storage_dir)
         check_embodiment(embodiment, level)
         reader = open_demonstrations(demos_path(args.demos, args.storage_dir), level, args.episodes)
-        settings = {k: v for k, v in vars(args).items() if k not in ("storage_dir", "quiet")}
-        if not prepare_run(folder, {**settings, "level": level}, IIDM_CHECKPOINT):
+
+        def train(path):
             vocab, cfg = Vocabulary.babyai(), WorldModelConfig()
             torch.manual_seed(args.seed)
             model = ForwardModel(cfg)
@@ -337,13 +347,8 @@ def iidm_main(argv=None) -> int:
                                    "model_config": cfg.to_dict(), "forward_model": model.state_dict(),
                                    "policy_config": policy.cfg.to_dict(), "policy": policy.state_dict()})
             diagnostic = policy_agreement(policy, data, missions, vocab, open_demos(reader.folder), args.episodes)
-            write_json(os.path.join(folder, "train.json"), {"forward_model": fitted, "policy": trained,
-                                                            "diagnostic_action_agreement": diagnostic})
-        agent = load_iidm(path)
-        result = {"level": level, "method": "iidm", **success(agent, level, args.eval_episodes, args.eval_seed)} \
-            if args.eval_episodes else {"level": level, "method": "iidm"}
-    except ValueError as e:
-        raise UserError(str(e).splitlines()[0], 1)
-    write_json(os.path.join(folder, "eval.json"), result)
-    print(json.dumps(result))
-    return 0
+            write_json(os.path.join(os.path.dirname(path), "train.json"),
+                       {"forward_model": fitted, "policy": trained, "diagnostic_action_agreement": diagnostic})
+        return train
+
+    return train_then_evaluate(args, level, IIDM_CHECKPOINT, "iidm", setup, load_iidm)
