@@ -27,6 +27,15 @@ def run_script(name, *args, storage=None, check=True, timeout=600):
     return proc
 
 
+def one_line_error(proc, *needles):
+    """The process failed with one line on stderr that names the error and contains every needle."""
+    assert proc.returncode != 0, proc.stdout
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error: " in lines[0], proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
 @pytest.fixture
 def storage(tmp_path):
     return tmp_path / "storage"

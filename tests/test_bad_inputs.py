@@ -7,7 +7,7 @@ import os
 import pytest
 from _agent_helpers import save_untrained
 from _train_helpers import one_thread  # noqa: F401
-from conftest import run_script
+from conftest import one_line_error, run_script
 
 from babyai.agent.loading import load_checkpoint, load_policy, save_checkpoint
 from babyai.agent.policy import ModelError
@@ -26,14 +26,6 @@ LEVEL = "BabyAI-GoToRedBallNoDists-v0"
 def train_main(argv) -> int:
     """The exit status of the training command (one error line for bad input), as a script gets it."""
     return call(train, argv, USER_ERRORS)
-
-
-def one_line_error(proc, *needles):
-    assert proc.returncode != 0, proc.stdout
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "error: " in lines[0], proc.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, run_script
+from conftest import ROOT, one_line_error, run_script
 
 from babyai.demos import DemoSpec, generate_dataset, open_demos
 from babyai.locks import LOCK_NAME, LockError, hold, remove_temp_files
@@ -38,14 +38,6 @@ def holder():
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-
-
-def one_line_error(proc, *needles):
-    assert proc.returncode != 0, proc.stdout
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "error: " in lines[0], proc.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def test_a_second_generator_is_refused_and_a_dead_holders_lock_taken_over(tmp_path, holder):
