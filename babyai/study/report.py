@@ -306,7 +306,7 @@ def write_report(pipeline, seconds: float) -> str:
         f"batch {p.batch_size} ({p.episodes_per_lane} episodes per lane), lr {p.lr}, truncated BPTT {p.recurrence}, "
         f"memory {p.memory_dim}, words {p.instr_dim}, conv width {p.image_dim}, thought coefficient {p.sg_coef}, "
         f"teacher forcing phased out from epoch {p.stop_tf}; one CPU thread per run.",
-        f"- Learning curve: success on {p.val_episodes} fresh levels after every epoch (sampled actions). "
+        f"- Learning curve: success on {p.val_episodes} fresh levels every {p.val_interval} epoch(s) (sampled actions). "
         f"Final figures: each run's best model (by validation success) on {p.eval_episodes} other fresh levels "
         f"({p.tc_eval_episodes} for FADS, Precrime and steering).",
         f"- Zero-shot suite: up to {p.levels_per_bin} levels per difficulty bin from {suites.get('seeds_tried', '?')} "
