@@ -14,8 +14,7 @@ import shlex
 import sys
 
 from babyai.cli import run
-from babyai.levels import make_env, resolve_level_id
-from babyai.observe.report import ReportConfig, make_report
+from babyai.observe.constants import ReportConfig
 
 
 def main(argv=None) -> int:
@@ -48,6 +47,9 @@ def main(argv=None) -> int:
         p.error(f"{', '.join(bad)} must be >= 1")
     if min(args.seeds) < 0 or len(set(args.seeds)) != len(args.seeds):
         p.error("--seeds must be distinct and >= 0")
+    from babyai.levels import make_env, resolve_level_id
+    from babyai.observe.report import make_report
+
     level = resolve_level_id(args.env)
     make_env(level)  # fails early, with close matches, on an unknown level
     argv = sys.argv[1:] if argv is None else argv

@@ -31,8 +31,8 @@ from babyai.bot import Bot, BotError
 from babyai.demos.format import Episode, read_meta
 from babyai.demos.generate import generate_dataset
 from babyai.levels import make_env, reset_env
+from babyai.observe.constants import POLICIES
 
-POLICIES = ("random", "noisy-oracle")
 NUM_ACTIONS = 7
 EMBODIMENT_SALT = 0xE3B0D1  # separates the players' streams from anything else seeded by a level seed
 KIND = "embodiment"

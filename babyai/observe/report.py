@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -22,35 +22,10 @@ from babyai.demos import VALID_FIRST_SEED, DemoSpec, generate_dataset
 from babyai.observe import cli
 from babyai.observe._deps import StepOutput, load_policy
 from babyai.observe.embodiment import EmbodimentSpec, generate_embodiment
+from babyai.observe.constants import ReportConfig
 from babyai.observe.idm import train_idm
 from babyai.observe.runs import success, write_json
 from babyai.storage import demos_path, model_dir
-
-
-@dataclass
-class ReportConfig:
-    level: str = "BabyAI-GoToLocal-v0"
-    name: str = "ifo_gotolocal"
-    storage: str = "storage"
-    out: str = "results"
-    demos: int = 400  # oracle demonstrations (their actions are used by BC only)
-    demo_seed: int = 2023
-    valid_demos: int = 100
-    embodiment: list[int] = field(default_factory=lambda: [100, 300, 1000])  # random episodes; the last: all methods
-    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
-    epochs: int = 4  # imitation runs (BC, BCO, TC from observation)
-    batch_size: int = 32
-    memory_dim: int = 32
-    instr_dim: int = 32
-    idm_epochs: int = 5
-    wm_updates: int = 600
-    aime_updates: int = 300
-    iidm_model_epochs: int = 1
-    iidm_policy_epochs: int = 20
-    eval_episodes: int = 200
-    eval_seed: int = 10**7
-    only_finished: bool = False  # write the report from the finished runs, run nothing
-    command: str = ""
 
 
 class RandomAgent:

@@ -20,13 +20,12 @@ import torch
 import torch.nn.functional as F
 
 from babyai.bars import progress_bar
+from babyai.observe.constants import FREE_NATS, KL_BALANCE
 from babyai.observe.nets import RSSM, WorldModelConfig
 from babyai.observe._deps import CheckpointError, load_checkpoint, save_checkpoint
 
 CHECKPOINT = "world_model.pt"
 KIND = "world-model"
-KL_BALANCE = 0.8  # DreamerV2's share of the KL gradient that trains the prior
-FREE_NATS = 1.0  # nats per frame of KL that cost nothing (DreamerV2: 1)
 
 
 class WorldModelError(ValueError):
