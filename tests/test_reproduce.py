@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 from conftest import run_script
 
@@ -37,13 +38,18 @@ def test_reproduce_sweeps_writes_the_report_and_resumes_without_redoing(tmp_path
     for png in ("learning_curves.png", "zeroshot_difficulty.png"):
         assert (out / png).stat().st_size > 1000
     work = storage / "reproduce_tiny"
-    done = {p: p.stat().st_mtime_ns for p in list((work / "models").rglob("*.pt")) + list((work / "eval").rglob("*.json"))}
-    assert len(done) >= 4 * 2 + 4 + 3  # last.pt and best.pt of 4 runs; evaluate_*.json of 4 runs; TC's FADS, Precrime, steering
+    done = {p: p.stat().st_mtime_ns for p in list((work / "models").rglob("*.pt")) + list((out / "runs").rglob("*.json"))}
+    assert len(done) >= 4 * 2 + 4 * 2 + 3  # last/best.pt of 4 runs; evaluate_*.json, finished.json of 4; TC's FADS, Precrime, steering
 
     again = run_script("reproduce.py", *args, timeout=900)  # a second run (as after a kill) redoes nothing
     assert {p: p.stat().st_mtime_ns for p in done} == done
     assert (out / "README.md").read_text().split("## Setup")[1] == report.split("## Setup")[1]
     assert "wrote" in again.stdout
+
+    shutil.rmtree(work)  # another machine: only the results folder (committed) is there
+    run_script("reproduce.py", *args, timeout=900)
+    assert not (work / "models").exists()  # every run was kept: none retrained
+    assert (out / "README.md").read_text().split("## Setup")[1] == report.split("## Setup")[1]
 
     other = run_script("reproduce.py", "--name", "tiny", *TINY[:-2], "--noise-seeds", "1", "2", *SWEEP,
                        "--storage-dir", storage, "--results-dir", results, check=False)

@@ -10,7 +10,9 @@ over seeds), the plots and summary.json. With --sweep, a development sweep (baby
 development training seed, development validation levels) first chooses the level and settings;
 its table (sweep.md) and choice (choice.json) are written before the confirmation runs. Run the
 same command again after a kill: finished stages and runs are kept, interrupted training resumes
-from its last checkpoint. Work files go to <storage>/reproduce_NAME/ (logs in its logs/ folder).
+from its last checkpoint. Models and datasets go to <storage>/reproduce_NAME/ (logs in its logs/
+folder); each finished run's results to results/NAME/runs/ (commit them: on another machine, or
+after the storage is gone, the study goes on from them).
 """
 
 from __future__ import annotations

@@ -2,19 +2,20 @@
 
 Stages, each skipped when its output is already complete (so a killed run resumes where it stopped):
 1. demos: the oracle's thought-annotated demonstrations (one dataset per noise rate studied);
-2. training: Thought Cloning, Behavioral Cloning and TC without imitating thought (and TC on the
-   other noise rates), one run per method and seed, identical data and budgets (a killed run
-   resumes from its last checkpoint, a finished one is not retrained);
-3. the zero-shot suite;
-4. evaluation of every run's best model: in-distribution success, the zero-shot suite (with oracle
-   thoughts for TC), and for TC the Future Action Declaration Score, Precrime Intervention and
-   oracle-thought steering (their JSON/CSV results kept per model);
-5. the report (``babyai.study.report``) and summary.json.
+2. the zero-shot suite (kept in the results folder: the same levels on every machine);
+3. every run, one per method and seed (Thought Cloning, Behavioral Cloning, TC without imitating
+   thought, TC on the other noise rates; identical data and budgets): training (a killed run resumes
+   from its last checkpoint), then the evaluation of its best model: in-distribution success, the
+   zero-shot suite (with oracle thoughts for TC), and for TC the Future Action Declaration Score,
+   Precrime Intervention and oracle-thought steering. A finished run keeps its log.csv and evaluation
+   results in ``<results>/<name>/runs/<run>/`` (small files, committed with the report), so a study
+   spans machines: a run kept there is neither retrained nor re-evaluated;
+4. the report (``babyai.study.report``) and summary.json.
 
 A development sweep that chooses the configuration comes before, in ``babyai.study.sweep``.
-Everything heavy lives in ``<storage>/reproduce_<name>/``; the report in ``<results>/<name>/``.
-Every stage is a command of this package run as a subprocess (``python -m ...``), with one thread
-per process, so the numbers do not depend on how many runs share the machine.
+Models and datasets live in ``<storage>/reproduce_<name>/``; the plan, suite, kept runs and report in
+``<results>/<name>/``. Every stage is a command of this package run as a subprocess (``python -m ...``),
+with one thread per process, so the numbers do not depend on how many runs share the machine.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
+from babyai.evaluate.io import atomic_write_text, write_json
 from babyai.evaluate.session import EVAL_FIRST_SEED
 
 logger = logging.getLogger("babyai.study")
@@ -38,6 +40,7 @@ STAGE_NAMES = ("make_agent_demos", "train_tc", "train_il", "make_testing_levels"
                "evaluate_fads", "evaluate_precrime", "evaluate_steering")
 STAGES = {name: f"babyai.commands.{name}" for name in STAGE_NAMES}
 DEMO_FIRST_SEED = 1
+FINISHED = "finished.json"  # in a run's kept folder: its training and evaluation are complete
 VAL_SEED = 1_000_000  # validation levels during training (and the sweep's scores): above the demos' seeds
 
 
@@ -117,7 +120,10 @@ class Pipeline:
         self.command = command or f"python scripts/reproduce.py --name {plan.name}"  # shown in the report
         self.root = os.path.abspath(os.path.join(storage, f"reproduce_{plan.name}"))  # demos, models, evaluations
         self.results = os.path.join(results, plan.name)
-        self.suites = os.path.join(self.root, "testing_levels.json")
+        # what a finished run leaves (its log.csv and evaluation results: small files, meant to be committed),
+        # so that a study spans machines: a run kept there is neither retrained nor re-evaluated
+        self.kept = os.path.join(self.results, "runs")
+        self.suites = os.path.join(self.results, "testing_levels.json")
         self.logs = os.path.join(self.root, "logs")
         os.makedirs(self.logs, exist_ok=True)
 
@@ -153,7 +159,10 @@ class Pipeline:
         return os.path.join(self.root, "models", run)
 
     def eval_dir(self, run: str) -> str:
-        return os.path.join(self.root, "eval", run)
+        return os.path.join(self.kept, run)
+
+    def finished(self, run: str) -> bool:
+        return os.path.exists(os.path.join(self.eval_dir(run), FINISHED))
 
     # ----------------------------------------------------------------------------------------------
     def run(self) -> str:
@@ -163,9 +172,10 @@ class Pipeline:
                     f"{p.epochs} epochs of {p.epoch_length} episodes; work folder {self.root}")
         rates = sorted({p.noise_rate, *p.noise_variants})
         self.stage("demos", lambda: [self.make_demos(r) for r in rates])
-        self.stage("training", lambda: self.parallel(self.models(), self.train))
         self.stage("zero-shot suite", self.make_suite)
-        self.stage("evaluation", lambda: self.parallel(self.models(), self.evaluate))
+        # seed by seed (TC, BC, TC w/o thought of seed 1 first): a study that spans sessions compares as it goes
+        order = sorted(self.models(), key=lambda m: (m[1], list(p.methods()).index(m[0])))
+        self.stage("training and evaluation", lambda: self.parallel(order, self.train_and_evaluate))
         from babyai.study.report import write_report
 
         path = write_report(self, time.time() - t0)
@@ -180,7 +190,7 @@ class Pipeline:
 
     def _check_plan(self) -> None:
         """The same name must mean the same plan: a resumed study may not change its budgets."""
-        path = os.path.join(self.root, "plan.json")
+        path = os.path.join(self.results, "plan.json")
         mine = {k: v for k, v in asdict(self.plan).items() if k != "jobs"}
         if os.path.exists(path):
             with open(path) as f:
@@ -190,8 +200,7 @@ class Pipeline:
                 raise StageError(f"reproduction {self.plan.name} exists with other settings ({'; '.join(diffs)}); "
                                  "use another --name")
         else:
-            from babyai.evaluate.io import write_json
-
+            os.makedirs(self.results, exist_ok=True)
             write_json(path, asdict(self.plan))
 
     # ----------------------------------------------------------------------------------------------
@@ -204,6 +213,19 @@ class Pipeline:
         self.script("make_agent_demos", "--env", level, "--episodes", p.demos, "--valid-episodes", p.valid_demos,
                     "--seed", DEMO_FIRST_SEED, "--noise-rate", noise_rate, "--demos", name,  # under the work folder
                     "--workers", max(1, p.jobs), log=f"demos_{name}")
+
+    def train_and_evaluate(self, item: tuple[str, int, str]) -> None:
+        """One run from training to its kept results (skipped when they are kept already)."""
+        run = item[2]
+        if self.finished(run):
+            logger.info(f"{run}: finished (its results are in {self.eval_dir(run)})")
+            return
+        self.train(item)
+        os.makedirs(self.eval_dir(run), exist_ok=True)
+        with open(os.path.join(self.model_dir(run), "log.csv")) as f:
+            atomic_write_text(os.path.join(self.eval_dir(run), "log.csv"), f.read())
+        self.evaluate(item)
+        write_json(os.path.join(self.eval_dir(run), FINISHED), {"run": run, "model": self.model_dir(run)})
 
     def train(self, item: tuple[str, int, str]) -> None:
         method, seed, run = item

@@ -56,7 +56,7 @@ def collect(pipeline) -> dict:
     out = {}
     for method, seed, run in pipeline.models():
         ev = pipeline.eval_dir(run)
-        log_path = os.path.join(pipeline.model_dir(run), "log.csv")
+        log_path = os.path.join(ev, "log.csv")  # kept when the run finished
         r = {"seed": seed, "run": run, "log": read_log(log_path) if os.path.exists(log_path) else [],
              "eval": _load_json(os.path.join(ev, f"evaluate_{run}.json")),
              "zeroshot": _zeroshot(os.path.join(ev, f"zeroshot_{run}.csv")),

@@ -70,7 +70,12 @@ class Sweep:
         self.results: list[dict] = []
 
     def run(self) -> Plan:
-        """Run the three rounds (finished probes are kept) and return the chosen plan."""
+        """Run the three rounds (finished probes are kept) and return the chosen plan; a choice.json of the
+        same sweep already in the results folder is the choice (the probes' models may be gone)."""
+        kept = self.kept_choice()
+        if kept is not None:
+            logger.info(f"sweep: finished before ({os.path.join(self.pipeline.results, 'choice.json')})")
+            return replace(self.base, **kept, chosen_by=describe(kept))
         level = self.round_levels()
         plan = replace(self.base, env=level)
         for name in SHARED:
@@ -80,6 +85,23 @@ class Sweep:
         chosen = {k: getattr(plan, k) for k in ("env", *SHARED, *TC_ONLY)}
         self.write(chosen)
         return replace(plan, chosen_by=describe(chosen))
+
+    def kept_choice(self) -> dict | None:
+        path = os.path.join(self.pipeline.results, "choice.json")
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            saved = json.load(f)
+        same = lambda key, value: saved.get(key, value) == json.loads(json.dumps(value))  # noqa: E731
+        if not (same("sweep", asdict(self.sweep)) and same("base", self.base_settings())):
+            return None  # another sweep: run this one (it rewrites choice.json)
+        return saved["chosen"]
+
+    def base_settings(self) -> dict:
+        """The base plan's settings that shape the probes (not the confirmation's seeds or evaluations)."""
+        skip = ("name", "seeds", "noise_variants", "noise_seeds", "eval_episodes", "tc_eval_episodes", "levels_per_bin",
+                "suite_max_seeds", "chosen_by", "jobs")
+        return {k: v for k, v in asdict(self.base).items() if k not in skip}
 
     def round_levels(self) -> str:
         scores = {}
@@ -116,7 +138,8 @@ class Sweep:
     def write(self, chosen: dict) -> None:
         os.makedirs(self.pipeline.results, exist_ok=True)
         write_json(os.path.join(self.pipeline.results, "choice.json"),
-                   {"chosen": chosen, "rule": __doc__.split("\n\n")[1], "sweep": asdict(self.sweep), "probes": self.results})
+                   {"chosen": chosen, "rule": __doc__.split("\n\n")[1], "sweep": asdict(self.sweep),
+                    "base": self.base_settings(), "probes": self.results})
         atomic_write_text(os.path.join(self.pipeline.results, "sweep.md"), "\n".join(sweep_table(self.results, chosen)) + "\n")
 
 
