@@ -41,6 +41,8 @@ def test_reproduce_sweeps_writes_the_report_and_resumes_without_redoing(tmp_path
     done = {p: p.stat().st_mtime_ns for p in list((work / "models").rglob("*.pt")) + list((out / "runs").rglob("*.json"))}
     assert len(done) >= 4 * 2 + 4 * 2 + 3  # last/best.pt of 4 runs; evaluate_*.json, finished.json of 4; TC's FADS, Precrime, steering
 
+    kept = [p.name for p in (out / "runs").rglob("*") if p.is_file()]
+    assert not [n for n in kept if n.endswith(".jsonl")] and [n for n in kept if n.endswith("_episodes.jsonl.gz")]
     again = run_script("reproduce.py", *args, timeout=900)  # a second run (as after a kill) redoes nothing
     assert {p: p.stat().st_mtime_ns for p in done} == done
     assert (out / "README.md").read_text().split("## Setup")[1] == report.split("## Setup")[1]

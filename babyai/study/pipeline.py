@@ -225,7 +225,8 @@ class Pipeline:
         with open(os.path.join(self.model_dir(run), "log.csv")) as f:
             atomic_write_text(os.path.join(self.eval_dir(run), "log.csv"), f.read())
         self.evaluate(item)
-        write_json(os.path.join(self.eval_dir(run), FINISHED), {"run": run, "model": self.model_dir(run)})
+        compress_episodes(self.eval_dir(run))
+        write_json(os.path.join(self.eval_dir(run), FINISHED), {"run": run})
 
     def train(self, item: tuple[str, int, str]) -> None:
         method, seed, run = item
@@ -264,6 +265,22 @@ class Pipeline:
             seed = [] if what == "zeroshot" else ["--seed", EVAL_FIRST_SEED]
             self.script(stage, *common, *seed, *args, log=f"eval_{what}_{run}")
         logger.info(f"evaluated {run}")
+
+
+def compress_episodes(folder: str) -> None:
+    """gzip the per-episode records (``*.jsonl``) of a finished run's evaluations: a tenth of the size to
+    commit; the result files the report reads stay as they are."""
+    import gzip
+    import shutil
+
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".jsonl"):
+            path = os.path.join(folder, name)
+            with open(path, "rb") as src, open(path + ".gz.tmp", "wb") as raw, \
+                    gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as dst:  # the same bytes on every machine
+                shutil.copyfileobj(src, dst)
+            os.replace(path + ".gz.tmp", path + ".gz")
+            os.remove(path)
 
 
 def _die_with_parent() -> None:
