@@ -3,7 +3,7 @@
 # (choice.json, written by command.sh's sweep) confirmed with TC / BC / TC w/o thought on training
 # seeds 1-5 and TC at noise 0 and 5% on seeds 1-2, evaluated on levels no probe played.
 # 8 epochs x 250 episodes per run (half the probes' 8 x 500). On SynthSeq (2304 steps allowed per level)
-# evaluation costs more than training: an estimated 3 hours on 2 cores in all. Resumable, also on
+# evaluation costs more than training: about 5 hours on 2 cores in all (measured on seed 1). Resumable, also on
 # another machine: each finished run's results are kept in runs/ (commit them); run this again.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
