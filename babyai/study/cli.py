@@ -123,19 +123,16 @@ def parse_alternatives(items: list[str]) -> dict[str, list[float]]:
 def apply_choice(plan: Plan, path: str) -> Plan:
     """The plan with the level and settings a sweep chose (its choice.json), recorded as chosen_by."""
     import json
-    from dataclasses import replace
 
-    from babyai.study.sweep import SHARED, TC_ONLY, describe
+    from babyai.study.sweep import with_choice
 
     try:
         with open(path) as f:
-            chosen = json.load(f)["chosen"]
-        settings = {k: chosen[k] for k in ("env", *SHARED, *TC_ONLY)}
+            return with_choice(plan, json.load(f)["chosen"])
     except FileNotFoundError:
         raise UserError(f"--choice: no such file {path}") from None
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise UserError(f"--choice: {path} is not a sweep's choice.json ({type(e).__name__}: {e})") from None
-    return replace(plan, **settings, chosen_by=describe(chosen))
 
 
 def main(argv=None) -> int:

@@ -171,7 +171,8 @@ class Pipeline:
         logger.info(f"study {p.name}: {p.env}, {p.demos} demos, {len(p.methods())} methods, seeds {p.seeds}, "
                     f"{p.epochs} epochs of {p.epoch_length} episodes; work folder {self.root}")
         rates = sorted({p.noise_rate, *p.noise_variants})
-        self.stage("demos", lambda: [self.make_demos(r) for r in rates])
+        if not all(self.finished(run) for *_, run in self.models()):  # kept runs and suite need no demos
+            self.stage("demos", lambda: [self.make_demos(r) for r in rates])
         self.stage("zero-shot suite", self.make_suite)
         # seed by seed (TC, BC, TC w/o thought of seed 1 first): a study that spans sessions compares as it goes
         order = sorted(self.models(), key=lambda m: (m[1], list(p.methods()).index(m[0])))

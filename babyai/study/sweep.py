@@ -29,6 +29,7 @@ logger = logging.getLogger("babyai.study")
 
 SHARED = ("image_dim", "batch_size")
 TC_ONLY = ("stop_tf", "sg_coef")
+CHOSEN = ("env", *SHARED, *TC_ONLY)  # what a sweep chooses
 
 
 @dataclass
@@ -75,16 +76,16 @@ class Sweep:
         kept = self.kept_choice()
         if kept is not None:
             logger.info(f"sweep: finished before ({os.path.join(self.pipeline.results, 'choice.json')})")
-            return replace(self.base, **kept, chosen_by=describe(kept))
+            return with_choice(self.base, kept)
         level = self.round_levels()
         plan = replace(self.base, env=level)
         for name in SHARED:
             plan = self.round_setting(plan, name, ("TC", "BC"), lambda s: (s["TC"] + s["BC"]) / 2)
         for name in TC_ONLY:
             plan = self.round_setting(plan, name, ("TC",), lambda s: s["TC"])
-        chosen = {k: getattr(plan, k) for k in ("env", *SHARED, *TC_ONLY)}
+        chosen = {k: getattr(plan, k) for k in CHOSEN}
         self.write(chosen)
-        return replace(plan, chosen_by=describe(chosen))
+        return with_choice(plan, chosen)
 
     def kept_choice(self) -> dict | None:
         path = os.path.join(self.pipeline.results, "choice.json")
@@ -151,6 +152,11 @@ def score(run_dir: str) -> float:
     if not values:
         raise ValueError(f"{path} has no validation")
     return sum(values[-2:]) / len(values[-2:])
+
+
+def with_choice(plan: Plan, chosen: dict) -> Plan:
+    """The plan with a sweep's chosen level and settings, recorded as how it was chosen."""
+    return replace(plan, **{k: chosen[k] for k in CHOSEN}, chosen_by=describe(chosen))
 
 
 def describe(chosen: dict) -> str:
