@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import os
 
 import numpy as np
@@ -167,7 +168,11 @@ def test_world_model_aime_and_iidm_scripts(world):
     root, _ = world
     run_script("train_world_model.py", "--env", LEVEL, "--embodiment", "random60", "--model", "wm", "--updates", "2",
                "--batch-size", "2", "--seq-len", "4", "--episodes", "10", "--deter", "16", "--stoch", "4", "--quiet",
-               "--storage-dir", root)
+               "--eval-demos", "oracle", "--storage-dir", root)
+    with open(os.path.join(root, "models", "wm", "wm_eval.json")) as f:
+        evidence = json.load(f)["demos_action_evidence"]
+    oracle = open_demos(os.path.join(root, "demos", "oracle"))
+    assert evidence["transitions"] == sum(len(oracle[i].images) - 1 for i in range(len(oracle)))
     proc = run_script("train_aime.py", "--env", LEVEL, "--demos", "oracle", "--world-model", "wm", "--model", "aime",
                       "--updates", "2", "--batch-size", "2", "--episodes", "4", "--eval-episodes", "2", "--quiet",
                       "--storage-dir", root)
@@ -219,3 +224,27 @@ def test_free_nats_silence_a_kl_below_them():
     _, paid = _wm_gradients(None, free_nats=float(kl.min()) / 2)
     assert all(not g.any() for k, g in free.items() if k.startswith("prior_net"))
     assert any(g.any() for k, g in paid.items() if k.startswith("prior_net"))
+
+
+def test_world_model_as_an_inverse_dynamics_model(world):
+    """transition_evidence's true-action entry is the ELBO's own frame term; a model blind to actions names none."""
+    from babyai.observe.nets import RSSM, WorldModelConfig
+    from babyai.observe.world_model import action_evidence, filter_elbo, sequences, transition_evidence, true_actions
+
+    root, _ = world
+    demos = open_demos(os.path.join(root, "demos", "oracle"))
+    episodes = [demos[i] for i in range(6)]
+    torch.manual_seed(0)
+    model = RSSM(WorldModelConfig(deter=16, stoch=4, hidden=32, embedding=16, channels=8)).eval()
+    images, actions, mask = sequences(episodes, 64)
+    log_p, kl = filter_elbo(model, images, true_actions(actions, 7), sample=False)
+    for t, evidence in transition_evidence(model, images, actions):
+        assert torch.allclose(evidence.gather(1, actions[t - 1][:, None]).squeeze(1), (log_p - kl)[t], atol=1e-4)
+    result = action_evidence(model, episodes, 64, batch=4)
+    true = np.concatenate([np.asarray(ep.actions)[: len(ep.images) - 1] for ep in episodes])
+    assert result["transitions"] == len(true)
+    assert {int(a): v["count"] for a, v in result["per_action"].items()} == dict(zip(*np.unique(true, return_counts=True)))
+    with torch.no_grad():
+        model.cell.weight_ih[:, model.cfg.stoch :] = 0  # the GRU no longer reads the action
+    blind = action_evidence(model, episodes, 64)
+    assert blind["accuracy"] == 0.0 and blind["mean_margin_nats"] == 0.0

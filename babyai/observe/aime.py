@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from babyai.bars import progress_bar
 from babyai.observe._deps import StepOutput
+from babyai.observe.constants import AIME_WINDOW
 from babyai.observe.nets import RSSM, LatentPolicy
 from babyai.observe.world_model import filter_elbo, negative_elbo, sequences
 
@@ -43,7 +44,7 @@ def policy_actions(policy: LatentPolicy, mission: torch.Tensor, tau: float, reco
 
 
 def train_aime(policy: LatentPolicy, model: RSSM, demos: list, vocab, updates: int, batch_size: int, lr: float,
-               seed: int, tau: float = 1.0, max_len: int = 64, progress: bool = True) -> dict:
+               seed: int, tau: float = 1.0, max_len: int = AIME_WINDOW, progress: bool = True) -> dict:
     """Adam on the policy's parameters of -ELBO(demonstrations' observations) under the frozen ``model``."""
     rng = np.random.default_rng(seed)
     model.eval()
@@ -66,9 +67,19 @@ def train_aime(policy: LatentPolicy, model: RSSM, demos: list, vocab, updates: i
         if (u + 1) % max(1, updates // 10) == 0 or u + 1 == updates:
             history.append({"update": u + 1, "neg_elbo": loss.item(),
                             "kl": float((kl.detach() * mask).sum() / mask.sum()),
-                            "diagnostic_action_agreement": agreement(logits, actions, mask)})
+                            "diagnostic_action_agreement": agreement(logits, actions, mask),
+                            "action_shares": action_shares(logits, mask)})
             bar.set_postfix(neg_elbo=f"{loss.item():.2f}")
     return {"history": history, **history[-1]}
+
+
+def action_shares(logits: list, mask: torch.Tensor) -> list[float]:
+    """The share of each action among the policy's most likely actions on the demonstrations' frames."""
+    if not logits:
+        return []
+    chosen = torch.stack(logits).argmax(-1)[mask[1:]]  # the actions that led to a frame the window holds
+    counts = torch.bincount(chosen, minlength=logits[0].shape[1]).float()
+    return [round(float(c), 4) for c in counts / counts.sum().clamp_min(1)]
 
 
 @contextlib.contextmanager

@@ -95,6 +95,9 @@ def world_model_args(argv=None):
                         "sides alike, the plain KL's gradient halved)")
     p.add_argument("--free-nats", type=float, default=FREE_NATS,
                    help="KL per frame that costs nothing (0: none)")
+    p.add_argument("--eval-demos", default=None,
+                   help="demonstrations on which to measure (diagnostic) how often the model's one-step evidence "
+                        "of the next frame is highest for the true action")
     run_flags(p)
     args = p.parse_args(argv)
     if min(args.updates, args.batch_size, args.seq_len, args.deter, args.stoch) < 1 or args.episodes < 0:

@@ -14,14 +14,15 @@ from babyai.demos import open_demos
 from babyai.levels import make_env, resolve_level_id
 from babyai.observe._deps import CheckpointError, Vocabulary, load_checkpoint, save_checkpoint
 from babyai.observe.aime import AimeAgent, train_aime
-from babyai.observe.constants import AIME_CHECKPOINT, IIDM_CHECKPOINT
+from babyai.observe.constants import AIME_CHECKPOINT, AIME_WINDOW, IIDM_CHECKPOINT
 from babyai.observe.embodiment import EmbodimentSpec, check_embodiment, generate_embodiment
 from babyai.observe.idm import IDMConfig, load_transitions, train_idm
 from babyai.observe.iidm import ObservationAgent, demo_transitions, train_forward_model, train_iidm_policy
 from babyai.observe.nets import RSSM, ForwardModel, LatentPolicy, ObservationPolicy, PolicyConfig, WorldModelConfig
 from babyai.observe.runs import open_demonstrations, prepare_run, success, write_json
 from babyai.observe.world_model import CHECKPOINT as WM_CHECKPOINT
-from babyai.observe.world_model import load_world_model, save_world_model, split_episodes, train_world_model
+from babyai.observe.world_model import (action_evidence, load_world_model, save_world_model, split_episodes,
+                                        train_world_model)
 from babyai.storage import demos_path, model_dir, storage_dir
 
 
@@ -79,6 +80,7 @@ def world_model(args) -> int:
                 "free_nats": args.free_nats}
     try:
         check_embodiment(embodiment, level)
+        demos = open_demonstrations(demos_path(args.eval_demos, args.storage_dir), level) if args.eval_demos else None
         if prepare_run(folder, settings, WM_CHECKPOINT):
             print(f"{folder}: already trained")
             return 0
@@ -88,6 +90,9 @@ def world_model(args) -> int:
         info = train_world_model(model, train, held, args.updates, args.batch_size, args.seq_len, args.lr,
                                  args.seed, progress=not args.quiet, kl_balance=args.kl_balance,
                                  free_nats=args.free_nats)
+        if demos is not None:
+            info["demos_action_evidence"] = {"demos": demos.folder, **action_evidence(
+                model, [demos[i] for i in range(len(demos))], AIME_WINDOW)}
     except ValueError as e:
         raise UserError(str(e).splitlines()[0], 1)
     write_json(os.path.join(folder, "wm_eval.json"), {"level": level, "embodiment": embodiment, **info})

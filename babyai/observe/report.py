@@ -143,7 +143,7 @@ class Report:
                                   for k in c.embodiment if k != n}
         wm = f"{self.prefix}_wm"
         r["world_model"] = self.scripted(cli.world_model_main, wm, [
-            "--env", c.level, "--embodiment", emb, "--updates", str(c.wm_updates)], "wm_eval.json")
+            "--env", c.level, "--embodiment", emb, "--updates", str(c.wm_updates), "--eval-demos", demos], "wm_eval.json")
         m["AIME"] = [self.scripted(cli.aime_main, f"{self.prefix}_aime_seed{s}", [
             "--env", c.level, "--demos", demos, "--world-model", wm, "--updates", str(c.aime_updates),
             "--seed", str(s), *evals]) for s in c.seeds]

@@ -17,14 +17,14 @@ def _mean_std(runs: list[dict]) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
-def _diagnostic(storage: str, name: str) -> float | None:
-    """The action agreement (diagnostic, true actions) an AIME or IIDM run logged, if any."""
+def _diagnostic(storage: str, name: str, key: str = "diagnostic_action_agreement"):
+    """What an AIME or IIDM run logged at its end (by default the action agreement with the true actions), if any."""
     path = os.path.join(model_dir(name, storage), "train.json")
     if not os.path.isfile(path):
         return None
     with open(path) as f:
         info = json.load(f)
-    return info.get("diagnostic_action_agreement")
+    return info.get(key)
 
 
 def _plots(folder: str, results: dict) -> list[str]:
@@ -162,9 +162,9 @@ def write_report(cfg, results: dict, settings: dict) -> str:
         "",
     ]
     for s in cfg.seeds:
-        lines.append(f"- seed {s}: AIME {_fmt(_aime_agreement(cfg.storage, f'{cfg.name}_aime_seed{s}'))}, "
+        lines.append(f"- seed {s}: AIME {_fmt(_diagnostic(cfg.storage, f'{cfg.name}_aime_seed{s}'))}, "
                      f"IIDM {_fmt(_diagnostic(cfg.storage, f'{cfg.name}_iidm_seed{s}'))}")
-    lines.append("")
+    lines += ["", *_evidence_lines(wm.get("demos_action_evidence"), cfg)]
     with open(os.path.join(folder, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     with open(os.path.join(folder, "command.txt"), "w") as f:
@@ -182,9 +182,24 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
-def _aime_agreement(storage: str, name: str) -> float | None:
-    path = os.path.join(model_dir(name, storage), "train.json")
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)["history"][-1].get("diagnostic_action_agreement")
+def _evidence_lines(evidence: dict | None, cfg) -> list[str]:
+    """What AIME can learn from its world model: the action with the most one-step evidence on the demos, and
+    the actions AIME's policies chose."""
+    if not evidence:
+        return []
+    per = ", ".join(f"{ACTION_NAMES[int(a)]} {v['accuracy']:.0%} of {v['count']}" for a, v in evidence["per_action"].items())
+    lines = [f"**What AIME can learn from this world model** (diagnostic): AIME's policy is trained only through "
+             f"differences of evidence between actions, so the world model, used as an inverse dynamics model (for "
+             f"each demonstrated transition, the action after which the model's one-step evidence of the next "
+             f"frame, log-likelihood minus KL, is highest), bounds what it can imitate. On the demonstrations it "
+             f"names the true action for {evidence['accuracy']:.1%} of {evidence['transitions']} transitions "
+             f"({per}); mean margin of the true action over the best other {evidence['mean_margin_nats']:+.2f} nats. "
+             f"The IDM trained on the same embodiment data: see above.", ""]
+    shares = [(s, _diagnostic(cfg.storage, f"{cfg.name}_aime_seed{s}", "action_shares")) for s in cfg.seeds]
+    shares = [(s, v) for s, v in shares if v]
+    if shares:
+        lines += ["The AIME policies' most likely actions on the demonstrations' frames (share of each action):", ""]
+        lines += [f"- seed {s}: " + ", ".join(f"{ACTION_NAMES[a]} {x:.0%}" for a, x in enumerate(v) if x > 0)
+                  for s, v in shares]
+        lines.append("")
+    return lines

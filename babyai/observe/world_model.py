@@ -154,3 +154,45 @@ def split_episodes(reader, episodes: int = 0, held_out: float = 0.1) -> tuple[li
         raise WorldModelError(f"too few episodes ({n}) to train and validate on")
     data = [reader[i] for i in range(n)]
     return data[: n - n_held], data[n - n_held :]
+
+
+
+@torch.no_grad()
+def transition_evidence(model: RSSM, images: torch.Tensor, actions: torch.Tensor):
+    """For t = 1..T-1: (t, evidence (B, A)) where evidence[b, a] is the one-step evidence of frame t,
+    log p(o_t | h, z) - KL (posterior means), had action a followed frame t-1; the frames before are filtered
+    with the true ``actions``. images (T, B, 7, 7, 3), actions (T, B)."""
+    A = model.cfg.num_actions
+    T, B = images.shape[:2]
+    embedding = model.encoder(images.flatten(0, 1)).reshape(T, B, -1)  # (T, B, E)
+    h, z, _ = model.step(*model.initial(B), None, embedding[0], first=True, sample=False)
+    every = torch.eye(A).repeat(B, 1)  # (B A, A): each row's candidate action
+    for t in range(1, T):
+        hh, zz, kl = model.step(h.repeat_interleave(A, 0), z.repeat_interleave(A, 0), every,
+                                embedding[t].repeat_interleave(A, 0), first=False, sample=False)
+        yield t, (model.log_likelihood(hh, zz, images[t].repeat_interleave(A, 0)) - kl).reshape(B, A)
+        h, z, _ = model.step(h, z, F.one_hot(actions[t - 1], A).float(), embedding[t], first=False, sample=False)
+
+
+@torch.no_grad()
+def action_evidence(model: RSSM, episodes: list, length: int, batch: int = 64) -> dict:
+    """The world model as an inverse dynamics model, a diagnostic of what AIME can learn from it: AIME's
+    policy gets its gradient from differences of evidence between actions, so where the true action of a
+    transition does not have the most evidence (``transition_evidence``), no policy update prefers it.
+    Returns the share of the transitions of ``episodes`` (their first ``length`` frames) whose true action
+    has strictly the most, per true action, and the mean margin (true minus best other action, nats)."""
+    A = model.cfg.num_actions
+    hits, counts, margins = np.zeros(A), np.zeros(A), []
+    for k in range(0, len(episodes), batch):
+        images, actions, mask = sequences(episodes[k : k + batch], length)
+        for t, evidence in transition_evidence(model, images, actions):
+            true, valid = actions[t - 1], mask[t].numpy()  # a_t-1 led to frame t
+            best_other = evidence.scatter(1, true[:, None], float("-inf")).max(1).values
+            margin = (evidence.gather(1, true[:, None]).squeeze(1) - best_other).numpy()[valid]
+            np.add.at(counts, true.numpy()[valid], 1)
+            np.add.at(hits, true.numpy()[valid], margin > 0)
+            margins.extend(margin.tolist())
+    return {"accuracy": float(hits.sum() / max(1, counts.sum())), "transitions": int(counts.sum()),
+            "mean_margin_nats": float(np.mean(margins)) if margins else float("nan"),
+            "per_action": {str(a): {"count": int(counts[a]), "accuracy": float(hits[a] / counts[a])}
+                           for a in range(A) if counts[a]}}
