@@ -238,8 +238,15 @@ def test_world_model_as_an_inverse_dynamics_model(world):
     model = RSSM(WorldModelConfig(deter=16, stoch=4, hidden=32, embedding=16, channels=8)).eval()
     images, actions, mask = sequences(episodes, 64)
     log_p, kl = filter_elbo(model, images, true_actions(actions, 7), sample=False)
-    for t, evidence in transition_evidence(model, images, actions):
+    seen = []
+
+    def visit(t, h, z, evidence):
         assert torch.allclose(evidence.gather(1, actions[t - 1][:, None]).squeeze(1), (log_p - kl)[t], atol=1e-4)
+        seen.append(t)
+        return actions[t - 1]
+
+    transition_evidence(model, images, visit)
+    assert seen == list(range(1, images.shape[0]))
     result = action_evidence(model, episodes, 64, batch=4)
     true = np.concatenate([np.asarray(ep.actions)[: len(ep.images) - 1] for ep in episodes])
     assert result["transitions"] == len(true)

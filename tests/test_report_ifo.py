@@ -10,7 +10,7 @@ import shutil
 from conftest import run_script
 
 LEVEL = "BabyAI-GoToLocal-v0"
-METHODS = ["random policy", "BC (true actions)", "BCO", "TC from observation", "IIDM", "AIME"]
+METHODS = ["random policy", "BC (true actions)", "BCO", "TC from observation", "IIDM", "AIME", "AIME (marginal)"]
 TINY = ["--env", LEVEL, "--name", "tiny", "--demos", "4", "--embodiment", "3", "6", "--seeds", "1", "--epochs", "1",
         "--idm-epochs", "1", "--wm-updates", "2", "--aime-updates", "2", "--iidm-epochs", "1", "--eval-episodes", "2"]
 
@@ -43,6 +43,7 @@ def test_report_runs_every_method_and_resumes(tmp_path):
     for name in METHODS:
         assert f"| {name} | " in readme
     assert "Partial report" not in readme
+    assert "What AIME can learn from this world model" in readme and "- AIME (marginal), seed 1: " in readme.split("most likely actions")[1]
 
     models = storage / "models"
     before = _stamps(models)

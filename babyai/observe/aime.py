@@ -20,7 +20,7 @@ from babyai.bars import progress_bar
 from babyai.observe._deps import StepOutput
 from babyai.observe.constants import AIME_WINDOW
 from babyai.observe.nets import RSSM, LatentPolicy
-from babyai.observe.world_model import filter_elbo, negative_elbo, sequences
+from babyai.observe.world_model import filter_elbo, negative_elbo, sequences, transition_evidence
 
 
 def mission_tokens(vocab, missions: list[str]) -> torch.Tensor:
@@ -43,9 +43,34 @@ def policy_actions(policy: LatentPolicy, mission: torch.Tensor, tau: float, reco
     return act
 
 
+def marginal_evidence(model: RSSM, policy: LatentPolicy, images: torch.Tensor, mission: torch.Tensor,
+                      record: list) -> torch.Tensor:
+    """(T - 1, B) each frame's evidence with the discrete action summed out exactly:
+    log sum_a pi(a | s_t-1) exp(log p(o_t | a) - KL), every action's one-step evidence computed
+    (``transition_evidence``); the filter goes on with an action sampled from the policy. Its gradient is
+    exact for each frame's own term (the posterior over the action minus the policy, bounded whatever the
+    scale of the evidence) and ignores the later frames' dependence on the action, which the model's
+    posterior, seeing each frame, mostly absorbs."""
+    marginal = []
+
+    def visit(t, h, z, evidence):
+        logits = policy(torch.cat([h, z], 1), mission)  # (B, A)
+        record.append(logits)
+        marginal.append(torch.logsumexp(torch.log_softmax(logits, 1) + evidence, 1))
+        return torch.multinomial(torch.softmax(logits.detach(), 1), 1).squeeze(1)
+
+    transition_evidence(model, images, visit)
+    return torch.stack(marginal) if marginal else torch.zeros(0, images.shape[1])
+
+
 def train_aime(policy: LatentPolicy, model: RSSM, demos: list, vocab, updates: int, batch_size: int, lr: float,
-               seed: int, tau: float = 1.0, max_len: int = AIME_WINDOW, progress: bool = True) -> dict:
-    """Adam on the policy's parameters of -ELBO(demonstrations' observations) under the frozen ``model``."""
+               seed: int, tau: float = 1.0, max_len: int = AIME_WINDOW, progress: bool = True,
+               estimator: str = "straight-through") -> dict:
+    """Adam on the policy's parameters of -ELBO(demonstrations' observations) under the frozen ``model``.
+
+    ``estimator``: how the discrete actions pass the ELBO's gradient to the policy: "straight-through"
+    (Gumbel-softmax samples, one-hot forward, the softmax's gradient backward, through every later frame), or
+    "marginal" (``marginal_evidence``: each frame's evidence with the action summed out)."""
     rng = np.random.default_rng(seed)
     model.eval()
     model.requires_grad_(False)
@@ -58,8 +83,13 @@ def train_aime(policy: LatentPolicy, model: RSSM, demos: list, vocab, updates: i
         images, actions, mask = sequences(batch, max_len)  # the actions are not used
         mission = mission_tokens(vocab, [ep.mission for ep in batch])
         logits: list = []
-        log_p, kl = filter_elbo(model, images, policy_actions(policy, mission, tau, logits))
-        loss = negative_elbo(log_p, kl, mask)
+        if estimator == "marginal":
+            evidence = marginal_evidence(model, policy, images, mission, logits)
+            loss = -(evidence * mask[1:]).sum() / mask[1:].sum().clamp_min(1)
+            kl = torch.zeros_like(mask, dtype=torch.float)
+        else:
+            log_p, kl = filter_elbo(model, images, policy_actions(policy, mission, tau, logits))
+            loss = negative_elbo(log_p, kl, mask)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(policy.parameters(), 100.0)

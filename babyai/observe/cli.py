@@ -9,7 +9,7 @@ import argparse
 
 from babyai.cli import DefaultsHelpFormatter
 from babyai.levels import SEEDINGS
-from babyai.observe.constants import FREE_NATS, KL_BALANCE, POLICIES
+from babyai.observe.constants import AIME_ESTIMATORS, FREE_NATS, KL_BALANCE, POLICIES
 
 # The commands themselves (torch, minigrid) are in babyai.observe.mains, imported once the flags are parsed.
 DOCS = {
@@ -118,7 +118,11 @@ def aime_args(argv=None):
     p.add_argument("--updates", type=int, default=600, help="optimizer updates")
     p.add_argument("--batch-size", type=int, default=32, help="demonstrations per update")
     p.add_argument("--lr", type=float, default=1e-3, help="learning rate (Adam)")
-    p.add_argument("--tau", type=float, default=1.0, help="Gumbel-softmax temperature")
+    p.add_argument("--tau", type=float, default=1.0, help="Gumbel-softmax temperature (straight-through)")
+    p.add_argument("--estimator", choices=AIME_ESTIMATORS, default="straight-through",
+                   help="how the discrete actions pass the ELBO's gradient to the policy: straight-through "
+                        "Gumbel-softmax through every later frame, or marginal: each frame's evidence with the "
+                        "action summed out exactly (every action's one-step evidence computed)")
     run_flags(p, evaluation=True)
     args = p.parse_args(argv)
     if min(args.updates, args.batch_size) < 1 or min(args.episodes, args.eval_episodes) < 0 or args.tau <= 0:

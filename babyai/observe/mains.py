@@ -151,7 +151,7 @@ def aime(args) -> int:
             torch.manual_seed(args.seed)
             policy = LatentPolicy(PolicyConfig(vocab_size=vocab.size), model.feature_dim)
             info = train_aime(policy, model, demos, vocab, args.updates, args.batch_size, args.lr, args.seed,
-                              args.tau, progress=not args.quiet)
+                              args.tau, progress=not args.quiet, estimator=args.estimator)
             save_checkpoint(path, {"kind": "aime", "level": level, "vocab": vocab.to_dict(),
                                    "policy_config": policy.cfg.to_dict(), "policy": policy.state_dict(),
                                    "world_model_config": model.cfg.to_dict(), "world_model": model.state_dict(),

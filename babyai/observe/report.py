@@ -4,7 +4,8 @@ plots). Resumable: each run keeps its results in its own folder and a finished r
 
 Methods: BC on the demonstrations' true actions (the upper bound), BCO(0) (BC on IDM-labelled actions),
 TC from observation (Thought Cloning on IDM-labelled actions and the demonstrations' thoughts), IIDM,
-AIME, and a uniformly random policy; BCO also with IDMs trained on less embodiment data.
+AIME (its straight-through relaxation of the discrete actions, and the action summed out exactly per frame), and a
+uniformly random policy; BCO also with IDMs trained on less embodiment data.
 """
 
 from __future__ import annotations
@@ -144,9 +145,10 @@ class Report:
         wm = f"{self.prefix}_wm"
         r["world_model"] = self.scripted(cli.world_model_main, wm, [
             "--env", c.level, "--embodiment", emb, "--updates", str(c.wm_updates), "--eval-demos", demos], "wm_eval.json")
-        m["AIME"] = [self.scripted(cli.aime_main, f"{self.prefix}_aime_seed{s}", [
-            "--env", c.level, "--demos", demos, "--world-model", wm, "--updates", str(c.aime_updates),
-            "--seed", str(s), *evals]) for s in c.seeds]
+        for method, tag, estimator in (("AIME", "aime", "straight-through"), ("AIME (marginal)", "aimem", "marginal")):
+            m[method] = [self.scripted(cli.aime_main, f"{self.prefix}_{tag}_seed{s}", [
+                "--env", c.level, "--demos", demos, "--world-model", wm, "--updates", str(c.aime_updates),
+                "--estimator", estimator, "--seed", str(s), *evals]) for s in c.seeds]
         r["bco_vs_embodiment"][n] = m["BCO"][0]
         return finished(r)
 

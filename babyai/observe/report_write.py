@@ -163,6 +163,7 @@ def write_report(cfg, results: dict, settings: dict) -> str:
     ]
     for s in cfg.seeds:
         lines.append(f"- seed {s}: AIME {_fmt(_diagnostic(cfg.storage, f'{cfg.name}_aime_seed{s}'))}, "
+                     f"AIME (marginal) {_fmt(_diagnostic(cfg.storage, f'{cfg.name}_aimem_seed{s}'))}, "
                      f"IIDM {_fmt(_diagnostic(cfg.storage, f'{cfg.name}_iidm_seed{s}'))}")
     lines += ["", *_evidence_lines(wm.get("demos_action_evidence"), cfg)]
     with open(os.path.join(folder, "README.md"), "w") as f:
@@ -195,11 +196,12 @@ def _evidence_lines(evidence: dict | None, cfg) -> list[str]:
              f"names the true action for {evidence['accuracy']:.1%} of {evidence['transitions']} transitions "
              f"({per}); mean margin of the true action over the best other {evidence['mean_margin_nats']:+.2f} nats. "
              f"The IDM trained on the same embodiment data: see above.", ""]
-    shares = [(s, _diagnostic(cfg.storage, f"{cfg.name}_aime_seed{s}", "action_shares")) for s in cfg.seeds]
-    shares = [(s, v) for s, v in shares if v]
+    shares = [(f"{method}, seed {s}", _diagnostic(cfg.storage, f"{cfg.name}_{tag}_seed{s}", "action_shares"))
+              for method, tag in (("AIME", "aime"), ("AIME (marginal)", "aimem")) for s in cfg.seeds]
+    shares = [(k, v) for k, v in shares if v]
     if shares:
         lines += ["The AIME policies' most likely actions on the demonstrations' frames (share of each action):", ""]
-        lines += [f"- seed {s}: " + ", ".join(f"{ACTION_NAMES[a]} {x:.0%}" for a, x in enumerate(v) if x > 0)
-                  for s, v in shares]
+        lines += [f"- {k}: " + ", ".join(f"{ACTION_NAMES[a]} {x:.0%}" for a, x in enumerate(v) if x > 0)
+                  for k, v in shares]
         lines.append("")
     return lines

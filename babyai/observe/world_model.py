@@ -157,21 +157,25 @@ def split_episodes(reader, episodes: int = 0, held_out: float = 0.1) -> tuple[li
 
 
 
-@torch.no_grad()
-def transition_evidence(model: RSSM, images: torch.Tensor, actions: torch.Tensor):
-    """For t = 1..T-1: (t, evidence (B, A)) where evidence[b, a] is the one-step evidence of frame t,
-    log p(o_t | h, z) - KL (posterior means), had action a followed frame t-1; the frames before are filtered
-    with the true ``actions``. images (T, B, 7, 7, 3), actions (T, B)."""
+def transition_evidence(model: RSSM, images: torch.Tensor, visit: Callable) -> None:
+    """Filter ``images`` (T, B, 7, 7, 3) with the posterior means, and for t = 1..T-1 call
+    ``visit(t, h, z, evidence)`` with the state after frame t-1 and evidence (B, A): evidence[b, a] is the
+    one-step evidence of frame t, log p(o_t | h', z') - KL, had action a followed; ``visit`` returns the
+    actions (B,) int64 with which the filter goes on. The model's side is computed without gradients."""
     A = model.cfg.num_actions
     T, B = images.shape[:2]
-    embedding = model.encoder(images.flatten(0, 1)).reshape(T, B, -1)  # (T, B, E)
-    h, z, _ = model.step(*model.initial(B), None, embedding[0], first=True, sample=False)
+    with torch.no_grad():
+        embedding = model.encoder(images.flatten(0, 1)).reshape(T, B, -1)  # (T, B, E)
+        h, z, _ = model.step(*model.initial(B), None, embedding[0], first=True, sample=False)
     every = torch.eye(A).repeat(B, 1)  # (B A, A): each row's candidate action
     for t in range(1, T):
-        hh, zz, kl = model.step(h.repeat_interleave(A, 0), z.repeat_interleave(A, 0), every,
-                                embedding[t].repeat_interleave(A, 0), first=False, sample=False)
-        yield t, (model.log_likelihood(hh, zz, images[t].repeat_interleave(A, 0)) - kl).reshape(B, A)
-        h, z, _ = model.step(h, z, F.one_hot(actions[t - 1], A).float(), embedding[t], first=False, sample=False)
+        with torch.no_grad():
+            hh, zz, kl = model.step(h.repeat_interleave(A, 0), z.repeat_interleave(A, 0), every,
+                                    embedding[t].repeat_interleave(A, 0), first=False, sample=False)
+            evidence = (model.log_likelihood(hh, zz, images[t].repeat_interleave(A, 0)) - kl).reshape(B, A)
+        action = visit(t, h, z, evidence)
+        with torch.no_grad():
+            h, z, _ = model.step(h, z, F.one_hot(action, A).float(), embedding[t], first=False, sample=False)
 
 
 @torch.no_grad()
@@ -185,13 +189,17 @@ def action_evidence(model: RSSM, episodes: list, length: int, batch: int = 64) -
     hits, counts, margins = np.zeros(A), np.zeros(A), []
     for k in range(0, len(episodes), batch):
         images, actions, mask = sequences(episodes[k : k + batch], length)
-        for t, evidence in transition_evidence(model, images, actions):
+
+        def visit(t, h, z, evidence, actions=actions, mask=mask):
             true, valid = actions[t - 1], mask[t].numpy()  # a_t-1 led to frame t
             best_other = evidence.scatter(1, true[:, None], float("-inf")).max(1).values
             margin = (evidence.gather(1, true[:, None]).squeeze(1) - best_other).numpy()[valid]
             np.add.at(counts, true.numpy()[valid], 1)
             np.add.at(hits, true.numpy()[valid], margin > 0)
             margins.extend(margin.tolist())
+            return true
+
+        transition_evidence(model, images, visit)
     return {"accuracy": float(hits.sum() / max(1, counts.sum())), "transitions": int(counts.sum()),
             "mean_margin_nats": float(np.mean(margins)) if margins else float("nan"),
             "per_action": {str(a): {"count": int(counts[a]), "accuracy": float(hits[a] / counts[a])}
