@@ -178,6 +178,10 @@ def test_world_model_aime_and_iidm_scripts(world):
                       "--storage-dir", root)
     assert '"success_rate"' in proc.stdout
     assert os.path.isfile(os.path.join(root, "models", "aime", "aime.pt"))
+    proc = run_script("train_aime.py", "--env", LEVEL, "--demos", "oracle", "--world-model", "wm", "--model", "aimem",
+                      "--updates", "2", "--batch-size", "2", "--episodes", "4", "--eval-episodes", "2", "--quiet",
+                      "--estimator", "marginal", "--storage-dir", root)
+    assert '"success_rate"' in proc.stdout
     proc = run_script("train_iidm.py", "--env", LEVEL, "--embodiment", "random60", "--demos", "oracle", "--model",
                       "iidm", "--model-epochs", "1", "--policy-epochs", "1", "--episodes", "4",
                       "--embodiment-episodes", "4", "--eval-episodes", "2", "--quiet", "--storage-dir", root)
@@ -255,3 +259,37 @@ def test_world_model_as_an_inverse_dynamics_model(world):
         model.cell.weight_ih[:, model.cfg.stoch :] = 0  # the GRU no longer reads the action
     blind = action_evidence(model, episodes, 64)
     assert blind["accuracy"] == 0.0 and blind["mean_margin_nats"] == 0.0
+
+
+def test_aime_marginal_evidence_sums_the_action_out(world):
+    """log sum_a pi(a) exp(e_a) lies between the policy's expected evidence and the best action's; a world
+    model blind to actions gives every action the same evidence, so the policy gets no gradient."""
+    from babyai.agent.vocab import Vocabulary
+    from babyai.observe.aime import marginal_evidence, mission_tokens
+    from babyai.observe.nets import RSSM, LatentPolicy, PolicyConfig, WorldModelConfig
+    from babyai.observe.world_model import sequences, transition_evidence
+
+    root, _ = world
+    demos = open_demos(os.path.join(root, "demos", "oracle"))
+    episodes = [demos[i] for i in range(4)]
+    vocab = Vocabulary.babyai()
+    torch.manual_seed(0)
+    model = RSSM(WorldModelConfig(deter=16, stoch=4, hidden=32, embedding=16, channels=8)).eval()
+    policy = LatentPolicy(PolicyConfig(vocab_size=vocab.size), model.feature_dim)
+    images, _, _ = sequences(episodes, 64)
+    mission = mission_tokens(vocab, [ep.mission for ep in episodes])
+    torch.manual_seed(1)
+    logits: list = []
+    marginal = marginal_evidence(model, policy, images, mission, logits)
+    torch.manual_seed(1)  # the same sampled actions: the same states
+    bounds = []
+    transition_evidence(model, images, lambda t, h, z, e: bounds.append(e) or torch.multinomial(
+        torch.softmax(logits[t - 1].detach(), 1), 1).squeeze(1))
+    for t, e in enumerate(bounds):
+        expected = (torch.softmax(logits[t], 1) * e).sum(1)
+        assert (marginal[t] >= expected - 1e-4).all() and (marginal[t] <= e.max(1).values + 1e-4).all()
+    with torch.no_grad():
+        model.cell.weight_ih[:, model.cfg.stoch :] = 0
+    blind = marginal_evidence(model, policy, images, mission, [])
+    blind.sum().backward()
+    assert all(p.grad is None or p.grad.abs().max() < 1e-4 for p in policy.parameters())
