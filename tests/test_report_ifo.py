@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 
-from conftest import run_script
+from conftest import one_line_error, run_script
 
 LEVEL = "BabyAI-GoToLocal-v0"
 METHODS = ["random policy", "BC (true actions)", "BCO", "TC from observation", "IIDM", "AIME", "AIME (marginal)"]
@@ -50,6 +50,11 @@ def test_report_runs_every_method_and_resumes(tmp_path):
     run_script("report_ifo.py", *args)  # everything finished: nothing is trained or evaluated again
     assert _stamps(models) == before
     assert json.loads((folder / "results.json").read_text()) == results
+
+    changed = [*TINY[: TINY.index("--aime-updates") + 1], "3", *TINY[TINY.index("--aime-updates") + 2 :]]
+    one_line_error(run_script("report_ifo.py", *changed, "--storage-dir", storage, "--out", out, check=False),
+                   "was made with other settings (aime_updates 2 -> 3)")
+    assert _stamps(models) == before
 
     shutil.rmtree(models / "tiny_aime_seed1")  # as if killed in the middle of that run
     run_script("report_ifo.py", *args)

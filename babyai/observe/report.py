@@ -29,6 +29,9 @@ from babyai.observe.runs import success, write_json
 from babyai.storage import demos_path, model_dir
 
 
+PER_RUN_NAMED = ("embodiment", "seeds", "storage", "out", "only_finished", "command")  # not budgets of a run
+
+
 class RandomAgent:
     """Uniform over the 7 actions (the rollout samples from equal logits)."""
 
@@ -123,8 +126,25 @@ class Report:
 
         return self.timed(name, folder, run)
 
+    def check_settings(self) -> None:
+        """The first run of a report keeps its budgets in the storage; a later run with other budgets would mix
+        runs made with both, so it is refused (seeds and embodiment sizes may change: they only add runs)."""
+        kept = {k: v for k, v in asdict(self.cfg).items() if k not in PER_RUN_NAMED}
+        path = self.path(f"{self.prefix}_report_settings.json")
+        if os.path.isfile(path):
+            with open(path) as f:
+                old = json.load(f)
+            diff = ", ".join(f"{k} {old.get(k)} -> {v}" for k, v in kept.items() if old.get(k) != v)
+            if diff:
+                raise UserError(f"the report {self.prefix} in {self.cfg.storage} was made with other settings "
+                                f"({diff}): use another --storage-dir", 2)
+        elif not self.cfg.only_finished:
+            os.makedirs(self.cfg.storage, exist_ok=True)
+            write_json(path, kept)
+
     def run(self) -> dict:
         c, n = self.cfg, max(self.cfg.embodiment)
+        self.check_settings()
         self.data()
         emb = f"{self.prefix}_random{n}"
         demos = f"{self.prefix}_demos"
