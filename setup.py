@@ -28,7 +28,7 @@ setup(
         # Farama's offline-RL datasets: scripts/export_minari.py, scripts/import_minari.py
         "minari": ["minari[hdf5]>=0.5.4"],
         # the browser test drives Debian's chromium + chromium-driver (apt-get, see .ci/run) with Selenium
-        "test": ["pytest>=7", "minari[hdf5]>=0.5.4", "fastapi>=0.100", "uvicorn>=0.23", "websockets>=11",
+        "test": ["pytest>=7", "pytest-xdist>=3", "minari[hdf5]>=0.5.4", "fastapi>=0.100", "uvicorn>=0.23", "websockets>=11",
                  "selenium>=4.10"],
     },
 )
