@@ -86,7 +86,7 @@ def train_aime(policy: LatentPolicy, model: RSSM, demos: list, vocab, updates: i
         if estimator == "marginal":
             evidence = marginal_evidence(model, policy, images, mission, logits)
             loss = -(evidence * mask[1:]).sum() / mask[1:].sum().clamp_min(1)
-            kl = torch.zeros_like(mask, dtype=torch.float)
+            kl = None  # the marginal sums the KL into each action's evidence
         else:
             log_p, kl = filter_elbo(model, images, policy_actions(policy, mission, tau, logits))
             loss = negative_elbo(log_p, kl, mask)
@@ -96,7 +96,7 @@ def train_aime(policy: LatentPolicy, model: RSSM, demos: list, vocab, updates: i
         optimizer.step()
         if (u + 1) % max(1, updates // 10) == 0 or u + 1 == updates:
             history.append({"update": u + 1, "neg_elbo": loss.item(),
-                            "kl": float((kl.detach() * mask).sum() / mask.sum()),
+                            "kl": None if kl is None else float((kl.detach() * mask).sum() / mask.sum()),
                             "diagnostic_action_agreement": agreement(logits, actions, mask),
                             "action_shares": action_shares(logits, mask)})
             bar.set_postfix(neg_elbo=f"{loss.item():.2f}")

@@ -8,6 +8,7 @@ POLICIES = ("random", "noisy-oracle")  # the players of embodiment data
 KL_BALANCE = 0.8  # DreamerV2's share of the KL gradient that trains the prior
 FREE_NATS = 1.0  # nats per frame of KL that cost nothing (DreamerV2: 1)
 AIME_ESTIMATORS = ("straight-through", "marginal")  # how AIME's discrete actions pass the gradient
+AIME_VARIANTS = (("AIME", "aime", "straight-through"), ("AIME (marginal)", "aimem", "marginal"))  # report: method, tag
 AIME_WINDOW = 64  # the first frames of each demonstration that AIME fits
 AIME_CHECKPOINT = "aime.pt"
 IIDM_CHECKPOINT = "iidm.pt"

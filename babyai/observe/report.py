@@ -23,7 +23,7 @@ from babyai.demos import VALID_FIRST_SEED, DemoSpec, generate_dataset
 from babyai.observe import cli
 from babyai.observe._deps import StepOutput, load_policy
 from babyai.observe.embodiment import EmbodimentSpec, generate_embodiment
-from babyai.observe.constants import ReportConfig
+from babyai.observe.constants import AIME_VARIANTS, ReportConfig
 from babyai.observe.idm import train_idm
 from babyai.observe.runs import success, write_json
 from babyai.storage import demos_path, model_dir
@@ -165,7 +165,7 @@ class Report:
         wm = f"{self.prefix}_wm"
         r["world_model"] = self.scripted(cli.world_model_main, wm, [
             "--env", c.level, "--embodiment", emb, "--updates", str(c.wm_updates), "--eval-demos", demos], "wm_eval.json")
-        for method, tag, estimator in (("AIME", "aime", "straight-through"), ("AIME (marginal)", "aimem", "marginal")):
+        for method, tag, estimator in AIME_VARIANTS:
             m[method] = [self.scripted(cli.aime_main, f"{self.prefix}_{tag}_seed{s}", [
                 "--env", c.level, "--demos", demos, "--world-model", wm, "--updates", str(c.aime_updates),
                 "--estimator", estimator, "--seed", str(s), *evals]) for s in c.seeds]

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from babyai.observe.constants import AIME_VARIANTS
 from babyai.observe.idm import ACTION_NAMES
 from babyai.observe.runs import write_json
 from babyai.storage import model_dir
@@ -162,9 +163,9 @@ def write_report(cfg, results: dict, settings: dict) -> str:
         "",
     ]
     for s in cfg.seeds:
-        lines.append(f"- seed {s}: AIME {_fmt(_diagnostic(cfg.storage, f'{cfg.name}_aime_seed{s}'))}, "
-                     f"AIME (marginal) {_fmt(_diagnostic(cfg.storage, f'{cfg.name}_aimem_seed{s}'))}, "
-                     f"IIDM {_fmt(_diagnostic(cfg.storage, f'{cfg.name}_iidm_seed{s}'))}")
+        runs = [*((method, tag) for method, tag, _ in AIME_VARIANTS), ("IIDM", "iidm")]
+        lines.append(f"- seed {s}: " + ", ".join(
+            f"{method} {_fmt(_diagnostic(cfg.storage, f'{cfg.name}_{tag}_seed{s}'))}" for method, tag in runs))
     lines += ["", *_evidence_lines(wm.get("demos_action_evidence"), cfg)]
     with open(os.path.join(folder, "README.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -197,7 +198,7 @@ def _evidence_lines(evidence: dict | None, cfg) -> list[str]:
              f"({per}); mean margin of the true action over the best other {evidence['mean_margin_nats']:+.2f} nats. "
              f"The IDM trained on the same embodiment data: see above.", ""]
     shares = [(f"{method}, seed {s}", _diagnostic(cfg.storage, f"{cfg.name}_{tag}_seed{s}", "action_shares"))
-              for method, tag in (("AIME", "aime"), ("AIME (marginal)", "aimem")) for s in cfg.seeds]
+              for method, tag, _ in AIME_VARIANTS for s in cfg.seeds]
     shares = [(k, v) for k, v in shares if v]
     if shares:
         lines += ["The AIME policies' most likely actions on the demonstrations' frames (share of each action):", ""]
