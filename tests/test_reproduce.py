@@ -33,8 +33,11 @@ def test_reproduce_sweeps_writes_the_report_and_resumes_without_redoing(tmp_path
     assert set(summary) == {"TC", "BC", "TC w/o thought", "TC noise 0%"}
     tc = summary["TC"]
     assert len(tc["in_distribution_success"]["per_seed"]) == 1 and 0 <= tc["in_distribution_success"]["mean"] <= 100
-    for key in ("zero_shot_by_bin", "fads_in_distribution", "precrime", "oracle_thought_steering"):
+    for key in ("zero_shot_by_bin", "fads_in_distribution", "precrime", "oracle_thought_steering", "thoughts"):
         assert key in tc, key
+    assert 0 <= tc["thoughts"]["agreement_with_oracle"]["mean"] <= 100 and tc["thoughts"]["top"]
+    assert "thoughts" not in summary["TC w/o thought"] and "thoughts" not in summary["BC"]
+    assert "What TC's Thought Generator says (in distribution)" in report
     for png in ("learning_curves.png", "zeroshot_difficulty.png"):
         assert (out / png).stat().st_size > 1000
     work = storage / "reproduce_tiny"

@@ -16,6 +16,7 @@ import numpy as np
 from babyai.atomic import atomic_write_text
 from babyai.evaluate.io import write_json
 from babyai.evaluate.plots import DIFF_LABELS, _pyplot, _save, read_log
+from babyai.study import thoughts
 
 DIFF_TYPES = ("demo", "mission")
 ORACLE_LINE = "TC + oracle thoughts"
@@ -53,9 +54,10 @@ def _zeroshot(path: str) -> dict[tuple[str, int], float]:
 
 def collect(pipeline) -> dict:
     """Every run's results, by method: {method: [per-seed dict]}."""
-    out = {}
+    out, specs = {}, pipeline.plan.methods()
     for method, seed, run in pipeline.models():
-        ev = pipeline.eval_dir(run)
+        ev, spec = pipeline.eval_dir(run), specs[method]
+        thinks = spec.algo == "tc" and spec.sg_coef != 0  # imitates thought: its thoughts are worth reading
         log_path = os.path.join(ev, "log.csv")  # kept when the run finished
         r = {"seed": seed, "run": run, "log": read_log(log_path) if os.path.exists(log_path) else [],
              "eval": _load_json(os.path.join(ev, f"evaluate_{run}.json")),
@@ -63,7 +65,8 @@ def collect(pipeline) -> dict:
              "zeroshot_oracle": _zeroshot(os.path.join(ev, f"zeroshot_{run}+oracle_thoughts.csv")),
              "fads": _load_json(os.path.join(ev, f"fads_{run}.json")),
              "precrime": _load_json(os.path.join(ev, f"precrime_{run}.json")),
-             "steering": _load_json(os.path.join(ev, f"steering_{run}.json"))}
+             "steering": _load_json(os.path.join(ev, f"steering_{run}.json")),
+             "thoughts": thoughts.thought_counts(thoughts.episodes_path(ev, run)) if thinks else {}}
         out.setdefault(method, []).append(r)
     return out
 
@@ -132,9 +135,10 @@ def tc_tables(data: dict) -> list[str]:
         out.append("")
     steer = [r["steering"] for r in tc if r["steering"]]
     if steer:
-        out += ["| steering (in distribution) | success (%) |", "|---|---|"]
+        out += ["| steering (in distribution) | success (%) | thought read = the oracle's (% of steps) |", "|---|---|---|"]
         for i, row in enumerate(steer[0]["rows"]):
-            out.append(f"| {row['agent']} | {fmt([s['rows'][i]['success'] for s in steer])} |")
+            out.append(f"| {row['agent']} | {fmt([s['rows'][i]['success'] for s in steer])} "
+                       f"| {fmt([s['rows'][i]['agrees_with_oracle_thought'] for s in steer])} |")
         out.append("")
     return out
 
@@ -223,6 +227,10 @@ def summary(data: dict) -> dict:
         if steer:
             m["oracle_thought_steering"] = {row["agent"]: _stat([s["rows"][i]["success"] for s in steer])
                                             for i, row in enumerate(steer[0]["rows"])}
+        prof = thoughts.profile(runs)
+        if prof:
+            agreement = prof.pop("agreement_with_oracle")
+            m["thoughts"] = {**({"agreement_with_oracle": _stat(agreement)} if any(a is not None for a in agreement) else {}), **prof}
         out[method] = m
     return {"methods": out}
 
@@ -276,11 +284,22 @@ def claims(numbers: dict) -> list[str]:
     if "oracle_thought_steering" in tc:
         rows = "; ".join(f"{k}: {_pm(v)}" for k, v in tc["oracle_thought_steering"].items())
         lines.append(f"- Oracle thoughts fed to TC's Action Generator do at least as well as its own: {rows}.")
+    lines += thoughts.line(tc.get("thoughts"), _pm)
     noise = {k: v for k, v in m.items() if k.startswith("TC noise")}
     if noise:
         rows = "; ".join(f"{k}: {_pm(v['in_distribution_success'])}" for k, v in sorted(noise.items()))
         lines.append(f"- Noise in the demonstrations (same budget): {rows}; the main TC runs use the plan's noise rate.")
     return lines
+
+
+def training_time(data: dict) -> str:
+    """Each run's training time as its log.csv recorded it (evaluation not included)."""
+    minutes = [float(r["log"][-1]["duration"]) / 60 for runs in data.values() for r in runs
+               if r["log"] and r["log"][-1].get("duration") not in (None, "")]
+    if not minutes:
+        return ""
+    return (f"Training time per run (its log.csv, one thread, evaluation not included): {np.mean(minutes):.0f} min on "
+            f"average, {min(minutes):.0f}-{max(minutes):.0f} min over {len(minutes)} runs.")
 
 
 def write_report(pipeline, seconds: float) -> str:
@@ -298,7 +317,7 @@ def write_report(pipeline, seconds: float) -> str:
         f"Command: `{pipeline.command}`", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch "
         f"{torch.__version__}, {platform.system()} {platform.release()}. Wall time of this invocation: "
-        f"{seconds / 60:.1f} min (stages already done were skipped).", "",
+        f"{seconds / 60:.1f} min (stages already done were skipped). {training_time(data)}", "",
         "## Setup", "",
         f"- {p.demos} oracle demonstrations (seeds {1}..{p.demos}, noise rate {p.noise_rate}), {p.valid_demos} validation demos.",
         f"- Configuration: {p.chosen_by or 'given on the command line (no sweep)'}.",
