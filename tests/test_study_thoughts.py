@@ -15,15 +15,16 @@ def _episodes(path, episodes):
 
 def test_counts_every_step_and_pools_shares_over_seeds(tmp_path):
     a, b = tmp_path / "a.jsonl.gz", tmp_path / "b.jsonl.gz"
-    _episodes(a, [["explore", "explore", "Open door"], ["go to key"]])
+    _episodes(a, [["explore", "explore", "Open red door"], ["pickup a key"]])
     _episodes(b, [["open door"] * 4])
     ca, cb = thoughts.thought_counts(str(a)), thoughts.thought_counts(str(b))
-    assert ca == {"explore": 2, "open door": 1, "go to key": 1} and cb == {"open door": 4}
+    assert ca == {"explore": 2, "open red door": 1, "pickup a key": 1} and cb == {"open door": 4}
     steering = lambda agree: {"rows": [{"agent": "TC", "agrees_with_oracle_thought": agree},
                                        {"agent": "oracle thoughts + TC learned control", "agrees_with_oracle_thought": 0.9}]}
     prof = thoughts.profile([{"thoughts": ca, "steering": steering(0.25)}, {"thoughts": cb, "steering": None}])
     assert prof["agreement_with_oracle"] == [0.25, None] and prof["distinct"] == [3, 1]
-    assert prof["top"] == [["open door", 62.5], ["explore", 25.0], ["go to key", 12.5]]
+    assert prof["declaring"] == [0.5, 0.0]  # "open door" names no colour: it declares nothing
+    assert prof["top"] == [["open door", 50.0], ["explore", 25.0], ["open red door", 12.5]]
 
 
 def test_no_thoughts_no_profile_and_no_line(tmp_path):

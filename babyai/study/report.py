@@ -230,7 +230,8 @@ def summary(data: dict) -> dict:
         prof = thoughts.profile(runs)
         if prof:
             agreement = prof.pop("agreement_with_oracle")
-            m["thoughts"] = {**({"agreement_with_oracle": _stat(agreement)} if any(a is not None for a in agreement) else {}), **prof}
+            m["thoughts"] = {**({"agreement_with_oracle": _stat(agreement)} if any(a is not None for a in agreement) else {}),
+                             **prof, "declaring": _stat(prof["declaring"])}
         out[method] = m
     return {"methods": out}
 

@@ -9,7 +9,7 @@ import json
 import os
 from collections import Counter
 
-from babyai.evaluate.declarations import normalize
+from babyai.evaluate.declarations import declarations, normalize
 
 TOP = 3  # sentences listed per report
 
@@ -30,8 +30,14 @@ def thought_counts(path: str) -> Counter:
     return counts
 
 
+def declaring_share(counts: Counter) -> float | None:
+    """The share of steps whose thought declares an object interaction (what FADS and Precrime read)."""
+    total = sum(counts.values())
+    return sum(n for s, n in counts.items() if declarations(s)) / total if total else None
+
+
 def profile(runs: list[dict]) -> dict | None:
-    """{"agreement_with_oracle": per-seed shares, "distinct": per-seed counts, "top": [[sentence, percent of steps]]}
+    """{"agreement_with_oracle", "declaring": per-seed shares, "distinct": per-seed counts, "top": [[sentence, percent of steps]]}
     over a method's runs (each with "steering" and "thoughts" as ``report.collect`` gives them); None
     when no run has generated thoughts."""
     if not any(r["thoughts"] for r in runs):
@@ -43,6 +49,7 @@ def profile(runs: list[dict]) -> dict | None:
     agreement = [next((row["agrees_with_oracle_thought"] for row in r["steering"]["rows"] if row["agent"] == "TC"),
                       None) if r["steering"] else None for r in runs]
     return {"agreement_with_oracle": agreement,
+            "declaring": [declaring_share(r["thoughts"]) for r in runs],
             "distinct": [len(r["thoughts"]) for r in runs],
             "top": [[s, round(100 * n / total, 2)] for s, n in pooled.most_common(TOP)]}
 
@@ -55,5 +62,6 @@ def line(numbers: dict | None, pm) -> list[str]:
     top = ", ".join(f"'{s}' ({share:.0f}%)" for s, share in numbers["top"])
     distinct = [d for d in numbers["distinct"] if d]
     return [f"- What TC's Thought Generator says (in distribution): its thought is the oracle's at "
-            f"{pm(numbers['agreement_with_oracle'])} of steps; {min(distinct)}-{max(distinct)} distinct sentences "
+            f"{pm(numbers['agreement_with_oracle'])} of steps and declares an object interaction at "
+            f"{pm(numbers['declaring'])}; {min(distinct)}-{max(distinct)} distinct sentences "
             f"per run; the commonest, share of all steps: {top}."]
