@@ -229,9 +229,9 @@ def summary(data: dict) -> dict:
                                             for i, row in enumerate(steer[0]["rows"])}
         prof = thoughts.profile(runs)
         if prof:
-            agreement = prof.pop("agreement_with_oracle")
+            agreement = prof["agreement_with_oracle"]  # None for runs without a steering evaluation
             m["thoughts"] = {**({"agreement_with_oracle": _stat(agreement)} if any(a is not None for a in agreement) else {}),
-                             **prof, "declaring": _stat(prof["declaring"])}
+                             "declaring": _stat(prof["declaring"]), "distinct": prof["distinct"], "top": prof["top"]}
         out[method] = m
     return {"methods": out}
 
