@@ -263,6 +263,7 @@ def test_validation_success_is_that_of_before(algo):
 
     from babyai.train import distributed
     from babyai.train.run import Start
+    from babyai.train.validation import Validation, validate
 
     policy = untrained_policy(algo, seed=0)
     levels = ["BabyAI-GoToObjS4-v0", "BabyAI-GoToRedBallGrey-v0"]
@@ -270,7 +271,7 @@ def test_validation_success_is_that_of_before(algo):
     d = distributed.Dist(0, 1, 0, torch.device("cpu"))
     start = Start(None, None, policy.model.cfg, policy.vocab, 7)
     for v in range(2):
-        out = trainer._validate(cfg, d, policy.model, start, None, None, trainer.Progress(validations=v), 1.0, None)
+        out = validate(Validation(cfg, d, policy.model, start, trainer.Progress(validations=v)))
         got = tuple(out[f"validation_{k}_{lv}"] for lv in levels for k in ("return", "success_rate"))
         assert out["validation_seed"] == 500 + 40 * v and got == PINNED_VALIDATION[(algo, v)]
 
@@ -346,6 +347,7 @@ def test_val_fixed_plays_the_same_levels_at_every_validation():
 
     from babyai.train import distributed
     from babyai.train.run import Start
+    from babyai.train.validation import Validation, validate
 
     policy = untrained_policy("tc", seed=0)
     d = distributed.Dist(0, 1, 0, torch.device("cpu"))
@@ -353,8 +355,8 @@ def test_val_fixed_plays_the_same_levels_at_every_validation():
     outs = {}
     for fixed in (False, True):
         cfg = tiny_config("unused", "fixed", envs=["BabyAI-GoToObjS4-v0"], val_episodes=6, val_seed=500, val_fixed=fixed)
-        outs[fixed] = [trainer._validate(cfg, d, policy.model, start, None, None, trainer.Progress(validations=v), 1.0,
-                                         None) for v in range(2)]
+        outs[fixed] = [validate(Validation(cfg, d, policy.model, start, trainer.Progress(validations=v)))
+                       for v in range(2)]
     assert [o["validation_seed"] for o in outs[False]] == [500, 506] and outs[True][0] == outs[False][0]
     assert outs[True][1] == outs[True][0]  # the same levels, and the same sampled actions
     assert build_parser("tc").parse_args(["--val-fixed"]).val_fixed and not build_parser("tc").parse_args([]).val_fixed

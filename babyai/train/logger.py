@@ -20,10 +20,15 @@ ORIGINAL_COLUMNS = [
     "validation_accuracy",
 ]
 EXTRA_COLUMNS = ["loss", "lr", "tf_ratio", "teacher_forced_share", "epoch", "validation_seed"]
+# whether a Thought Cloning agent's thoughts have formed (babyai.train.validation measures them)
+THOUGHT_COLUMNS = ["validation_thought_exact", "validation_right_object", "validation_thought_nll",
+                   "validation_thought_exact_tf", "validation_thought_exact_demos", "validation_right_object_demos"]
 
 _SHORT = {
     "frames": "F", "FPS": "FPS", "duration": "D", "entropy": "H", "policy_loss": "pL", "sg_loss": "sL",
     "train_accuracy": "A", "validation_accuracy": "vA", "lr": "lr", "tf_ratio": "tf",
+    "validation_thought_exact": "vTx", "validation_right_object": "vTo", "validation_thought_nll": "vTn",
+    "validation_thought_exact_tf": "vTf", "validation_thought_exact_demos": "vDx", "validation_right_object_demos": "vDo",
 }
 # what the console line's abbreviations mean (train_tc.py --help, the README)
 LEGEND = (
@@ -35,6 +40,16 @@ LEGEND = (
     ("lr", "learning rate"), ("tf", "teacher-forcing ratio of the epoch (tf_ratio; TC only)"),
     ("vS", "success rate on the validation levels (validation_success_rate; vS_LEVEL per level)"),
     ("vA", "action accuracy on the validation demos (validation_accuracy)"),
+    ("vTx", "TC playing the validation levels: share of steps whose own thought is the oracle's in the same state, "
+            "word for word (validation_thought_exact)"),
+    ("vTo", "likewise, share of steps whose thought names the oracle's object, or explores where it explores "
+            "(validation_right_object)"),
+    ("vTn", "teacher-forced thought NLL per frame on the validation demos (validation_thought_nll)"),
+    ("vTf", "teacher-forced: share of validation-demo frames whose greedy thought is the demonstrated one "
+            "(validation_thought_exact_tf)"),
+    ("vDx", "free-running on the validation demos (own thoughts as history): exact thoughts "
+            "(validation_thought_exact_demos)"),
+    ("vDo", "free-running on the validation demos: right object (validation_right_object_demos)"),
 )
 
 
@@ -44,12 +59,13 @@ def legend_text() -> str:
 
 
 def csv_columns(envs: list[str]) -> list[str]:
-    """The original's columns first (per-level return and success with several levels), extras after."""
+    """The original's columns first (per-level return and success with several levels), extras after, then
+    the thought-formation columns (empty for Behavioral Cloning)."""
     if len(envs) == 1:
         validation = ["validation_return", "validation_success_rate"]
     else:
         validation = [f"validation_return_{e}" for e in envs] + [f"validation_success_rate_{e}" for e in envs]
-    return ORIGINAL_COLUMNS + validation + EXTRA_COLUMNS
+    return ORIGINAL_COLUMNS + validation + EXTRA_COLUMNS + THOUGHT_COLUMNS + ["optimizer_steps"]
 
 
 def console_logger(run_dir: str | None, enabled: bool) -> logging.Logger:
@@ -78,7 +94,8 @@ class RunLogger:
         if resume_update is not None and os.path.exists(self.path):
             with open(self.path, newline="") as f:
                 reader = csv.DictReader(f)
-                if reader.fieldnames and list(reader.fieldnames) != columns:
+                saved = list(reader.fieldnames or [])
+                if saved and saved != columns[: len(saved)]:  # a log of older code lacks only the newest columns
                     raise ValueError(f"{self.path} has other columns than this run logs; use another --model name")
                 rows = [r for r in reader if r.get("update") and int(r["update"]) <= resume_update]
         with open(self.path, "w", newline="") as f:

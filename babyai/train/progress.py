@@ -58,6 +58,8 @@ class Progress:
     finished: str = ""  # why the run stopped ("" while it runs)
     sums: EpochStats = field(default_factory=EpochStats)  # the running epoch's statistics
     coin: str = ""  # state of the teacher-forcing coin
+    steps: int = 0  # optimizer steps taken
+    thoughts_formed: int = -1  # with --tf-until-nll: the epochs completed when the thoughts were found formed
 
     @classmethod
     def from_dict(cls, d: dict) -> "Progress":
@@ -87,5 +89,5 @@ def epoch_values(progress: Progress, totals: EpochStats, seconds: float, duratio
         "sg_loss": totals.thought_loss / frames if thinks else None, "train_accuracy": totals.correct / frames,
         "loss": loss / frames, "lr": lr, "tf_ratio": tf_ratio if thinks else None,
         "teacher_forced_share": totals.forced / max(totals.batches, 1) if thinks else None,
-        "epoch": progress.epoch,
+        "epoch": progress.epoch, "optimizer_steps": progress.steps,
     }

@@ -55,6 +55,7 @@ class TrainConfig:
     sg_coef: float = 2.0
     warm_start: bool = False
     stop_tf: int = 10
+    tf_until_nll: float = 0.0  # > 0: teacher forcing is phased out only once the validation thought NLL is below it
     val_interval: int = 1
     val_episodes: int = 512
     val_seed: int = 2023
@@ -97,6 +98,9 @@ class TrainConfig:
         check_number("--optim-eps", self.optim_eps, low=0)
         check_number("--entropy-coef", self.entropy_coef)
         check_number("--sg-coef", self.sg_coef, low=0)
+        check_number("--tf-until-nll", self.tf_until_nll, low=0)
+        if self.tf_until_nll and self.algo != "tc":
+            raise ValueError("--tf-until-nll is a Thought Cloning setting: a Behavioral Cloning model has no thoughts")
         check_number("--checkpoint-minutes", self.checkpoint_minutes, low=0)
         for flag, value in (("--patience", self.patience), ("--save-interval", self.save_interval),
                             ("--stop-tf", self.stop_tf)):
@@ -105,7 +109,7 @@ class TrainConfig:
         check_device("--device", self.device)
 
     # settings added since runs were first saved, with the value those runs had
-    ADDED = {"val_fixed": False}
+    ADDED = {"val_fixed": False, "tf_until_nll": 0.0}
     # settings that may change between a run and its resumption
     MUTABLE = ("tb", "log_interval", "save_interval", "checkpoint_minutes", "device", "command", "storage")
 

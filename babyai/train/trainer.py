@@ -17,17 +17,13 @@ import logging
 import math
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from babyai.agent.loading import build_agent, save_checkpoint
-from babyai.agent.policy import ModelPolicy
-from babyai.agent.rollout import evaluate
 from babyai.bars import progress_bar
-from babyai.model import AgentOutput
 from babyai.model.layers import frame_statistics
 from babyai.threads import describe as describe_threads
 from babyai.train import distributed
@@ -38,10 +34,9 @@ from babyai.train.logger import RunLogger, console_logger, csv_columns
 from babyai.train.losses import action_entropy, action_nll, correct_actions, imitation_loss, thought_nll
 from babyai.train.progress import EpochStats, Progress, epoch_values, stop_reason
 from babyai.train.run import Start, TrainConfig, decide_start, hold_run, run_dir, write_run_files
-from babyai.train.schedule import learning_rate, teacher_forcing_ratio, validation_seed
-
-VAL_BATCH = 256  # validation levels played together (the sampled actions depend on it: keep it fixed)
-
+from babyai.train.schedule import learning_rate, teacher_forcing_ratio
+from babyai.train.validation import Validation, validate
+from babyai.train.windows import window_outputs
 
 def train(cfg: TrainConfig) -> dict:
     """Train (or resume, or report a finished run). Returns a summary of the run."""
@@ -136,6 +131,8 @@ class Run:
         if batch_size < cfg.batch_size:
             log.warning(f"--batch-size {cfg.batch_size} is larger than the {len(index)} training episodes: "
                         f"using {batch_size}")
+        if cfg.tf_until_nll and valid_index is None:
+            raise ValueError("--tf-until-nll needs validation demos (the thought NLL is measured on them)")
         if batch_size < d.world:
             raise ValueError(f"--batch-size {batch_size} is smaller than the {d.world} processes")
 
@@ -153,8 +150,9 @@ class Run:
         """The batches of the running epoch (from where a resumed run stopped); returns its lr and tf ratio."""
         cfg, d, progress = self.cfg, self.d, self.progress
         epoch = progress.epoch
-        lr = learning_rate(epoch, cfg.lr, cfg.warm_start, cfg.stop_tf)
-        tf_ratio = teacher_forcing_ratio(epoch, cfg.epochs, cfg.stop_tf)
+        stop_tf = self.stop_tf()
+        lr = learning_rate(epoch, cfg.lr, cfg.warm_start, stop_tf)
+        tf_ratio = teacher_forcing_ratio(epoch, cfg.epochs, stop_tf)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         indices = self.sampler.epoch(epoch)
@@ -170,6 +168,7 @@ class Run:
             sums = self.step(batch.to(d.device), teacher_forcing, global_frames)
             stats.add_batch(sums, batch.num_frames, teacher_forcing)
             progress.batch += 1
+            progress.steps += 1
             progress.num_frames += global_frames
             bar.update(global_frames)
             if distributed.broadcast(d, time.time() - self.last_save >= cfg.checkpoint_minutes * 60):
@@ -201,9 +200,10 @@ class Run:
         values = epoch_values(progress, totals, seconds, time.time() - self.clock, lr, tf_ratio, cfg.entropy_coef,
                               cfg.sg_coef, cfg.algo == "tc")
         if progress.epoch % cfg.val_interval == 0:
-            values.update(_validate(cfg, self.d, self.model, self.start, self.valid_index, self.tokenizer, progress,
-                                    tf_ratio, self.amp_dtype))
+            values.update(validate(Validation(cfg, self.d, self.model, self.start, progress, tf_ratio, self.amp_dtype,
+                                              self.valid_index, self.tokenizer)))
             self.keep_best(values)
+            self.check_thoughts_formed(values)
         if progress.epoch % cfg.log_interval == 0 or progress.epoch % cfg.val_interval == 0:
             self.logger.log(values)
         if (progress.epoch >= cfg.epochs or self.stop_reason()
@@ -221,6 +221,23 @@ class Run:
             self.log.info(f"new best validation success {success:.3f}: saved best.pt")
         elif not math.isnan(success):
             self.progress.patience += 1
+
+    def stop_tf(self) -> int:
+        """The epoch from which teacher forcing is phased out: --stop-tf; with --tf-until-nll, not before the
+        thoughts have formed (until then, past the last epoch: teacher forcing stays on)."""
+        if not self.cfg.tf_until_nll:
+            return self.cfg.stop_tf
+        formed = self.progress.thoughts_formed
+        return max(self.cfg.stop_tf, formed) if formed >= 0 else self.cfg.epochs
+
+    def check_thoughts_formed(self, values: dict) -> None:
+        """With --tf-until-nll: note the first validation whose teacher-forced thought NLL is below it."""
+        nll = values.get("validation_thought_nll")
+        if self.cfg.tf_until_nll and self.progress.thoughts_formed < 0 and nll is not None and nll < self.cfg.tf_until_nll:
+            self.progress.thoughts_formed = self.progress.epoch
+            self.log.info(f"thoughts formed: validation thought NLL {nll:.3f} < {self.cfg.tf_until_nll:g} after "
+                          f"{self.progress.steps} optimizer steps; teacher forcing is phased out from epoch "
+                          f"{self.stop_tf() + 1} to the last")
 
     def stop_reason(self) -> str:
         return stop_reason(self.progress, self.cfg.epochs, self.cfg.frames, self.cfg.patience)
@@ -251,19 +268,6 @@ class Run:
             })
         if name == "last.pt":
             self.last_save = time.time()
-
-
-def window_outputs(model, batch, recurrence: int, teacher_forcing: bool, amp_dtype: torch.dtype | None = None
-                   ) -> Iterator[tuple[slice, AgentOutput]]:
-    """The one window loop: the model over a batch, window after window of truncated BPTT, yielding each
-    window's (rows of the batch, output). Memories start at zero and are carried from window to window,
-    detached: a caller may backpropagate a window's loss before asking for the next one."""
-    memory = model.initial_memory(int(batch.counts[0]), batch.images.device)
-    for rows, counts in batch.windows(recurrence):
-        with torch.autocast(batch.images.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-            out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=teacher_forcing)
-        yield rows, out
-        memory = tuple(m.detach() for m in out.memory)
 
 
 def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale: float, amp_dtype=None,
@@ -301,51 +305,3 @@ def _restore(cfg, start: Start, d, model, optimizer, scaler, log) -> Progress:
         if start.model_config != cfg.model:
             log.warning(f"the model sizes given are not {cfg.pretrained_model}'s: using its {start.model_config}")
     return Progress()
-
-
-def _validate(cfg, d, model, start: Start, valid_index, tokenizer, progress: Progress, tf_ratio: float, amp_dtype) -> dict:
-    """Success on freshly generated levels (seeds from --val-seed on, new ones at every validation unless
-    --val-fixed) and
-    action accuracy on the validation demos; every process takes its share."""
-    out = {}
-    policy = ModelPolicy(model, start.vocab, cfg.model_name, d.device, amp=amp_dtype or False)
-    for j, env in enumerate(cfg.envs):
-        suffix = "" if len(cfg.envs) == 1 else f"_{env}"
-        first = validation_seed(cfg.val_seed, progress.validations, j, len(cfg.envs), cfg.val_episodes, cfg.val_fixed)
-        if j == 0:
-            out["validation_seed"] = first
-        if cfg.val_episodes == 0:
-            continue
-        seeds = list(range(first, first + cfg.val_episodes))[d.rank :: d.world]
-        gen = torch.Generator().manual_seed(start.seed * 1_000_003 + first)
-        records = evaluate(policy, env, seeds, generator=gen, seeding=cfg.seeding, workers=0, batch_size=VAL_BATCH)
-        n, ret, succ = distributed.all_sum(d, [len(seeds), sum(r.episode_return for r in records),
-                                               sum(r.success for r in records)])
-        out[f"validation_return{suffix}"] = ret / n
-        out[f"validation_success_rate{suffix}"] = succ / n
-    if valid_index is not None:
-        out["validation_accuracy"] = _demo_accuracy(cfg, d, model, valid_index, tokenizer, progress, tf_ratio, amp_dtype, start.seed)
-    return out
-
-
-@torch.no_grad()
-def _demo_accuracy(cfg, d, model, index: EpisodeIndex, tokenizer, progress, tf_ratio, amp_dtype, seed) -> float:
-    """Share of validation-demo frames whose most likely action is the demonstrated one (eval mode; one
-    teacher-forcing coin flip per batch with the current ratio, as in training)."""
-    was_training = model.training
-    model.eval()
-    coin = np.random.default_rng([seed, progress.epoch])
-    correct = frames = 0
-    order = np.arange(len(index))
-    size = min(cfg.batch_size, len(index))
-    for batch, _ in batches(index, order, size, tokenizer, d.rank, d.world, pin=d.device.type == "cuda", drop_last=False,
-                            episodes_per_lane=cfg.episodes_per_lane):
-        batch = batch.to(d.device)
-        teacher_forcing = bool(coin.random() < tf_ratio)
-        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype):
-            correct += int(correct_actions(out.action_logits, batch.actions[rows]))
-            frames += len(batch.actions[rows])
-    model.train(was_training)
-    correct, frames = distributed.all_sum(d, [correct, frames])
-    return correct / max(frames, 1)
-

@@ -1,0 +1,89 @@
+"""Thought formation: the agreement figures, the validation columns, and the teacher-forcing rule."""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import pytest
+from _train_helpers import LEVEL, make_demos, one_thread, tiny_config  # noqa: F401
+
+from babyai.evaluate.thought_quality import Agreement, named_object, played_agreement
+from babyai.model import TCConfig
+from babyai.train.trainer import train
+
+SMALL = TCConfig(image_dim=32, memory_dim=128, instr_dim=128)
+
+
+def test_named_object_reads_the_object_or_the_kind():
+    assert named_object("pickup red ball to complete pickup mission") == "red ball"
+    assert named_object("remove blocking object red ball") == "red ball"
+    assert named_object("open a door to complete open mission") == "a door"
+    assert named_object("explore unseen area") == "explore"
+    assert named_object("open blue door to explore") == "blue door"
+    assert named_object("to to the") is None and named_object("") is None and named_object(None) is None
+
+
+def test_agreement_counts_exact_and_right_object_and_skips_lost_oracle():
+    a = Agreement().add_pairs([
+        ("go to red ball to complete GoTo mission", "go to red ball to complete GoTo mission"),  # exact
+        ("pickup red ball to complete pickup mission", "go to red ball to complete GoTo mission"),  # object only
+        ("go to blue ball to complete GoTo mission", "go to red ball to complete GoTo mission"),  # wrong colour
+        ("explore unseen area", "explore unseen area"),
+        ("to the", "to the"),  # garbled: exact, but names no object
+        ("explore unseen area", None),  # the oracle lost track: not compared
+    ])
+    assert a.counts() == [5, 3, 3]
+    assert a.rates() == {"steps": 5, "exact": 0.6, "right_object": 0.6}
+    assert Agreement().rates()["exact"] is None
+    records = [{"thoughts": ["explore unseen area", "open red door to explore"],
+                "oracle_thoughts": ["explore unseen area", "open blue door to explore"]}]
+    assert played_agreement(records).counts() == [2, 1, 1]
+
+
+def _log(folder):
+    with open(os.path.join(folder, "log.csv")) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def memo(tmp_path_factory):
+    storage = tmp_path_factory.mktemp("memo")
+    make_demos(storage, "g64", 64, first_seed=1)
+    return storage
+
+
+def test_a_tc_run_that_memorises_64_episodes_thinks_like_the_oracle_on_them(memo):
+    """Trained and validated on the same 64 GoToLocal episodes (teacher forcing on), its free-running thoughts,
+    its own previous thought as history, are the demonstrated ones: the validation columns show it."""
+    cfg = tiny_config(memo, "memorise", demos=[os.path.join(memo, "demos", "g64")],
+                      valid_demos=[os.path.join(memo, "demos", "g64")], model=SMALL, batch_size=16, lr=1e-3,
+                      epochs=6, epoch_length=400, stop_tf=1000, val_interval=6, val_episodes=64, recurrence=20)
+    train(cfg)
+    row = _log(os.path.join(memo, "models", "memorise"))[-1]
+    assert int(row["optimizer_steps"]) == 150
+    assert float(row["validation_thought_exact_demos"]) >= 0.95
+    assert float(row["validation_thought_exact_tf"]) >= 0.95 and float(row["validation_thought_nll"]) < 1.0
+    assert float(row["validation_right_object_demos"]) >= float(row["validation_thought_exact_demos"])
+    # playing fresh levels the oracle alongside: measured (an untrained agent scores far below)
+    assert float(row["validation_right_object"]) > 0.5
+
+
+def test_tf_until_nll_keeps_teacher_forcing_until_the_thoughts_form(memo):
+    """--tf-until-nll: no phase-out at --stop-tf while the validation thought NLL is above the bar; once it
+    falls below, phased out from the next epoch."""
+    common = dict(demos=[os.path.join(memo, "demos", "g64")], valid_demos=[os.path.join(memo, "demos", "g64")],
+                  model=SMALL, batch_size=16, lr=1e-3, epoch_length=80, stop_tf=1, val_interval=1, val_episodes=16,
+                  recurrence=20)
+    never = tiny_config(memo, "never", epochs=3, tf_until_nll=1e-6, **common)
+    train(never)
+    assert [float(r["tf_ratio"]) for r in _log(os.path.join(memo, "models", "never"))] == [1.0, 1.0, 1.0]
+    formed = tiny_config(memo, "formed", epochs=4, tf_until_nll=1e6, **common)  # formed at the first validation
+    train(formed)
+    ratios = [float(r["tf_ratio"]) for r in _log(os.path.join(memo, "models", "formed"))]
+    assert ratios == [1.0, 1 - 1 / 3, 1 - 2 / 3, 0.0]  # what --stop-tf 1 alone gives
+    with pytest.raises(ValueError, match="validation demos"):
+        train(tiny_config(memo, "novalid", epochs=1, tf_until_nll=1.0,
+                          **{**common, "valid_demos": [os.path.join(memo, "demos", "missing")]}))
+    with pytest.raises(ValueError, match="Behavioral Cloning"):
+        tiny_config(memo, "bc", algo="bc", tf_until_nll=1.0)
