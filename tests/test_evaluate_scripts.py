@@ -11,6 +11,8 @@ from conftest import run_script
 
 from _agent_helpers import save_untrained
 
+from babyai.evaluate.declarations import normalize
+
 LEVEL = "BabyAI-GoToObjS4-v0"
 
 
@@ -199,6 +201,13 @@ def test_evaluate_success_of_any_agent(store):
         assert report["episodes"] == 4 and 0 <= report["success"] <= 1 and f"{model} on {LEVEL}" in proc.stdout
         assert len((store / f"evaluate_{model}_episodes.jsonl").read_text().splitlines()) == 4
     assert json.loads((store / "evaluate_BOT.json").read_text())["success"] == 1.0  # the oracle solves every level
+    # a thinking agent is evaluated with the oracle alongside: its thoughts are compared at every step
+    tiny = json.loads((store / "evaluate_tiny.json").read_text())
+    episodes = [json.loads(line) for line in (store / "evaluate_tiny_episodes.jsonl").read_text().splitlines()]
+    assert tiny["thoughts"]["steps"] == sum(e["length"] for e in episodes) > 0
+    same = [normalize(t) == normalize(o) for e in episodes for t, o in zip(e["thoughts"], e["oracle_thoughts"])]
+    assert tiny["thoughts"]["exact"] == sum(same) / len(same)
+    assert "thoughts" not in json.loads((store / "evaluate_tinybc.json").read_text())
     one_line_error(run_script("evaluate.py", "--model", "nope", "--env", LEVEL, storage=store, check=False), "nope")
     one_line_error(run_script("evaluate.py", "--model", "tiny", "--env", LEVEL, "--episodes", 0, storage=store,
                               check=False), "--episodes")

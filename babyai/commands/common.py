@@ -76,8 +76,8 @@ def check_seed_and_device(seed: int | None = None, count: int = 1, device: str |
         raise UserError(str(e)) from None
 
 
-def percent(x: float) -> str:
-    return "n/a" if x != x else f"{100 * x:.2f}%"
+def percent(x: float | None) -> str:
+    return "n/a" if x is None or x != x else f"{100 * x:.2f}%"
 
 
 def set_threads(args: argparse.Namespace) -> None:

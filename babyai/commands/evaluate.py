@@ -4,7 +4,9 @@
 
 Prints the success rate, mean return and mean episode length (with the spread over episodes) and
 writes <storage>[/GROUP]/evaluate_<model>.json and the per-episode records
-(evaluate_<model>_episodes.jsonl). --model BOT runs the oracle (a calibration).
+(evaluate_<model>_episodes.jsonl). A Thought Cloning agent plays with the oracle replanning alongside: the
+result's "thoughts" holds the share of steps whose thought is the oracle's in the same state ("exact") and
+names the oracle's object ("right_object"). --model BOT runs the oracle (a calibration).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from babyai.cli import run
 from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import write_json, write_jsonl
 from babyai.evaluate.session import Evaluation
+from babyai.evaluate.thought_quality import played_agreement
 
 
 def parse_args(argv=None):
@@ -32,15 +35,22 @@ def main(argv=None) -> int:
 
     ev = Evaluation(spec_from_args(args))
     note_threads()
-    records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
+    thinks = ev.policy is not None and ev.policy.thinks
+    records = evaluate(ev.policy, ev.level, ev.seeds, oracle=thinks, **ev.common)  # the oracle beside a thinker
     name, level, out = ev.name, ev.level, ev.out
     report = {"model": name, "level": level, "first_seed": args.seed, "episodes": len(records), "argmax": args.argmax,
               **episode_summary(records)}
+    if thinks:  # how often its own thoughts are the oracle's in the same state (babyai.evaluate.thought_quality)
+        report["thoughts"] = played_agreement(records).rates()
     write_jsonl(os.path.join(out, f"evaluate_{name}_episodes.jsonl"), (r.to_dict() for r in records))
     write_json(os.path.join(out, f"evaluate_{name}.json"), report)
     print(f"{name} on {level}, {len(records)} episodes from seed {args.seed}: success {percent(report['success'])}, "
           f"return {report['return_mean']:.3f} +- {report['return_std']:.3f}, "
           f"length {report['length_mean']:.1f} +- {report['length_std']:.1f}")
+    if thinks:
+        t = report["thoughts"]
+        print(f"its thoughts, against the oracle's in the same state ({t['steps']} steps): exact {percent(t['exact'])}, "
+              f"right object {percent(t['right_object'])}")
     print(f"wrote {os.path.join(out, f'evaluate_{name}.json')}")
     return 0
 
