@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--epochs", type=int, default=DEFAULTS.epochs, help="epochs per run")
     a("--epoch-length", type=int, default=DEFAULTS.epoch_length, help="episodes per epoch")
     a("--stop-tf", type=int, default=DEFAULTS.stop_tf, help="epoch from which teacher forcing is phased out")
+    a("--tf-until-nll", type=float, default=None, metavar="NATS",
+      help="TC: keep teacher forcing on until the validation thought NLL per frame is below NATS, then phase it out "
+           "(a departure from the paper; default: the paper's --stop-tf schedule)")
     a("--batch-size", type=int, default=DEFAULTS.batch_size, help="episodes per batch")
     a("--lr", type=float, default=DEFAULTS.lr, help="learning rate")
     a("--recurrence", type=int, default=DEFAULTS.recurrence, help="truncated BPTT steps")
@@ -63,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--sweep-levels", nargs="+", default=None, help="candidate levels of the sweep (default: GoToSeq SynthSeq MiniBossLevel)")
     a("--choice", default=None, metavar="CHOICE_JSON",
       help="take level and settings from a finished sweep's choice.json (confirm it without rerunning the sweep)")
+    a("--sweep-criterion", default="success", choices=["success", "thoughts"],
+      help="how the sweep chooses the level: success (largest TC - BC) or thoughts (TC's own thoughts most often "
+           "name the oracle's object; TC probes only)")
     a("--sweep-seed", type=int, default=101, help="the sweep's development training seed")
     a("--sweep-epoch-length", type=int, default=None, help="the probes' episodes per epoch (default: --epoch-length)")
     a("--sweep-alternatives", nargs="*", default=None, metavar="SETTING=V1,V2",
@@ -84,12 +90,18 @@ def plan_from_args(args: argparse.Namespace, level: str) -> Plan:
             raise UserError(f"--{name.replace('_', '-')} must lie in [0, 1]")
     if not args.name or os.sep in args.name or args.name.startswith("."):
         raise UserError(f"--name must be a plain folder name, got {args.name!r}")
+    if args.tf_until_nll is not None and not (args.tf_until_nll > 0 and args.tf_until_nll < float("inf")):
+        raise UserError(f"--tf-until-nll must be a positive number of nats, got {args.tf_until_nll}")
+    if args.epoch_length < args.batch_size:
+        raise UserError(f"--epoch-length {args.epoch_length} is shorter than --batch-size {args.batch_size}: "
+                        "an epoch would make no optimizer step")
     if args.sweep_epoch_length is not None and args.sweep_epoch_length < 1:
         raise UserError(f"--sweep-epoch-length must be at least 1, got {args.sweep_epoch_length}")
     if args.seeds and args.sweep_seed in args.seeds:
         raise UserError(f"--sweep-seed {args.sweep_seed} is one of the confirmation's --seeds: the sweep must use other seeds")
     plan = Plan(name=args.name, env=level, demos=args.demos, valid_demos=args.valid_demos, noise_rate=args.noise_rate,
                 seeds=args.seeds, epochs=args.epochs, epoch_length=args.epoch_length, stop_tf=args.stop_tf,
+                tf_until_nll=args.tf_until_nll,
                 batch_size=args.batch_size, lr=args.lr, recurrence=args.recurrence, memory_dim=args.memory_dim,
                 instr_dim=args.instr_dim, image_dim=args.image_dim, episodes_per_lane=args.episodes_per_lane,
                 sg_coef=args.sg_coef, noise_variants=[v for v in args.noise_variants if v != args.noise_rate],
@@ -161,7 +173,8 @@ def main(argv=None) -> int:
             alternatives = parse_alternatives(args.sweep_alternatives) if args.sweep_alternatives is not None else SweepPlan().alternatives
             sweep = Sweep(Pipeline(plan, storage, args.results_dir, command),
                           SweepPlan(levels=levels, alternatives=alternatives, seed=args.sweep_seed,
-                                    epoch_length=args.sweep_epoch_length or plan.epoch_length))
+                                    epoch_length=args.sweep_epoch_length or plan.epoch_length,
+                                    criterion=args.sweep_criterion))
             plan = sweep.run()
         path = Pipeline(plan, storage, args.results_dir, command).run()
     except StageError as e:

@@ -74,6 +74,7 @@ class Plan:
     epochs: int = 5
     epoch_length: int = 400  # episodes per epoch: about 10k frames on MiniBossLevel
     stop_tf: int = 3
+    tf_until_nll: float | None = None  # TC: teacher forcing phased out only once the validation thought NLL is below it
     batch_size: int = 64
     lr: float = 5e-4
     recurrence: int = 20
@@ -92,6 +93,11 @@ class Plan:
     suite_max_seeds: int = 3000
     chosen_by: str = ""  # how this configuration was chosen (shown in the report before its numbers)
     jobs: int = 2  # runs trained / evaluated at once
+
+    @property
+    def optimizer_steps(self) -> int:
+        """The training budget of every run, in optimizer steps."""
+        return self.epochs * (self.epoch_length // self.batch_size)
 
     def methods(self) -> dict[str, Method]:
         out = {"TC": Method("TC", "tc"), "BC": Method("BC", "bc"), "TC w/o thought": Method("TCnothought", "tc", sg_coef=0.0)}
@@ -302,4 +308,5 @@ def train_flags(p: Plan, spec: Method, seed: int, run: str, demos: str, val_epis
             "--recurrence", p.recurrence, "--memory-dim", p.memory_dim, "--instr-dim", p.instr_dim,
             "--image-dim", p.image_dim, "--episodes-per-lane", p.episodes_per_lane,
             "--val-episodes", p.val_episodes if val_episodes is None else val_episodes, "--val-interval", p.val_interval,
-            "--val-seed", VAL_SEED, "--patience", 10**6, "--device", "cpu", *(["--sg-coef", sg] if spec.algo == "tc" else [])]
+            "--val-seed", VAL_SEED, "--patience", 10**6, "--device", "cpu", *(["--sg-coef", sg] if spec.algo == "tc" else []),
+            *(["--tf-until-nll", p.tf_until_nll] if spec.algo == "tc" and p.tf_until_nll else [])]

@@ -5,11 +5,15 @@ levels from seed 10^6 on); its score is the mean validation success of its last 
 The sweep goes in three rounds, one factor at a time from the base configuration:
 1. the level: TC and BC on each candidate level; chosen: the largest TC - BC score (the question
    the study asks is whether thoughts help; the confirmation, with other training seeds and on levels
-   no probe played, tells whether the advantage is real);
+   no probe played, tells whether the advantage is real). With the criterion "thoughts", TC alone on
+   each level, and chosen: the level where TC's own thoughts, played free, most often name the
+   object the oracle's thought names (the mean validation right-object share of its last two
+   validations; ties: the higher success);
 2. settings both methods share (conv width, batch size): TC and BC on each alternative value;
    chosen per setting: the best mean of TC's and BC's scores (fair to both);
 3. settings of TC alone (teacher-forcing stop, thought coefficient): TC on each alternative; chosen:
    the best TC score.
+A setting without alternatives is not probed.
 The chosen configuration is written (choice.json, sweep.md) before the confirmation runs.
 """
 
@@ -30,6 +34,7 @@ logger = logging.getLogger("babyai.study")
 SHARED = ("image_dim", "batch_size")
 TC_ONLY = ("stop_tf", "sg_coef")
 CHOSEN = ("env", *SHARED, *TC_ONLY)  # what a sweep chooses
+CRITERIA = ("success", "thoughts")
 
 
 @dataclass
@@ -39,6 +44,11 @@ class SweepPlan:
     seed: int = 101  # the development training seed (the confirmation's seeds differ)
     val_episodes: int = 100
     epoch_length: int = 0  # the probes' episodes per epoch (0: the plan's); same epochs, so the same schedules
+    criterion: str = "success"  # how the level is chosen: "success" (TC - BC) or "thoughts" (TC's right object)
+
+    def __post_init__(self):
+        if self.criterion not in CRITERIA:
+            raise ValueError(f"unknown sweep criterion {self.criterion!r}; choose from {', '.join(CRITERIA)}")
 
 
 @dataclass
@@ -93,6 +103,7 @@ class Sweep:
             return None
         with open(path) as f:
             saved = json.load(f)
+        saved["sweep"] = {"criterion": "success", **saved.get("sweep", {})}  # sweeps saved before the criterion
         same = lambda key, value: saved.get(key, value) == json.loads(json.dumps(value))  # noqa: E731
         if not (same("sweep", asdict(self.sweep)) and same("base", self.base_settings())):
             return None  # another sweep: run this one (it rewrites choice.json)
@@ -106,11 +117,20 @@ class Sweep:
 
     def round_levels(self) -> str:
         scores = {}
+        thoughts = self.sweep.criterion == "thoughts"
         for level in self.sweep.levels:
-            scores[level] = self.probe_pair(replace(self.base, env=level), ("TC", "BC"))
+            scores[level] = self.probe_pair(replace(self.base, env=level), ("TC",) if thoughts else ("TC", "BC"))
+        if thoughts:
+            return max(scores, key=lambda lv: (thought_score(self.pipeline.model_dir(self.probe_run(lv))), scores[lv]["TC"]))
         return max(scores, key=lambda lv: (scores[lv]["TC"] - scores[lv]["BC"], scores[lv]["TC"]))
 
+    def probe_run(self, level: str) -> str:
+        """The run of the level round's TC probe on ``level``."""
+        return Probe(level, "TC", replace(self.base, env=level), self.base).run
+
     def round_setting(self, plan: Plan, name: str, methods: tuple, criterion) -> Plan:
+        if not self.sweep.alternatives.get(name):
+            return plan
         candidates = {getattr(plan, name): self.probe_pair(plan, methods)}
         for value in self.sweep.alternatives.get(name, []):
             candidates[value] = self.probe_pair(replace(plan, **{name: value}), methods)
@@ -124,6 +144,7 @@ class Sweep:
         scores = {p.method: score(self.pipeline.model_dir(p.run)) for p in probes}
         for p in probes:
             row = {"level": p.level, "setting": p.setting, "method": p.method, "score": scores[p.method], "run": p.run,
+                   "right_object": thought_score(self.pipeline.model_dir(p.run)) if p.method == "TC" else None,
                    **{k: getattr(p.plan, k) for k in (*SHARED, *TC_ONLY)}}
             if row not in self.results:
                 self.results.append(row)
@@ -144,14 +165,19 @@ class Sweep:
         atomic_write_text(os.path.join(self.pipeline.results, "sweep.md"), "\n".join(sweep_table(self.results, chosen)) + "\n")
 
 
-def score(run_dir: str) -> float:
-    """The mean validation success of a run's last two validations (its log.csv)."""
+def score(run_dir: str, column: str = "validation_success_rate") -> float:
+    """The mean of a validation column (by default the success) over a run's last two validations (its log.csv)."""
     path = os.path.join(run_dir, "log.csv")
     with open(path, newline="") as f:
-        values = [float(r["validation_success_rate"]) for r in csv.DictReader(f) if r.get("validation_success_rate")]
+        values = [float(r[column]) for r in csv.DictReader(f) if r.get(column)]
     if not values:
-        raise ValueError(f"{path} has no validation")
+        raise ValueError(f"{path} has no validation of {column}")
     return sum(values[-2:]) / len(values[-2:])
+
+
+def thought_score(run_dir: str) -> float:
+    """How often a TC run's own thoughts, played free, named the oracle's object (last two validations)."""
+    return score(run_dir, "validation_right_object")
 
 
 def with_choice(plan: Plan, chosen: dict) -> Plan:
@@ -166,14 +192,20 @@ def describe(chosen: dict) -> str:
 def sweep_table(rows: list[dict], chosen: dict) -> list[str]:
     lines = ["# Development sweep", "", __doc__.split("\n\n")[1], "",
              "Scores: validation success (%) on development levels (seeds from 10^6), mean of the last two "
-             "validations, one development training seed.", "",
-             "| level | setting | " + " | ".join(SHARED + TC_ONLY) + " | TC | BC | TC - BC |", "|---" * (len(SHARED + TC_ONLY) + 5) + "|"]
+             "validations, one development training seed; TC right object: the share of steps whose own thought, "
+             "played free, names the oracle's object (likewise).", "",
+             "| level | setting | " + " | ".join(SHARED + TC_ONLY) + " | TC | BC | TC - BC | TC right object |",
+             "|---" * (len(SHARED + TC_ONLY) + 6) + "|"]
     seen: dict[tuple, dict] = {}
     for r in rows:
-        seen.setdefault((r["level"], r["setting"]), {**r, "scores": {}})["scores"][r["method"]] = r["score"]
+        entry = seen.setdefault((r["level"], r["setting"]), {**r, "scores": {}})
+        entry["scores"][r["method"]] = r["score"]
+        if r["method"] == "TC":
+            entry["object"] = r.get("right_object")
     for (level, setting), r in seen.items():
         tc, bc = r["scores"].get("TC", math.nan), r["scores"].get("BC", math.nan)
-        cells = [f"{100 * x:.1f}" if not math.isnan(x) else "" for x in (tc, bc, tc - bc)]
+        obj = math.nan if r.get("object") is None else r["object"]
+        cells = [f"{100 * x:.1f}" if not math.isnan(x) else "" for x in (tc, bc, tc - bc, obj)]
         lines.append(f"| {level} | {setting} | " + " | ".join(f"{r[k]:g}" for k in SHARED + TC_ONLY) + " | " + " | ".join(cells) + " |")
     lines += ["", f"Chosen: {json.dumps(chosen)}"]
     return lines
