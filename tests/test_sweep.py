@@ -59,3 +59,25 @@ def test_a_round_starts_from_the_winner_and_names_each_configuration_once(tmp_pa
     table = (tmp_path / "results" / "sweep.md").read_text()
     assert "| BabyAI-GoToSeq-v0 | image_dim=64, batch_size=32 |" in table
     assert table.count("| BabyAI-GoToSeq-v0 | image_dim=64 |") == 1
+
+
+class ThoughtPipeline(FakePipeline):
+    """As FakePipeline, and TC's own thoughts name the oracle's object most often on GoToLocal."""
+
+    def script(self, stage, *args, log):
+        super().script(stage, *args, log=log)
+        flags = dict(zip(args[::2], args[1::2]))
+        obj = 0.95 if flags["--env"] == "BabyAI-GoToLocal-v0" else 0.2
+        with open(os.path.join(self.model_dir(flags["--model"]), "log.csv"), "w") as f:
+            f.write(f"update,validation_success_rate,validation_right_object\n1,0.5,{obj}\n2,0.1,{obj}\n")
+
+
+def test_the_thoughts_criterion_chooses_where_thoughts_name_the_oracle_object_with_tc_probes_only(tmp_path):
+    plan = Plan(name="s", image_dim=32)
+    sweep = SweepPlan(levels=["BabyAI-GoToSeq-v0", "BabyAI-GoToLocal-v0"], alternatives={}, criterion="thoughts")
+    pipe = ThoughtPipeline(tmp_path, plan)
+    chosen = Sweep(pipe, sweep).run()
+    assert chosen.env == "BabyAI-GoToLocal-v0"
+    assert sorted(pipe.trained) == ["probe_GoToLocal_base_TC", "probe_GoToSeq_base_TC"]  # no BC, no settings round
+    table = (tmp_path / "results" / "sweep.md").read_text()
+    assert "| BabyAI-GoToLocal-v0 | base | 32 | 64 | 3 | 2 | 30.0 |  |  | 95.0 |" in table

@@ -192,15 +192,17 @@ def plot_difficulty(data: dict, path: str, level: str) -> None:
     plt.close(fig)
 
 
-def _stat(values: Sequence[float]) -> dict:
-    """{"mean", "std", "per_seed"} in percent (None where a value is missing)."""
+def _stat(values: Sequence[float], scale: float = 100) -> dict:
+    """{"mean", "std", "per_seed"} in percent, or times ``scale`` (None where a value is missing)."""
     m, sd, n = mean_std(values)
-    pct = [None if v is None or math.isnan(v) else round(100 * v, 2) for v in values]
-    return {"mean": None if n == 0 else round(100 * m, 2), "std": None if n == 0 else round(100 * sd, 2), "per_seed": pct}
+    per_seed = [None if v is None or math.isnan(v) else round(scale * v, 3) for v in values]
+    return {"mean": None if n == 0 else round(scale * m, 3), "std": None if n == 0 else round(scale * sd, 3),
+            "per_seed": per_seed}
 
 
-def summary(data: dict) -> dict:
-    """The study's numbers as summary.json holds them (percent)."""
+def summary(data: dict, env: str) -> dict:
+    """The study's numbers as summary.json holds them (percent; a thought NLL in nats per frame), with the
+    level studied."""
     out = {}
     for method, runs in data.items():
         m = {"seeds": [r["seed"] for r in runs],
@@ -229,11 +231,10 @@ def summary(data: dict) -> dict:
                                             for i, row in enumerate(steer[0]["rows"])}
         prof = thoughts.profile(runs)
         if prof:
-            agreement = prof["agreement_with_oracle"]  # None for runs without a steering evaluation
-            m["thoughts"] = {**({"agreement_with_oracle": _stat(agreement)} if any(a is not None for a in agreement) else {}),
-                             "declaring": _stat(prof["declaring"]), "distinct": prof["distinct"], "top": prof["top"]}
+            m["thoughts"] = {**thoughts.formation(runs, _stat), "declaring": _stat(prof["declaring"]),
+                             "distinct": prof["distinct"], "top": prof["top"]}
         out[method] = m
-    return {"methods": out}
+    return {"env": env, "methods": out}
 
 
 def _difference(a: dict, b: dict) -> tuple[float, float] | None:
@@ -303,12 +304,20 @@ def training_time(data: dict) -> str:
             f"average, {min(minutes):.0f}-{max(minutes):.0f} min over {len(minutes)} runs.")
 
 
+def _tf_rule(p) -> str:
+    if p.tf_until_nll:
+        return (f"teacher forcing on until the validation thought NLL falls below {p.tf_until_nll:g} nats per frame "
+                f"(and at least {p.stop_tf} epochs), then phased out linearly to the last epoch (a departure from the "
+                "paper, which phases it out from a fixed epoch)")
+    return f"teacher forcing phased out from epoch {p.stop_tf}"
+
+
 def write_report(pipeline, seconds: float) -> str:
     import torch
 
     p, data = pipeline.plan, collect(pipeline)
     os.makedirs(pipeline.results, exist_ok=True)
-    numbers = summary(data)
+    numbers = summary(data, p.env)
     write_json(os.path.join(pipeline.results, "summary.json"), numbers)
     plot_learning(data, os.path.join(pipeline.results, "learning_curves.png"), p.env)
     plot_difficulty(data, os.path.join(pipeline.results, "zeroshot_difficulty.png"), p.env)
@@ -322,10 +331,11 @@ def write_report(pipeline, seconds: float) -> str:
         "## Setup", "",
         f"- {p.demos} oracle demonstrations (seeds {1}..{p.demos}, noise rate {p.noise_rate}), {p.valid_demos} validation demos.",
         f"- Configuration: {p.chosen_by or 'given on the command line (no sweep)'}.",
-        f"- Each method and seed: {p.epochs} epochs of {p.epoch_length} episodes (the same episodes for the same seed), "
+        f"- Each method and seed: {p.optimizer_steps} optimizer steps ({p.epochs} epochs of {p.epoch_length} episodes, "
+        f"the same episodes for the same seed), "
         f"batch {p.batch_size} ({p.episodes_per_lane} episodes per lane), lr {p.lr}, truncated BPTT {p.recurrence}, "
         f"memory {p.memory_dim}, words {p.instr_dim}, conv width {p.image_dim}, thought coefficient {p.sg_coef}, "
-        f"teacher forcing phased out from epoch {p.stop_tf}; one CPU thread per run.",
+        f"{_tf_rule(p)}; one CPU thread per run.",
         f"- Learning curve: success on {p.val_episodes} fresh levels every {p.val_interval} epoch(s) (sampled actions). "
         f"Final figures: each run's best model (by validation success) on {p.eval_episodes} other fresh levels "
         f"({p.tc_eval_episodes} for FADS, Precrime and steering).",
@@ -337,6 +347,7 @@ def write_report(pipeline, seconds: float) -> str:
         "### Zero-shot success by behavioral difficulty (oracle solution length)", "", *bins_table(data, "demo"), "",
         "### Zero-shot success by cognitive difficulty (distinct oracle thoughts)", "", *bins_table(data, "mission"), "",
         "![zero-shot difficulty](zeroshot_difficulty.png)", "",
+        "### Thought formation", "", *thoughts.formation_table(numbers, _pm), "",
         "### Thought Cloning only: interpretability, safety, steering", "", *tc_tables(data),
         "The paper (BossLevel, 1M demos, about 7e8 frames, memory 2048): TC 94-95% vs BC 88-89% and TC without "
         "thought about 54% (Fig. 3); FADS about 99%; Precrime 57.21% -> 0.16%, 37.07% -> 0.53%, 41.52% -> 0.08%. "

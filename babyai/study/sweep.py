@@ -144,7 +144,7 @@ class Sweep:
         scores = {p.method: score(self.pipeline.model_dir(p.run)) for p in probes}
         for p in probes:
             row = {"level": p.level, "setting": p.setting, "method": p.method, "score": scores[p.method], "run": p.run,
-                   "right_object": thought_score(self.pipeline.model_dir(p.run)) if p.method == "TC" else None,
+                   "right_object": _right_object(self.pipeline.model_dir(p.run)) if p.method == "TC" else None,
                    **{k: getattr(p.plan, k) for k in (*SHARED, *TC_ONLY)}}
             if row not in self.results:
                 self.results.append(row)
@@ -178,6 +178,14 @@ def score(run_dir: str, column: str = "validation_success_rate") -> float:
 def thought_score(run_dir: str) -> float:
     """How often a TC run's own thoughts, played free, named the oracle's object (last two validations)."""
     return score(run_dir, "validation_right_object")
+
+
+def _right_object(run_dir: str) -> float | None:
+    """thought_score, or None for a run whose log does not measure it (logged before thoughts were measured)."""
+    try:
+        return thought_score(run_dir)
+    except ValueError:
+        return None
 
 
 def with_choice(plan: Plan, chosen: dict) -> Plan:

@@ -1,11 +1,12 @@
-"""What a study's TC agents think: how often their own thoughts are the oracle's (from the steering
-evaluation) and which sentences their Thought Generator emits most (from the in-distribution episodes),
+"""What a study's TC agents think: whether their thoughts formed (teacher-forced NLL; how often their own
+thoughts, played free, are the oracle's in the same state) and which sentences their Thought Generator emits most (from the in-distribution episodes),
 so that a report whose FADS or Precrime comes out at zero also shows why."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import math
 import os
 from collections import Counter
 
@@ -37,21 +38,66 @@ def declaring_share(counts: Counter) -> float | None:
 
 
 def profile(runs: list[dict]) -> dict | None:
-    """{"agreement_with_oracle", "declaring": per-seed shares, "distinct": per-seed counts, "top": [[sentence, percent of steps]]}
-    over a method's runs (each with "steering" and "thoughts" as ``report.collect`` gives them); None
-    when no run has generated thoughts."""
+    """{"declaring": per-seed shares, "distinct": per-seed counts, "top": [[sentence, percent of steps]]}
+    over a method's runs (each with "thoughts" as ``report.collect`` gives them); None when no run has
+    generated thoughts."""
     if not any(r["thoughts"] for r in runs):
         return None
     pooled: Counter = Counter()
     for r in runs:
         pooled.update(r["thoughts"])
     total = sum(pooled.values())
-    agreement = [next((row["agrees_with_oracle_thought"] for row in r["steering"]["rows"] if row["agent"] == "TC"),
-                      None) if r["steering"] else None for r in runs]
-    return {"agreement_with_oracle": agreement,
-            "declaring": [declaring_share(r["thoughts"]) for r in runs],
+    return {"declaring": [declaring_share(r["thoughts"]) for r in runs],
             "distinct": [len(r["thoughts"]) for r in runs],
             "top": [[s, round(100 * n / total, 2)] for s, n in pooled.most_common(TOP)]}
+
+
+def best_row(log: list[dict]) -> dict | None:
+    """The log.csv row of the validation that saved best.pt (the first best success), None without validation."""
+    rows = [r for r in log if r.get("validation_success_rate") not in (None, "")]
+    return max(rows, key=lambda r: float(r["validation_success_rate"])) if rows else None
+
+
+def _number(row: dict | None, key: str) -> float:
+    value = (row or {}).get(key)
+    return float(value) if value not in (None, "") else math.nan
+
+
+def formation(runs: list[dict], stat) -> dict:
+    """Whether a method's thoughts formed, per seed (``stat`` turns per-seed values into summary.json's
+    statistics): "agreement_with_oracle" and "right_object", the shares of steps of the in-distribution
+    evaluation whose own thought is the oracle's in the same state, word for word / by the object named
+    (percent); "teacher_forced_nll", the validation thought NLL per frame at the best validation (nats)."""
+    def played(r, key):
+        t = (r["eval"] or {}).get("thoughts")
+        if t is not None:
+            return math.nan if t.get(key) is None else t[key]
+        if key == "exact" and r["steering"]:  # runs evaluated before evaluate.py measured thoughts
+            return next((row["agrees_with_oracle_thought"] for row in r["steering"]["rows"] if row["agent"] == "TC"),
+                        math.nan)
+        return math.nan
+
+    return {"agreement_with_oracle": stat([played(r, "exact") for r in runs]),
+            "right_object": stat([played(r, "right_object") for r in runs]),
+            "teacher_forced_nll": stat([_number(best_row(r["log"]), "validation_thought_nll") for r in runs], scale=1)}
+
+
+def formation_table(numbers: dict, pm) -> list[str]:
+    """The report's table of thought formation per thinking method (summary.json's "thoughts")."""
+    rows = [(m, v["thoughts"]) for m, v in numbers["methods"].items() if "teacher_forced_nll" in v.get("thoughts", {})]
+    if not rows:
+        return []
+    def nats(s):
+        return "n/a" if s["mean"] is None else f"{s['mean']:.2f} ± {s['std']:.2f}"
+    lines = ["Teacher-forced: the validation thought NLL per frame (nats, the demonstrated thoughts as history) at the "
+             "best validation. Free-running: the agent plays the in-distribution evaluation levels with its own "
+             "thoughts as history, and the oracle, replanning alongside, says what it would think in the same state.",
+             "", "| method | teacher-forced thought NLL (nats/frame) | free-running: thought = the oracle's (% of steps) "
+             "| free-running: right object (% of steps) |", "|---|---|---|---|"]
+    for method, t in rows:
+        lines.append(f"| {method} | {nats(t['teacher_forced_nll'])} | {pm(t['agreement_with_oracle'])} "
+                     f"| {pm(t['right_object'])} |")
+    return lines
 
 
 def line(numbers: dict | None, pm) -> list[str]:
