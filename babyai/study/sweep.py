@@ -116,10 +116,9 @@ class Sweep:
         return {k: v for k, v in asdict(self.base).items() if k not in skip}
 
     def round_levels(self) -> str:
-        scores = {}
         thoughts = self.sweep.criterion == "thoughts"
-        for level in self.sweep.levels:
-            scores[level] = self.probe_pair(replace(self.base, env=level), ("TC",) if thoughts else ("TC", "BC"))
+        plans = [replace(self.base, env=level) for level in self.sweep.levels]
+        scores = dict(zip(self.sweep.levels, self.probe_pairs(plans, ("TC",) if thoughts else ("TC", "BC"))))
         if thoughts:
             return max(scores, key=lambda lv: (thought_score(self.pipeline.model_dir(self.probe_run(lv))), scores[lv]["TC"]))
         return max(scores, key=lambda lv: (scores[lv]["TC"] - scores[lv]["BC"], scores[lv]["TC"]))
@@ -138,17 +137,21 @@ class Sweep:
         return replace(plan, **{name: best})
 
     def probe_pair(self, plan: Plan, methods: tuple) -> dict[str, float]:
-        probes = [Probe(plan.env, m, plan, self.base) for m in methods]
-        self.pipeline.make_demos_for(plan.env, plan.noise_rate)
+        return self.probe_pairs([plan], methods)[0]
+
+    def probe_pairs(self, plans: list[Plan], methods: tuple) -> list[dict[str, float]]:
+        """Train the probes of every plan and method (all at once, --jobs at a time); each plan's scores."""
+        probes = [Probe(plan.env, m, plan, self.base) for plan in plans for m in methods]
+        for plan in plans:
+            self.pipeline.make_demos_for(plan.env, plan.noise_rate)
         self.pipeline.parallel(probes, self.train)
-        scores = {p.method: score(self.pipeline.model_dir(p.run)) for p in probes}
         for p in probes:
-            row = {"level": p.level, "setting": p.setting, "method": p.method, "score": scores[p.method], "run": p.run,
+            row = {"level": p.level, "setting": p.setting, "method": p.method, "score": score(self.pipeline.model_dir(p.run)), "run": p.run,
                    "right_object": _right_object(self.pipeline.model_dir(p.run)) if p.method == "TC" else None,
                    **{k: getattr(p.plan, k) for k in (*SHARED, *TC_ONLY)}}
             if row not in self.results:
                 self.results.append(row)
-        return scores
+        return [{p.method: score(self.pipeline.model_dir(p.run)) for p in probes if p.plan is plan} for plan in plans]
 
     def train(self, probe: Probe) -> None:
         spec = Method(probe.method, "tc" if probe.method == "TC" else "bc")
