@@ -81,7 +81,7 @@ def world_model(args) -> int:
     try:
         check_embodiment(embodiment, level)
         demos = open_demonstrations(demos_path(args.eval_demos, args.storage_dir), level) if args.eval_demos else None
-        if prepare_run(folder, settings, WM_CHECKPOINT):
+        if prepare_run(folder, settings, WM_CHECKPOINT, "world-model"):
             print(f"{folder}: already trained")
             return 0
         train, held = split_episodes(open_demos(embodiment), args.episodes)
@@ -122,7 +122,7 @@ def train_then_evaluate(args, level: str, checkpoint: str, method: str, setup, l
     settings = {k: v for k, v in vars(args).items() if k not in ("storage_dir", "quiet")}
     try:
         train = setup()
-        if not prepare_run(folder, {**settings, "level": level}, checkpoint):
+        if not prepare_run(folder, {**settings, "level": level}, checkpoint, method):
             train(path)
         result = {"level": level, "method": method}
         if args.eval_episodes:

@@ -24,6 +24,7 @@ from babyai.teach.agent import (
 from babyai.teach.data import TeachingWriter
 from babyai.teach.online import OnlineConfig, Snapshots, SnapshotStore, TrainerProcess, saved_updates
 from babyai.teach.session import TeachingSession, run_oracle
+from babyai.train.run import check_run_kind
 
 logger = logging.getLogger(__name__)
 TEACHERS = ("human", "oracle")
@@ -95,6 +96,7 @@ def teach(cfg: TeachConfig, progress: bool = True, on_ready=None) -> list[dict]:
 
         sock = bind(cfg.host, cfg.port)  # a port in use: a clear error before anything is written
     model_dir = storage_model_dir(cfg.model_name, cfg.storage)
+    check_run_kind(model_dir, "teach", cfg.model_name)  # another command's run is not taken over
     demos_dir = os.path.join(storage_dir(cfg.storage), "demos", f"{cfg.model_name}_teaching")
     online = cfg.online or OnlineConfig(model_dir, demos_dir)
     online.model_dir, online.demos_dir = model_dir, demos_dir
