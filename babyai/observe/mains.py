@@ -23,7 +23,7 @@ from babyai.observe.runs import open_demonstrations, prepare_run, success, write
 from babyai.observe.world_model import CHECKPOINT as WM_CHECKPOINT
 from babyai.observe.world_model import (action_evidence, load_world_model, save_world_model, split_episodes,
                                         train_world_model)
-from babyai.storage import demos_path, model_dir, storage_dir
+from babyai.storage import demos_path, model_dir, new_demos_path, storage_dir
 
 
 def embodiment(args) -> int:
@@ -33,7 +33,7 @@ def embodiment(args) -> int:
     storage = storage_dir(args.storage_dir)
     setup_logging(None, "make_embodiment_data")
     name = args.demos or f"{level}_{args.policy}{args.episodes}"
-    folder = demos_path(name, storage)
+    folder = new_demos_path(name, storage)  # written: inside the storage only
     spec = EmbodimentSpec(level=level, episodes=args.episodes, first_seed=args.seed, policy=args.policy,
                           noise_rate=args.noise_rate if args.policy == "noisy-oracle" else 0.0,
                           seeding=args.seeding, shard_size=args.save_interval)
