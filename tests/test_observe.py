@@ -325,3 +325,12 @@ def test_no_command_takes_over_a_run_of_another_kind(world):
         one_line_error(proc, needle, "use another --model")
     assert {name: _files(models / name) for name in runs} == runs  # nothing written, nothing replaced
     assert not (models / "tc" / "snapshots").exists()
+
+
+def test_embodiment_workers_beyond_the_cores_are_refused(tmp_path):
+    proc = run_script("make_embodiment_data.py", "--env", LEVEL, "--episodes", 2, "--workers", 100000,
+                      "--storage-dir", tmp_path / "s", check=False, timeout=120)
+    limit = 4 * (os.cpu_count() or 1)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith(
+        f"error: --workers must be at most {limit} (4 per CPU core), got 100000")
+    assert not (tmp_path / "s").exists()

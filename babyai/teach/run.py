@@ -11,6 +11,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 
+from babyai.checks import check_seed
 from babyai.levels import make_env, resolve_level_id
 from babyai.storage import model_dir as storage_model_dir
 from babyai.storage import storage_dir
@@ -60,6 +61,9 @@ class TeachConfig:
             raise SessionError(f"--model must be a plain name, got {self.model_name!r}")
         if self.episodes < 0:
             raise SessionError(f"--episodes must be >= 0, got {self.episodes}")
+        if not 0 <= self.port <= 65535:
+            raise SessionError(f"--port must be a port number, 0 to 65535, got {self.port}")
+        check_seed("--level-seed", self.first_seed, count=max(self.episodes, 1))
         if self.teacher == "oracle" and self.episodes == 0:
             raise SessionError("--teacher oracle needs --episodes N")
         if self.sync is None:
