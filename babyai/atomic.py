@@ -36,6 +36,27 @@ def atomic_write_text(path: str, text: str) -> None:
     atomic_write_bytes(path, lambda f: f.write(text.encode("utf-8")))
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _remove_stale(prefix: str) -> None:
+    """Remove the folders PREFIX<pid> of processes no longer running, and this process's own."""
+    parent, base = os.path.split(prefix)
+    if not os.path.isdir(parent or "."):
+        return
+    for name in os.listdir(parent or "."):
+        pid = name[len(base):]
+        if name.startswith(base) and pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_folder(folder: str) -> Iterator[str]:
     """A new folder that appears only when complete: the block fills a temporary folder next to it
@@ -44,7 +65,7 @@ def atomic_folder(folder: str) -> Iterator[str]:
     if os.path.exists(folder):
         raise FileExistsError(f"{folder} already exists; choose another name")
     tmp = f"{folder.rstrip(os.sep)}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)  # left by a killed process that had this PID
+    _remove_stale(f"{folder.rstrip(os.sep)}.tmp")  # left by killed writers (or one that had this PID)
     os.makedirs(tmp)
     try:
         yield tmp

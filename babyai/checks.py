@@ -47,6 +47,17 @@ def check_count(flag: str, value: int, low: int = 0) -> int:
     return value
 
 
+def check_workers(flag: str, workers: int, per_core: int = 4) -> int:
+    """A number of worker processes: at least 1 and at most ``per_core`` per CPU core (more only thrash)."""
+    import os
+
+    check_count(flag, workers, low=1)
+    limit = per_core * (os.cpu_count() or 1)
+    if workers > limit:
+        raise ValueError(f"{flag} must be at most {limit} ({per_core} per CPU core), got {workers}")
+    return workers
+
+
 def check_device(flag: str, device: str | None) -> str | None:
     """A torch device name (cpu, cuda, cuda:N, mps, ... or a GPU index); None: the default."""
     if device is None or device.isdigit():

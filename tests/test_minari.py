@@ -1,12 +1,16 @@
 """Minari datasets: our demonstrations exported and read back, Minari's own BabyAI kind imported."""
 
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import minari
 import numpy as np
 import pytest
 from _train_helpers import LEVEL, make_demos, one_thread, tiny_config  # noqa: F401
-from conftest import run_script
+from conftest import ROOT, run_script
 
 from babyai.bot import Bot
 from babyai.cli import call
@@ -158,3 +162,60 @@ def test_a_dataset_without_thoughts_trains_bc_and_tc_refuses_it(tmp_path, minari
     assert call(lambda a: train_main(a, algo="tc", prog="train_tc.py"), args, USER_ERRORS) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: the demos tiny have no thoughts") and err.count("\n") == 1
+
+
+def test_an_export_never_removes_the_dataset_another_export_finished_meanwhile(tmp_path, minari_root, monkeypatch):
+    """Two real processes on one id: the one that finishes first keeps its dataset; the other fails cleanly."""
+    from babyai.demos import minari_io
+
+    make_demos(tmp_path, "other", 3, 100)
+    reader = open_demos(make_demos(tmp_path, "small", 2, 0))
+    real, raced = minari_io.replay, []
+
+    def racing(*args):  # while this export replays its first episode, another process exports the same id
+        if not raced:
+            raced.append(run_script("export_minari.py", "other", "--dataset-id", DATASET_ID, storage=tmp_path))
+        return real(*args)
+
+    monkeypatch.setattr(minari_io, "replay", racing)
+    with pytest.raises(FileExistsError, match="written by another process meanwhile"):
+        export_minari(reader, DATASET_ID, progress=False)
+    assert "3 episodes exported" in raced[0].stdout
+    assert len(minari.load_dataset(DATASET_ID)) == 3  # the other export's data, whole
+    assert os.listdir(minari_root / DATASET_ID) == ["data"]
+    assert os.listdir(minari_root / DATASET_ID / "..") == ["oracle-v0"]  # nothing of this export is left
+
+
+SLOW_EXPORT = """
+import sys, time
+from babyai.demos import minari_io
+from babyai.commands.export_minari import main
+real = minari_io.replay
+minari_io.CHUNK = 2
+minari_io.replay = lambda *a: (time.sleep(0.3), real(*a))[1]
+main(sys.argv[1:])
+"""
+
+
+def test_a_killed_export_leaves_nothing_minari_opens_and_the_rerun_works(tmp_path, minari_root):
+    make_demos(tmp_path, "small", 8, 0)
+    env = dict(os.environ, BABYAI_STORAGE=str(tmp_path), PYTHONPATH=ROOT)
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_EXPORT, "small", "--dataset-id", DATASET_ID], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        end = time.time() + 120
+        while time.time() < end and proc.poll() is None and not list(minari_root.glob("**/main_data.hdf5")):
+            time.sleep(0.01)
+        time.sleep(0.1)  # into the episodes after the first chunk
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert list(minari_root.glob("**/main_data.hdf5"))  # it was killed midway, with data written
+    assert not (minari_root / DATASET_ID).exists()
+    with pytest.raises(FileNotFoundError):
+        minari.load_dataset(DATASET_ID)
+    proc = run_script("export_minari.py", "small", "--dataset-id", DATASET_ID, storage=tmp_path)
+    assert "8 episodes exported" in proc.stdout
+    assert len(minari.load_dataset(DATASET_ID)) == 8
+    assert os.listdir(minari_root / DATASET_ID / "..") == ["oracle-v0"]  # the killed export's leftovers are gone

@@ -16,7 +16,7 @@ from babyai.observe.embodiment import EmbodimentSpec, generate_embodiment
 from babyai.observe.idm import IDMConfig, load_idm, save_idm, train_idm
 from babyai.observe._deps import train_main
 from tests._train_helpers import LEVEL, make_demos, one_thread  # noqa: F401 (fixture)
-from tests.conftest import run_script
+from tests.conftest import one_line_error, run_script
 
 IDM_THRESHOLD = 0.85  # small scale: 60 random episodes, 4 epochs (measured 0.97; 1,000 episodes: see results/)
 
@@ -293,3 +293,44 @@ def test_aime_marginal_evidence_sums_the_action_out(world):
     blind = marginal_evidence(model, policy, images, mission, [])
     blind.sum().backward()
     assert all(p.grad is None or p.grad.abs().max() < 1e-4 for p in policy.parameters())
+
+
+def _files(folder) -> dict:
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder)) if (folder / name).is_file()}
+
+
+def test_no_command_takes_over_a_run_of_another_kind(world):
+    """teach.py, the observe trainers and train_tc.py refuse, by name, a run folder another command made."""
+    from pathlib import Path
+
+    root, _ = world
+    models = Path(root) / "models"
+    run_script("train_tc.py", "--env", LEVEL, "--demos", "oracle", "--model", "tc", "--memory-dim", 16, "--instr-dim",
+               16, "--batch-size", 4, "--recurrence", 2, "--epochs", 1, "--epoch-length", 4, "--val-episodes", 1,
+               "--val-seed", 10**6, "--storage-dir", root)
+    runs = {name: _files(models / name) for name in ("tc", "idm")}
+    assert "best.pt" in runs["tc"] and "idm.pt" in runs["idm"]
+    tc_run = "is a Thought Cloning training run (train_tc.py), not a"
+    attempts = [
+        (["teach.py", "--env", LEVEL, "--model", "tc", "--teacher", "oracle", "--episodes", 1], tc_run),
+        (["train_idm.py", "--env", LEVEL, "--embodiment", "random60", "--model", "tc", "--epochs", 1], tc_run),
+        (["train_world_model.py", "--env", LEVEL, "--embodiment", "random60", "--model", "tc", "--updates", 1], tc_run),
+        (["train_world_model.py", "--env", LEVEL, "--embodiment", "random60", "--model", "idm", "--updates", 1],
+         "model idm is an inverse dynamics model (train_idm.py), not a world model (train_world_model.py)"),
+        (["train_il.py", "--env", LEVEL, "--demos", "oracle", "--model", "idm", "--epochs", 1],
+         "model idm is an inverse dynamics model (train_idm.py), not a Behavioral Cloning training run"),
+    ]
+    for (script, *args), needle in attempts:
+        proc = run_script(script, *args, "--storage-dir", root, check=False)
+        one_line_error(proc, needle, "use another --model")
+    assert {name: _files(models / name) for name in runs} == runs  # nothing written, nothing replaced
+    assert not (models / "tc" / "snapshots").exists()
+
+
+def test_embodiment_workers_beyond_the_cores_are_refused(tmp_path):
+    proc = run_script("make_embodiment_data.py", "--env", LEVEL, "--episodes", 2, "--workers", 100000,
+                      "--storage-dir", tmp_path / "s", check=False, timeout=120)
+    limit = 4 * (os.cpu_count() or 1)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith(
+        f"error: --workers must be at most {limit} (4 per CPU core), got 100000")
+    assert not (tmp_path / "s").exists()

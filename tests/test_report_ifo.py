@@ -82,3 +82,19 @@ def test_bad_input_is_one_line(tmp_path):
         proc = run_script("report_ifo.py", *base, *flags, check=False)
         assert proc.returncode == 2 and needle in proc.stderr.strip().splitlines()[-1], proc.stderr
     assert not os.path.exists(tmp_path / "s") and not os.path.exists(tmp_path / "r")
+
+
+def test_names_that_leave_the_storage_are_refused(tmp_path):
+    """report_ifo.py --name and make_embodiment_data.py --demos write nothing outside the storage."""
+    storage = tmp_path / "a" / "b" / "s"
+    storage.mkdir(parents=True)
+    small = ["--demos", "2", "--embodiment", "2", "--seeds", "0", "--epochs", "1", "--idm-epochs", "1",
+             "--wm-updates", "1", "--aime-updates", "1", "--iidm-epochs", "1", "--eval-episodes", "1"]
+    for name in ("../../x", str(tmp_path / "x"), ".."):
+        proc = run_script("report_ifo.py", "--storage-dir", storage, "--out", tmp_path / "r", "--name", name, *small,
+                          check=False)
+        one_line_error(proc, "--name must be a plain name", repr(name))
+        proc = run_script("make_embodiment_data.py", "--env", "BabyAI-GoToLocal-v0", "--episodes", "2", "--demos",
+                          name, "--storage-dir", storage, check=False)
+        one_line_error(proc, "--demos must be a plain name", repr(name))
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "s"]  # nothing written anywhere

@@ -218,3 +218,17 @@ def test_masked_step_with_every_label_is_the_projects_backward_step():
     backward(c, episodes, tokenizer, settings, [(np.ones(len(e), bool), np.zeros(len(e), bool)) for e in episodes])
     decoder = [p.grad for n, p in c.named_parameters() if "decoder" in n]
     assert decoder and all(g is None or float(g.abs().max()) == 0 for g in decoder)
+
+
+def test_numbers_are_checked_before_anything_starts(storage):
+    from tests.conftest import one_line_error
+
+    for flags, needle in ((["--port", 70000], "--port must be a port number, 0 to 65535, got 70000"),
+                          (["--level-seed", -5], "--level-seed must be a non-negative integer, got -5"),
+                          (["--lr", "nan"], "--lr must be a finite number in (0, inf), got nan"),
+                          (["--beta2", "inf"], "--beta2 must be a finite number in [0, 1), got inf"),
+                          (["--sg-coef", "-1"], "--sg-coef must be a finite number in [0, inf), got -1.0")):
+        p = run_script("teach.py", "--env", LEVEL, "--model", "x", "--teacher", "oracle", "--episodes", 2, *flags,
+                       storage=storage, check=False)
+        one_line_error(p, needle)
+        assert p.returncode == 2 and not os.path.exists(storage)

@@ -66,10 +66,14 @@ def test_teach_in_the_browser(browser, storage):
          "--batch-size", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
-        assert "teaching page: http://127.0.0.1:" in proc.stdout.readline()
+        line = proc.stdout.readline()
+        assert f"teaching page: http://127.0.0.1:{port}/?token=" in line, line
+        url = line.split()[2]
         d = browser
-        d.get(f"http://127.0.0.1:{port}/")
         text = lambda i: d.find_element(By.ID, i).text  # noqa: E731
+        d.get(f"http://127.0.0.1:{port}/")  # without the token: the page says what to open
+        wait_for(lambda: "?token=" in text("status"), what="the missing token")
+        d.get(url)
         moves = lambda: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-moves") or -1)  # noqa: E731
         keys = lambda *k: ActionChains(d).send_keys(*k).perform()  # noqa: E731
 

@@ -1,6 +1,6 @@
 """Teach an agent: at every step approve its action, override it, or rewrite its thought, while it trains online.
 
-    scripts/teach.py --env BabyAI-GoToLocal-v0 --model me          # then open http://127.0.0.1:8000
+    scripts/teach.py --env BabyAI-GoToLocal-v0 --model me          # then open the URL it prints (with ?token=)
     scripts/teach.py --env BabyAI-GoToLocal-v0 --model dagger --teacher oracle --episodes 200
 
 The teaching data goes to <storage>/demos/NAME_teaching/ (scripts/show_demos.py NAME_teaching --jsonl), the
@@ -30,7 +30,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="human: the web page (default); oracle: the BabyAI bot, no browser (a Thought-DAgger)")
     p.add_argument("--episodes", type=int, default=None,
                    help="end after this many episodes in total (human default: until you end it; oracle: 100)")
-    p.add_argument("--port", type=int, default=8000, help="port of the page on 127.0.0.1 (default: 8000)")
+    p.add_argument("--port", type=int, default=8000,
+                   help="port of the page on 127.0.0.1 (default: 8000); open the URL printed, with its token")
     p.add_argument("--train-on", default="all", choices=["all", "overridden"],
                    help="labels trained on: every performed step (default), or only the teacher's corrections")
     p.add_argument("--level-seed", type=int, default=0, help="level seed of the first episode (default: 0)")

@@ -22,6 +22,7 @@ false in meta.json): Behavioral Cloning trains on it, Thought Cloning refuses it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import string
@@ -130,12 +131,14 @@ def export_minari(reader: DemoReader, dataset_id: str, author: str | None = None
     """Write the demonstrations of ``reader`` as the Minari dataset ``dataset_id``; its folder.
 
     The dataset goes to Minari's storage ($MINARI_DATASETS_PATH, else ~/.minari/datasets); an
-    existing id is refused, and a failed export leaves nothing behind.
+    existing id is refused. It is written aside (``FOLDER.tmpPID`` next to it) and moved into place
+    only when complete, so a failed or killed export leaves no dataset that Minari opens, and an
+    export never removes a folder it did not write (another export's, finished meanwhile, is kept).
     """
-    minari = _minari()
     from minari.dataset.minari_dataset import parse_dataset_id
     from minari.storage.datasets_root_dir import get_dataset_path
 
+    _minari()
     try:
         parse_dataset_id(dataset_id)
     except ValueError:
@@ -146,6 +149,33 @@ def export_minari(reader: DemoReader, dataset_id: str, author: str | None = None
         raise DemoFormatError(f"a Minari dataset {dataset_id} already exists at {folder}; choose another id")
     if len(reader) == 0:
         raise DemoFormatError(f"{reader.folder} holds no episodes")
+    with atomic_folder(folder) as tmp:  # FileExistsError if another export's arrived meanwhile
+        scratch = os.path.join(tmp, "minari")  # a Minari storage of its own: the dataset lands in it
+        _write_dataset(reader, dataset_id, scratch, author, description, progress)
+        written = os.path.join(scratch, dataset_id)
+        for name in os.listdir(written):
+            os.rename(os.path.join(written, name), os.path.join(tmp, name))
+        shutil.rmtree(scratch)
+    return folder
+
+
+@contextlib.contextmanager
+def _minari_storage(root: str):
+    """Minari's datasets folder set to ``root`` for the block."""
+    old = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = root
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["MINARI_DATASETS_PATH"]
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = old
+
+
+def _write_dataset(reader: DemoReader, dataset_id: str, root: str, author: str | None, description: str | None,
+                   progress: bool) -> None:
+    """Write the Minari dataset ``dataset_id`` in the Minari storage ``root``."""
     meta = reader.meta
     level, seeding = meta.get("level") or reader[0].level, meta.get("seeding", "legacy")
     env = make_env(level, seeding=seeding)
@@ -154,8 +184,7 @@ def export_minari(reader: DemoReader, dataset_id: str, author: str | None = None
     metadata.update(level=level, seeding=seeding, thoughts=meta.get("thoughts", True),
                     seeds=_seed_runs(reader.seeds[: len(reader)]), exported_by=f"babyai {babyai.__version__}")
     resets, dataset = [], None
-    bar = progress_bar(total=len(reader), unit="ep", desc=f"export {dataset_id}", disable=not progress)
-    try:
+    with progress_bar(total=len(reader), unit="ep", desc=f"export {dataset_id}", disable=not progress) as bar:
         for start in range(0, len(reader), CHUNK):
             buffers = []
             for i in range(start, min(start + CHUNK, len(reader))):
@@ -164,9 +193,9 @@ def export_minari(reader: DemoReader, dataset_id: str, author: str | None = None
                 if ep.reset_index:
                     resets.append([i, int(ep.reset_index)])
             if dataset is None:
-                with warnings.catch_warnings():  # Minari warns about every optional field left out
+                with warnings.catch_warnings(), _minari_storage(root):  # Minari warns of every optional field
                     warnings.simplefilter("ignore", UserWarning)
-                    dataset = minari.create_dataset_from_buffers(
+                    dataset = _minari().create_dataset_from_buffers(
                         dataset_id, buffers, env=level if level in gymnasium.envs.registry else None,
                         algorithm_name="BabyAI bot (Thought Cloning oracle)",
                         author=author, description=description or _description(level, seeding),
@@ -174,13 +203,7 @@ def export_minari(reader: DemoReader, dataset_id: str, author: str | None = None
             else:
                 dataset.update_dataset_from_buffer(buffers)
             bar.update(len(buffers))
-        dataset.storage.update_metadata({**metadata, "reset_indices": resets})
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    finally:
-        bar.close()
-    return folder
+    dataset.storage.update_metadata({**metadata, "reset_indices": resets})
 
 
 def _action_space():

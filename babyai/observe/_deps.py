@@ -8,3 +8,4 @@ from babyai.agent.vocab import Vocabulary  # noqa: F401
 from babyai.atomic import atomic_write_text  # noqa: F401
 from babyai.commands.train import main as train_main  # noqa: F401
 from babyai.train.data import open_dataset  # noqa: F401
+from babyai.train.run import check_run_kind  # noqa: F401

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from babyai.checks import check_workers
 from babyai.cli import DefaultsHelpFormatter
 from babyai.levels import SEEDINGS
 from babyai.observe.constants import AIME_ESTIMATORS, FREE_NATS, KL_BALANCE, POLICIES
@@ -45,6 +46,10 @@ def embodiment_args(argv=None):
         p.error("--seed must be >= 0")
     if not 0.0 <= args.noise_rate <= 1.0:
         p.error("--noise-rate must be between 0 and 1")
+    try:
+        check_workers("--workers", args.workers)
+    except ValueError as error:
+        p.error(str(error))
     return args
 
 

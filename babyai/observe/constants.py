@@ -38,3 +38,8 @@ class ReportConfig:
     eval_seed: int = 10**7
     only_finished: bool = False  # write the report from the finished runs, run nothing
     command: str = ""
+
+    def __post_init__(self):
+        from babyai.storage import check_name
+
+        check_name(self.name, "--name")  # it names folders and files in the storage and in --out

@@ -200,7 +200,7 @@ def train_idm(level: str, embodiment: str, folder: str, *, eval_demos: str | Non
     else on the held-out embodiment episodes (the last ``held_out`` share)."""
     from babyai.demos import open_demos
     from babyai.observe.embodiment import check_embodiment
-    from babyai.observe._deps import Vocabulary
+    from babyai.observe._deps import Vocabulary, check_run_kind
 
     check_embodiment(embodiment, level)
     reader = open_demos(embodiment)
@@ -208,14 +208,16 @@ def train_idm(level: str, embodiment: str, folder: str, *, eval_demos: str | Non
     n_held = max(1, int(round(n * held_out)))
     if n - n_held < 1:
         raise IDMError(f"the embodiment data {embodiment} has too few episodes ({n}) to train and validate on")
-    settings = {"level": level, "embodiment": os.path.abspath(embodiment), "episodes": n, "held_out_episodes": n_held,
-                "config": config.to_dict(), "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed}
+    settings = {"kind": "idm", "level": level, "embodiment": os.path.abspath(embodiment), "episodes": n,
+                "held_out_episodes": n_held, "config": config.to_dict(), "epochs": epochs, "batch_size": batch_size,
+                "lr": lr, "seed": seed}
+    check_run_kind(folder, "idm", os.path.basename(folder))  # another command's run is not taken over
     os.makedirs(folder, exist_ok=True)
     settings_path = os.path.join(folder, "config.json")
     held = load_transitions(reader, n_held, first=n - n_held)
     if os.path.isfile(os.path.join(folder, CHECKPOINT)):
         with open(settings_path) as f:
-            saved = json.load(f)
+            saved = {"kind": "idm", **json.load(f)}  # runs saved before the kind was recorded
         if saved != settings:
             diff = ", ".join(k for k in settings if saved.get(k) != settings[k])
             raise IDMError(f"{folder} holds an IDM trained with other settings ({diff}); choose another --model")

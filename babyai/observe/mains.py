@@ -23,7 +23,7 @@ from babyai.observe.runs import open_demonstrations, prepare_run, success, write
 from babyai.observe.world_model import CHECKPOINT as WM_CHECKPOINT
 from babyai.observe.world_model import (action_evidence, load_world_model, save_world_model, split_episodes,
                                         train_world_model)
-from babyai.storage import demos_path, model_dir, storage_dir
+from babyai.storage import demos_path, model_dir, new_demos_path, storage_dir
 
 
 def embodiment(args) -> int:
@@ -33,7 +33,7 @@ def embodiment(args) -> int:
     storage = storage_dir(args.storage_dir)
     setup_logging(None, "make_embodiment_data")
     name = args.demos or f"{level}_{args.policy}{args.episodes}"
-    folder = demos_path(name, storage)
+    folder = new_demos_path(name, storage)  # written: inside the storage only
     spec = EmbodimentSpec(level=level, episodes=args.episodes, first_seed=args.seed, policy=args.policy,
                           noise_rate=args.noise_rate if args.policy == "noisy-oracle" else 0.0,
                           seeding=args.seeding, shard_size=args.save_interval)
@@ -81,7 +81,7 @@ def world_model(args) -> int:
     try:
         check_embodiment(embodiment, level)
         demos = open_demonstrations(demos_path(args.eval_demos, args.storage_dir), level) if args.eval_demos else None
-        if prepare_run(folder, settings, WM_CHECKPOINT):
+        if prepare_run(folder, settings, WM_CHECKPOINT, "world-model"):
             print(f"{folder}: already trained")
             return 0
         train, held = split_episodes(open_demos(embodiment), args.episodes)
@@ -122,7 +122,7 @@ def train_then_evaluate(args, level: str, checkpoint: str, method: str, setup, l
     settings = {k: v for k, v in vars(args).items() if k not in ("storage_dir", "quiet")}
     try:
         train = setup()
-        if not prepare_run(folder, {**settings, "level": level}, checkpoint):
+        if not prepare_run(folder, {**settings, "level": level}, checkpoint, method):
             train(path)
         result = {"level": level, "method": method}
         if args.eval_episodes:

@@ -5,21 +5,23 @@ from __future__ import annotations
 import json
 import os
 
-from babyai.observe._deps import atomic_write_text
+from babyai.observe._deps import atomic_write_text, check_run_kind
 
 
 class RunSettingsError(ValueError):
     """A run folder that holds a run made with other settings."""
 
 
-def prepare_run(folder: str, settings: dict, checkpoint: str) -> bool:
-    """Check (or write) ``folder``/config.json; True when ``checkpoint`` is already there (the run is done)."""
+def prepare_run(folder: str, settings: dict, checkpoint: str, kind: str) -> bool:
+    """Check (or write) ``folder``/config.json, which records the run's ``kind`` (a run of another kind is
+    refused); True when ``checkpoint`` is already there (the run is done)."""
+    check_run_kind(folder, kind, os.path.basename(folder))
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "config.json")
-    settings = json.loads(json.dumps(settings))
+    settings = json.loads(json.dumps({"kind": kind, **settings}))
     if os.path.isfile(path):
         with open(path) as f:
-            saved = json.load(f)
+            saved = {"kind": kind, **json.load(f)}  # runs saved before the kind was recorded
         if saved != settings and os.path.isfile(os.path.join(folder, checkpoint)):
             diff = ", ".join(sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k)))
             raise RunSettingsError(f"{folder} holds a run made with other settings ({diff}); choose another --model")

@@ -11,6 +11,7 @@ import signal
 import threading
 from dataclasses import dataclass, field
 
+from babyai.checks import check_seed
 from babyai.levels import make_env, resolve_level_id
 from babyai.storage import model_dir as storage_model_dir
 from babyai.storage import storage_dir
@@ -24,6 +25,7 @@ from babyai.teach.agent import (
 from babyai.teach.data import TeachingWriter
 from babyai.teach.online import OnlineConfig, Snapshots, SnapshotStore, TrainerProcess, saved_updates
 from babyai.teach.session import TeachingSession, run_oracle
+from babyai.train.run import check_run_kind
 
 logger = logging.getLogger(__name__)
 TEACHERS = ("human", "oracle")
@@ -59,6 +61,9 @@ class TeachConfig:
             raise SessionError(f"--model must be a plain name, got {self.model_name!r}")
         if self.episodes < 0:
             raise SessionError(f"--episodes must be >= 0, got {self.episodes}")
+        if not 0 <= self.port <= 65535:
+            raise SessionError(f"--port must be a port number, 0 to 65535, got {self.port}")
+        check_seed("--level-seed", self.first_seed, count=max(self.episodes, 1))
         if self.teacher == "oracle" and self.episodes == 0:
             raise SessionError("--teacher oracle needs --episodes N")
         if self.sync is None:
@@ -95,6 +100,7 @@ def teach(cfg: TeachConfig, progress: bool = True, on_ready=None) -> list[dict]:
 
         sock = bind(cfg.host, cfg.port)  # a port in use: a clear error before anything is written
     model_dir = storage_model_dir(cfg.model_name, cfg.storage)
+    check_run_kind(model_dir, "teach", cfg.model_name)  # another command's run is not taken over
     demos_dir = os.path.join(storage_dir(cfg.storage), "demos", f"{cfg.model_name}_teaching")
     online = cfg.online or OnlineConfig(model_dir, demos_dir)
     online.model_dir, online.demos_dir = model_dir, demos_dir

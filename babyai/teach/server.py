@@ -12,19 +12,30 @@ the per-episode curves), the page sends the teacher's moves::
 
 Anything else is ignored. The session lives in the server, so a closed tab loses nothing: reopening
 the page continues the episode where it was.
+
+Only the teacher drives the session: the server prints the page's URL with a random per-session token
+(``http://127.0.0.1:PORT/?token=...``, as notebook servers do), the page passes it on ``/ws``, and a
+WebSocket is accepted only from the page's own origin, with an expected Host header (no other site, no
+DNS rebinding) and that token. Others are refused with a policy-violation close, logged on one line.
 """
 
 
 import asyncio
 import base64
 import errno
+import hmac
 import io
+import logging
+import secrets
 import socket
 import threading
 from importlib import resources
 
 from babyai.teach.session import ACTION_NAMES, TeachingSession, ThoughtRefused
 
+logger = logging.getLogger(__name__)
+POLICY_VIOLATION = 1008  # the WebSocket close code of a refused connection
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 KEYS = {" ": "approve", "ArrowLeft": "left", "ArrowRight": "right", "ArrowUp": "forward", "p": "pickup",
         "d": "drop", "t": "toggle", "e": "done"}
 
@@ -56,6 +67,29 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(16)
     sock.set_inheritable(True)
     return sock
+
+
+class Guard:
+    """Who may drive the session: the page's own origin, the host names it is served under, the token."""
+
+    def __init__(self, host: str, port: int, token: str | None = None):
+        names = {host, *LOOPBACK_NAMES} if host in LOOPBACK_NAMES else {host}
+        self.hosts = {f"{name}:{port}" for name in names} | (names if port == 80 else set())
+        self.origins = {f"http://{h}" for h in self.hosts}
+        self.token = token or secrets.token_urlsafe(24)
+
+    def foreign(self, headers) -> str:
+        """Why a request comes from elsewhere than the page ("" when it does not)."""
+        host = headers.get("host", "").lower()
+        if host not in self.hosts:
+            return f"Host {host[:80]!r} is not the page's"
+        origin = headers.get("origin", "").lower()
+        if origin not in self.origins:
+            return f"Origin {origin[:80]!r} is not the page's"
+        return ""
+
+    def token_ok(self, token: str | None) -> bool:
+        return hmac.compare_digest((token or "").encode(), self.token.encode())
 
 
 def png_data_url(frame) -> str:
@@ -120,7 +154,7 @@ class Controller:
             return out
 
 
-def create_app(controller: Controller):
+def create_app(controller: Controller, guard: Guard):
     from fastapi import FastAPI, WebSocket, WebSocketDisconnect
     from fastapi.responses import Response
     from starlette.concurrency import run_in_threadpool
@@ -129,6 +163,12 @@ def create_app(controller: Controller):
     static = resources.files("babyai.teach") / "static"
     types = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
     clients: set = set()
+
+    @app.middleware("http")
+    async def known_host(request, call_next):  # a DNS-rebinding page reads nothing
+        if request.headers.get("host", "").lower() not in guard.hosts:
+            return Response("unknown host", status_code=400)
+        return await call_next(request)
 
     @app.get("/")
     def index():
@@ -152,7 +192,16 @@ def create_app(controller: Controller):
 
     @app.websocket("/ws")
     async def session_socket(ws: WebSocket):
+        why = guard.foreign(ws.headers)
+        if why:  # another site's page: the handshake is refused
+            logger.warning("refused a WebSocket: %s", why)
+            await ws.close(code=POLICY_VIOLATION)
+            return
         await ws.accept()
+        if not guard.token_ok(ws.query_params.get("token")):  # the page, opened without its token: told so
+            logger.warning("refused a WebSocket: missing or wrong token")
+            await ws.close(code=POLICY_VIOLATION, reason="wrong or missing token: open the URL teach.py printed")
+            return
         clients.add(ws)
         await broadcast("", ws)
         try:
@@ -179,11 +228,13 @@ def serve(session: TeachingSession, sock: socket.socket, trainer=None, on_ready=
     import uvicorn
 
     controller = Controller(session, trainer)
-    config = uvicorn.Config(create_app(controller), log_level="warning", lifespan="off")
+    host, port = sock.getsockname()[:2]
+    guard = Guard(host, port)
+    config = uvicorn.Config(create_app(controller, guard), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     controller.on_end = lambda: setattr(server, "should_exit", True)
-    host, port = sock.getsockname()[:2]
-    print(f"teaching page: http://{host}:{port}  (Ctrl-C or the End button ends the session)", flush=True)
+    url = f"http://{host}:{port}/?token={guard.token}"
+    print(f"teaching page: {url}  (Ctrl-C or the End button ends the session)", flush=True)
     if on_ready is not None:
-        on_ready(f"http://{host}:{port}")
+        on_ready(url)
     server.run(sockets=[sock])

@@ -188,8 +188,47 @@ class RunExistsError(ValueError):
     """A run folder that cannot be resumed with this command."""
 
 
+# the kinds of run a folder under <storage>/models holds, named with the command that makes each
+RUN_KINDS = {"tc": "a Thought Cloning training run (train_tc.py)",
+             "bc": "a Behavioral Cloning training run (train_il.py)",
+             "teach": "a teaching session (teach.py)", "idm": "an inverse dynamics model (train_idm.py)",
+             "world-model": "a world model (train_world_model.py)", "aime": "an AIME policy (train_aime.py)",
+             "iidm": "an IIDM policy (train_iidm.py)"}
+# files that only one kind writes
+KIND_FILES = (("teaching.csv", "teach"), ("snapshots", "teach"), ("idm.pt", "idm"), ("world_model.pt", "world-model"),
+              ("aime.pt", "aime"), ("iidm.pt", "iidm"))
+
+
+def run_kind(folder: str) -> str | None:
+    """The kind of run ``folder`` holds (a key of RUN_KINDS, or a checkpoint's algo): a file only that kind
+    writes, else what its config.json records, else its checkpoint's algo; None when it holds no run."""
+    for name, kind in KIND_FILES:
+        if os.path.exists(os.path.join(folder, name)):
+            return kind
+    try:
+        with open(os.path.join(folder, "config.json")) as f:
+            config = json.load(f)
+    except (OSError, ValueError):
+        config = None
+    if isinstance(config, dict) and config.get("kind") in RUN_KINDS:
+        return config["kind"]
+    if isinstance(config, dict) and "train" in config and config.get("algo") in ALGOS:
+        return config["algo"]
+    path = next((p for p in (os.path.join(folder, n) for n in ("last.pt", "best.pt")) if os.path.isfile(p)), None)
+    return None if path is None else str(load_checkpoint(path).get("algo"))
+
+
+def check_run_kind(folder: str, kind: str, name: str) -> None:
+    """RunExistsError when ``folder`` holds a run of another kind than ``kind``: it is never taken over."""
+    found = run_kind(folder) if os.path.isdir(folder) else None
+    if found is not None and found != kind:
+        raise RunExistsError(f"model {name} is {RUN_KINDS.get(found, f'a {found} run')}, not {RUN_KINDS[kind]}; "
+                             "use another --model")
+
+
 def decide_start(cfg: TrainConfig, folder: str) -> Start:
     """Resume when ``folder`` holds a checkpoint (refusing other settings), else start fresh or pretrained."""
+    check_run_kind(folder, cfg.algo, cfg.model_name)
     last = os.path.join(folder, "last.pt")
     if os.path.exists(last):
         ckpt = load_checkpoint(last)

@@ -2,6 +2,8 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 let ws = null, state = null, ended = false, lastStep = null;
+const TOKEN = new URLSearchParams(location.search).get("token") || "";  // from the URL teach.py printed
+const REFUSED = 1008;  // the server's close code for a connection it refuses
 const KEYS = {" ": "approve", "ArrowLeft": "left", "ArrowRight": "right", "ArrowUp": "forward",
               "p": "pickup", "d": "drop", "t": "toggle", "e": "done"};
 
@@ -10,11 +12,19 @@ function send(msg) {
 }
 
 function connect() {
-  ws = new WebSocket(`ws://${location.host}/ws`);
+  if (!TOKEN) {
+    $("status").textContent = "open the URL teach.py printed (it ends with ?token=...)";
+    return;
+  }
+  ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(TOKEN)}`);
   ws.onopen = () => { $("status").textContent = "connected"; };
   ws.onmessage = (ev) => render(JSON.parse(ev.data));
-  ws.onclose = () => {
+  ws.onclose = (ev) => {
     if (ended) return;
+    if (ev.code === REFUSED) {  // a wrong token (e.g. of an earlier session): reconnecting cannot help
+      $("status").textContent = `refused: ${ev.reason || "open the URL teach.py printed"}`;
+      return;
+    }
     $("status").textContent = "disconnected: reconnecting...";
     setTimeout(connect, 1000);
   };
