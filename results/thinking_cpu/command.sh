@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 exec python scripts/reproduce.py --name thinking_cpu --sweep --sweep-criterion thoughts \
-  --sweep-levels PickupDist PickupLoc UnlockLocal PutNextLocal --sweep-alternatives \
+  --sweep-levels PickupLoc UnlockLocal PutNextLocal --sweep-alternatives \
   --seeds 1 2 3 4 5 --demos 5000 --valid-demos 256 --noise-rate 0.01 \
   --epochs 5 --epoch-length 3200 --batch-size 32 --lr 5e-4 --image-dim 32 --memory-dim 128 --instr-dim 128 \
   --stop-tf 2 --tf-until-nll 1.0 --val-interval 1 --val-episodes 64 \
