@@ -202,3 +202,36 @@ def test_evaluate_success_of_any_agent(store):
     one_line_error(run_script("evaluate.py", "--model", "nope", "--env", LEVEL, storage=store, check=False), "nope")
     one_line_error(run_script("evaluate.py", "--model", "tiny", "--env", LEVEL, "--episodes", 0, storage=store,
                               check=False), "--episodes")
+
+
+def trained_on(store, name, *levels):
+    """A copy of the run 'tiny' whose config.json says it was trained on ``levels``."""
+    shutil.copytree(store / "models" / "tiny", store / "models" / name)
+    train = {"envs": list(levels), "demos": [], "val_episodes": 0}
+    (store / "models" / name / "config.json").write_text(json.dumps({"algo": "tc", "train": train}))
+
+
+def test_a_level_must_be_given_when_the_model_records_none(store):
+    one_line_error(run_script("evaluate.py", "--model", "tiny", "--episodes", 1, storage=store, check=False),
+                   "tiny records no level it was trained on", "give --env")
+    one_line_error(run_script("evaluate.py", "--model", "BOT", "--episodes", 1, storage=store, check=False),
+                   "the oracle plays any level", "give --env")
+    one_line_error(run_script("visualize.py", "--model", "tiny", storage=store, check=False), "give --env")
+
+
+def test_visualize_shows_the_models_own_level(store):
+    trained_on(store, "twolevels", LEVEL, "BabyAI-GoToObj-v0")
+    proc = run_script("visualize.py", "--model", "twolevels", "--seed", 5, "--tile-size", 8, storage=store)
+    assert ("showing twolevels on level BabyAI-GoToObjS4-v0: the one twolevels was trained on (the first of "
+            "BabyAI-GoToObjS4-v0, BabyAI-GoToObj-v0; --env picks another)") in proc.stderr
+    assert (store / "visualizations" / f"twolevels_{LEVEL}_5.gif").exists()
+
+
+def test_evaluate_plays_the_models_own_level(store):
+    trained_on(store, "gotoobj", LEVEL)
+    proc = run_script("evaluate.py", "--model", "gotoobj", "--episodes", 2, storage=store)
+    assert "evaluating gotoobj on level BabyAI-GoToObjS4-v0: the one gotoobj was trained on" in proc.stderr
+    assert json.loads((store / "evaluate_gotoobj.json").read_text())["level"] == LEVEL
+    proc = run_script("evaluate.py", "--model", "gotoobj", "--env", "GoToObj", "--episodes", 2, storage=store)
+    assert ("evaluating gotoobj on level BabyAI-GoToObj-v0 (--env), not the one gotoobj was trained on "
+            "(BabyAI-GoToObjS4-v0)") in proc.stderr

@@ -1,10 +1,11 @@
 """Success rate of a trained agent (TC or BC) on fresh levels of one level family.
 
-    python -m babyai.commands.evaluate --model NAME --env BabyAI-BossLevel-v0 --episodes 512
+    python -m babyai.commands.evaluate --model NAME --episodes 512     # on the level NAME was trained on
 
 Prints the success rate, mean return and mean episode length (with the spread over episodes) and
 writes <storage>[/GROUP]/evaluate_<model>.json and the per-episode records
-(evaluate_<model>_episodes.jsonl). --model BOT runs the oracle (a calibration).
+(evaluate_<model>_episodes.jsonl). --env plays another level than the model's own (said on stderr); --model BOT
+runs the oracle (a calibration; --env required).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def main(argv=None) -> int:
     from babyai.agent.rollout import episode_summary, evaluate
 
     ev = Evaluation(spec_from_args(args))
-    note_threads()
+    note_threads(ev.note)
     records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     name, level, out = ev.name, ev.level, ev.out
     report = {"model": name, "level": level, "first_seed": args.seed, "episodes": len(records), "argmax": args.argmax,

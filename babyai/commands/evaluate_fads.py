@@ -43,7 +43,7 @@ def main(argv=None) -> int:
 
     ev = Evaluation(spec_from_args(args), needs_thoughts="it has no thoughts to score")
     suites = load_suites(args.testing_levels_path, args.trust_pickle) if args.testing_levels_path else None
-    note_threads()
+    note_threads(ev.note)
     records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     score = fads(records)
     report = {"model": ev.name, "level": ev.level, "first_seed": args.seed, "argmax": args.argmax,

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     except ValueError as e:
         raise UserError(str(e)) from None
     ev = Evaluation(spec_from_args(args), needs_thoughts="it has no thoughts to intervene on")
-    note_threads()
+    note_threads(ev.note)
     print(f"{ev.name} on {ev.level}, {args.episodes} episodes from seed {args.seed}", flush=True)
     without = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     rows = [summarize(test, without, evaluate(ev.policy, ev.level, ev.seeds, halt=halt_rule(test), **ev.common))

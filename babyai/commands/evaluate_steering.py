@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     if args.thought is not None:
         policy.check_thought(args.thought)
     common = dict(ev.common, oracle=True)
-    note_threads()
+    note_threads(ev.note)
     print(f"{name} on {level}, {args.episodes} episodes from seed {args.seed}", flush=True)
     runs = {"TC": evaluate(policy, level, seeds, **common),
             "oracle thoughts + TC learned control": evaluate(policy, level, seeds, steering=OracleThoughts(), **common)}
