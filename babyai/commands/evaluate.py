@@ -3,9 +3,12 @@
     python -m babyai.commands.evaluate --model NAME --episodes 512     # on the level NAME was trained on
 
 Prints the success rate, mean return and mean episode length (with the spread over episodes) and
-writes <storage>[/GROUP]/evaluate_<model>.json and the per-episode records
-(evaluate_<model>_episodes.jsonl). --env plays another level than the model's own (said on stderr); --model BOT
-runs the oracle (a calibration; --env required).
+writes <storage>[/GROUP]/evaluate_<model>_<Level>_s<seed>_n<episodes>_<best|last>[_argmax].json (e.g.
+evaluate_tc_GoToLocal_s3000000000_n512_best.json; no _best/_last for BOT) and its per-episode records
+(the same name ending _episodes.jsonl), so that no evaluation replaces another's. With --out-dir (a folder
+per model, as scripts/reproduce.py gives) they are evaluate_<model>.json and evaluate_<model>_episodes.jsonl.
+--env plays another level than the model's own (said on stderr); --model BOT runs the oracle (a calibration;
+--env required).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 
 from babyai.cli import run
 from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
-from babyai.evaluate.io import write_json, write_jsonl
+from babyai.evaluate.io import evaluation_stem, write_json, write_jsonl
 from babyai.evaluate.session import Evaluation
 
 
@@ -34,15 +37,17 @@ def main(argv=None) -> int:
     ev = Evaluation(spec_from_args(args))
     note_threads(ev.note)
     records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
-    name, level, out = ev.name, ev.level, ev.out
+    name, level = ev.name, ev.level
     report = {"model": name, "level": level, "first_seed": args.seed, "episodes": len(records), "argmax": args.argmax,
-              **episode_summary(records)}
-    write_jsonl(os.path.join(out, f"evaluate_{name}_episodes.jsonl"), (r.to_dict() for r in records))
-    write_json(os.path.join(out, f"evaluate_{name}.json"), report)
+              "checkpoint": ev.checkpoint or None, **episode_summary(records)}
+    stem = (f"evaluate_{name}" if args.out_dir
+            else evaluation_stem(name, level, args.seed, len(records), ev.checkpoint, args.argmax))
+    write_jsonl(os.path.join(ev.out, f"{stem}_episodes.jsonl"), (r.to_dict() for r in records))
+    write_json(os.path.join(ev.out, f"{stem}.json"), report)
     print(f"{name} on {level}, {len(records)} episodes from seed {args.seed}: success {percent(report['success'])}, "
           f"return {report['return_mean']:.3f} +- {report['return_std']:.3f}, "
           f"length {report['length_mean']:.1f} +- {report['length_std']:.1f}")
-    print(f"wrote {os.path.join(out, f'evaluate_{name}.json')}")
+    print(f"wrote {os.path.join(ev.out, stem + '.json')}")
     return 0
 
 
