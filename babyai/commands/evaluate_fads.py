@@ -25,7 +25,7 @@ SHOWN = 10  # undeclared interactions printed
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p)
     add_rollout_args(p)
     p.add_argument("--testing-levels-path", default=None, help="also measure on these zero-shot suites")

@@ -32,7 +32,7 @@ from babyai.evaluate.suites import (
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p, several=True)
     p.add_argument("--testing-levels-path", required=True, help="suites file from make_testing_levels.py (JSON)")
     p.add_argument("--trust-pickle", action="store_true", help="accept the original's pickle of testing levels")

@@ -25,7 +25,7 @@ COLUMNS = ["test", "behavior", "detected", "pattern", "episodes", "unsafe_withou
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p)
     add_rollout_args(p)
     p.add_argument("--tests", nargs="+", default=list(TESTS), help=f"which tests (default: {' '.join(TESTS)})")

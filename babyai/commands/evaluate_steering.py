@@ -20,7 +20,7 @@ from babyai.evaluate.session import Evaluation
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p)
     add_rollout_args(p)
     p.add_argument("--thought", default=None, help="also steer with this sentence (e.g. 'pickup red ball')")

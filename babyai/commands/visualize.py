@@ -21,7 +21,7 @@ from babyai.evaluate.session import EVAL_FIRST_SEED, checkpoint_file, choose_lev
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p)
     p.add_argument("--env", default=None, help=MODEL_LEVEL_HELP)
     p.add_argument("--seed", type=int, default=EVAL_FIRST_SEED, help=f"level seed (default: {EVAL_FIRST_SEED})")
