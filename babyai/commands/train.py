@@ -181,6 +181,9 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
     parser = build_parser(algo)
     args = parser.parse_args(argv)
     cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
+    from babyai.train.datasets import check_demos_exist
+
+    check_demos_exist(cfg)  # before the run folder and the model are made
     use_threads(args.threads)  # logged by the trainer
     from babyai.train.trainer import train
 
