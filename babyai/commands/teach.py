@@ -11,9 +11,10 @@ Re-running the same command resumes the session (its data and its trainer).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 
-from babyai.cli import UserError, run, setup_logging
+from babyai.cli import DefaultsHelpFormatter, UserError, run, setup_logging
 from babyai.commands.train import add_training_flags
 
 TRAINING_FLAGS = ["--pretrained-model", "--seed", "--storage-dir", "--seeding", "--lr", "--beta1", "--beta2",
@@ -22,7 +23,8 @@ TRAINING_FLAGS = ["--pretrained-model", "--seed", "--storage-dir", "--seeding", 
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0],
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", required=True, help="level to teach on, e.g. BabyAI-GoToLocal-v0")
     p.add_argument("--model", required=True, help="session name: <storage>/models/NAME and demos/NAME_teaching")
     p.add_argument("--algo", default="tc", choices=["tc", "bc"], help="Thought Cloning or Behavioral Cloning")
