@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
+from babyai.atomic import atomic_folder
 from babyai.evaluate.io import atomic_write_text, write_json
 from babyai.evaluate.session import EVAL_FIRST_SEED
 
@@ -187,6 +189,7 @@ class Pipeline:
 
         path = write_report(self, time.time() - t0)
         logger.info(f"report: {path}")
+        self.ship_agent()
         return path
 
     def stage(self, what: str, fn) -> None:
@@ -272,6 +275,33 @@ class Pipeline:
             seed = [] if what == "zeroshot" else ["--seed", EVAL_FIRST_SEED]
             self.script(stage, *common, *seed, *args, log=f"eval_{what}_{run}")
         logger.info(f"evaluated {run}")
+
+
+    def ship_agent(self) -> str | None:
+        """Copy the TC run with the best in-distribution success (of those whose model is at hand) to
+        ``<results>/<name>/agents/<level>/`` (best.pt, config.json, vocab.json, agent.json): a thinking agent
+        that comes with the code, loadable by every script by that path. An agent shipped before is kept."""
+        dest = os.path.join(self.results, "agents", self.plan.env.removeprefix("BabyAI-").removesuffix("-v0"))
+        candidates = []
+        for method, seed, run in self.models():
+            result = os.path.join(self.eval_dir(run), f"evaluate_{run}.json")
+            if method != "TC" or not os.path.exists(os.path.join(self.model_dir(run), "best.pt")) \
+                    or not os.path.exists(result):
+                continue
+            with open(result) as f:
+                candidates.append((json.load(f), seed, run))
+        if os.path.exists(dest) or not candidates:
+            return None
+        report, seed, run = max(candidates, key=lambda c: (c[0]["success"], -c[1]))
+        with atomic_folder(dest) as tmp:
+            for name in ("best.pt", "config.json", "vocab.json"):
+                shutil.copyfile(os.path.join(self.model_dir(run), name), os.path.join(tmp, name))
+            write_json(os.path.join(tmp, "agent.json"), {
+                "run": run, "study": self.plan.name, "level": self.plan.env, "training_seed": seed,
+                "chosen_by": f"the best in-distribution success of the study's TC runs ({len(candidates)} at hand)",
+                "evaluation": report})
+        logger.info(f"shipped {run} as the thinking agent {dest}")
+        return dest
 
 
 def compress_episodes(folder: str) -> None:
