@@ -277,7 +277,7 @@ def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale:
     over its frames of (policy loss, entropy, thought loss, correct actions)."""
     stats = torch.zeros(4, device=batch.images.device)
     with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
-        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype):
+        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype, cfg.history_noise):
             actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
             policy_loss, entropy = action_nll(out.action_logits, actions), action_entropy(out.action_logits)
             thought_loss = thought_nll(out.thought_logits, thoughts)
