@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from babyai.checks import MAX_RNG_SEED, check_number, check_seed
+from babyai.checks import MAX_RNG_SEED, check_imitation_numbers, check_seed
 from babyai.demos.format import DemoFormatError, open_demos
 from babyai.teach.agent import (
     CheckpointError,
@@ -79,12 +79,7 @@ class OnlineConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         check_seed("--seed", self.seed, limit=MAX_RNG_SEED)
-        check_number("--lr", self.lr, low=0, low_open=True)
-        for flag, value in (("--beta1", self.beta1), ("--beta2", self.beta2)):
-            check_number(flag, value, 0, 1, high_open=True)
-        check_number("--optim-eps", self.optim_eps, low=0)
-        check_number("--entropy-coef", self.entropy_coef)
-        check_number("--sg-coef", self.sg_coef, low=0)
+        check_imitation_numbers(self.lr, self.beta1, self.beta2, self.optim_eps, self.entropy_coef, self.sg_coef)
 
     def required_version(self, episode: int) -> int:
         """The snapshot that has made every update allowed before episode ``episode``."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from babyai.agent.loading import ALGOS, CheckpointError, load_checkpoint
 from babyai.agent.vocab import Vocabulary
 from babyai.atomic import atomic_write_text
-from babyai.checks import MAX_RNG_SEED, check_count, check_device, check_number, check_seed
+from babyai.checks import MAX_RNG_SEED, check_count, check_device, check_imitation_numbers, check_number, check_seed
 from babyai.levels import resolve_level_id
 from babyai.locks import hold, remove_temp_files
 from babyai.model.config import TCConfig
@@ -93,12 +93,7 @@ class TrainConfig:
         sets = 1 if self.val_fixed else -(-self.epochs // self.val_interval)
         validations = sets * len(self.envs) * self.val_episodes
         check_seed("--val-seed", self.val_seed, count=validations)
-        check_number("--lr", self.lr, low=0, low_open=True)
-        for flag, value in (("--beta1", self.beta1), ("--beta2", self.beta2)):
-            check_number(flag, value, 0, 1, high_open=True)
-        check_number("--optim-eps", self.optim_eps, low=0)
-        check_number("--entropy-coef", self.entropy_coef)
-        check_number("--sg-coef", self.sg_coef, low=0)
+        check_imitation_numbers(self.lr, self.beta1, self.beta2, self.optim_eps, self.entropy_coef, self.sg_coef)
         check_number("--tf-until-nll", self.tf_until_nll, low=0)
         check_number("--thought-history-noise", self.history_noise, 0, 1)
         if (self.tf_until_nll or self.history_noise) and self.algo != "tc":
