@@ -392,3 +392,20 @@ def test_labelled_copy_waits_for_another_labeller(world, tmp_path):
         holder.wait()
     assert len(open_demos(target)) == len(open_demos(os.path.join(root, "demos", "oracle_valid")))
     assert sorted(os.listdir(parent)) == ["copy"]
+
+
+def test_real_numbers_are_checked_before_anything_starts(tmp_path):
+    base = {"train_world_model.py": ["--embodiment", "e"], "train_aime.py": ["--demos", "d", "--world-model", "w"],
+            "train_iidm.py": ["--embodiment", "e", "--demos", "d"], "train_idm.py": ["--embodiment", "e"]}
+    for script, flags, needle in (
+            ("train_world_model.py", ["--free-nats", "nan"], "--free-nats must be a finite number in [0, inf), got nan"),
+            ("train_world_model.py", ["--free-nats", "inf"], "--free-nats must be a finite number in [0, inf), got inf"),
+            ("train_world_model.py", ["--kl-balance", "nan"], "--kl-balance must be a finite number in [0, 1], got nan"),
+            ("train_aime.py", ["--tau", "inf"], "--tau must be a finite number in (0, inf), got inf"),
+            ("train_iidm.py", ["--tau", "0"], "--tau must be a finite number in (0, inf), got 0.0"),
+            ("train_idm.py", ["--lr", "nan"], "--lr must be a finite number in (0, inf), got nan"),
+            ("train_idm.py", ["--seed", "-1"], "--seed must be a non-negative integer, got -1")):
+        proc = run_script(script, "--env", LEVEL, "--model", "m", *base[script], *flags, storage=tmp_path / "s",
+                          check=False)
+        one_line_error(proc, needle)
+        assert proc.returncode == 2 and not (tmp_path / "s").exists()
