@@ -114,8 +114,8 @@ def _handshake_then_close(port, token):
 
 
 def test_odd_clients_cost_one_log_line_each(server, caplog, capfd):
-    """A tab closing before its first state, a message nested 100,000 deep and a 5 MB unknown word: one log line
-    each (no ASGI traceback), a short reply, and the session goes on."""
+    """A tab closing before its first state, a message nested 100,000 deep, a 5 MB unknown word and a lone
+    surrogate: one log line each (no ASGI traceback), a short reply, and the session goes on with the tab."""
     import time
 
     port, token, _ = server
@@ -132,10 +132,13 @@ def test_odd_clients_cost_one_log_line_each(server, caplog, capfd):
             reply = json.loads(ws.recv(timeout=60))
             assert reply["message"].startswith("thought refused: not in the agent's vocabulary: xxxx")
             assert len(reply["message"]) < 200
+            ws.send('{"type": "thought", "text": "go to \\ud800"}')  # a lone surrogate: refused, the tab stays
+            assert json.loads(ws.recv(timeout=30))["message"] == ""
             ws.send(json.dumps({"type": "approve"}))
             assert json.loads(ws.recv(timeout=30))["step"] == 1
     messages = [r.getMessage() for r in caplog.records if r.name == "babyai.teach.server"]
     assert messages[0].startswith("a page went away")
     assert sum(m.startswith("refused a message nested too deeply") for m in messages) == 1
+    assert sum(m.startswith("refused a message that is not valid Unicode") for m in messages) == 1
     err = capfd.readouterr().err
     assert "Traceback" not in err and "Exception in ASGI application" not in err

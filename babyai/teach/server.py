@@ -156,14 +156,19 @@ class Controller:
 
 
 def parse_message(text: str):
-    """A page's message as JSON (None when it is not JSON; one log line when it is nested too deeply to read)."""
+    """A page's message as JSON (None when it is not JSON; one log line when it is nested too deeply to read or
+    holds a lone surrogate, which no reply could carry back)."""
     try:
-        return json.loads(text)
+        msg = json.loads(text)
+        json.dumps(msg, ensure_ascii=False).encode("utf-8")
+        return msg
+    except UnicodeEncodeError:
+        logger.warning("refused a message that is not valid Unicode (a lone surrogate)")
     except ValueError:
-        return None
+        pass
     except RecursionError:
         logger.warning("refused a message nested too deeply to read (%d characters)", len(text))
-        return None
+    return None
 
 
 def create_app(controller: Controller, guard: Guard):
