@@ -83,7 +83,10 @@ def test_reproduce_refuses_bad_flags(tmp_path):
                          (["--sweep", "--sweep-alternatives", "lr=1"], "--sweep-alternatives: 'lr=1' is not SETTING"),
                          (["--choice", str(tmp_path / "none.json")], "--choice: no such file"),
                          (["--choice", str(not_choice)], "is not a sweep's choice.json"),
-                         (["--choice", str(choice), "--sweep"], "--choice and --sweep exclude each other")):
+                         (["--choice", str(choice), "--sweep"], "--choice and --sweep exclude each other"),
+                         (["--lr", "nan"], "--lr must be a finite number in (0, inf), got nan"),
+                         (["--seeds", "-1"], "--seeds must be a non-negative integer, got -1"),
+                         (["--sg-coef", "inf"], "--sg-coef must be a finite number in [0, inf), got inf")):
         proc = run_script("reproduce.py", "--name", "x", *bad, "--storage-dir", tmp_path, check=False)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().startswith("error:") and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # a kill ends the session as Ctrl-C does: what was taught is kept
     from babyai.teach.agent import TCConfig
     from babyai.teach import OnlineConfig, SessionError, TeachConfig, teach
+    from babyai.teach.online import TrainerStopped
     from babyai.teach.agent import CheckpointError, ModelError
     from babyai.teach.data import quarter_rates
     from babyai.teach.server import ServerError
@@ -82,6 +83,8 @@ def main(argv=None) -> int:
         rows = teach(cfg)
     except (SessionError, ServerError, CheckpointError, ModelError) as e:
         raise UserError(str(e)) from None
+    except TrainerStopped as e:
+        raise UserError(str(e), code=1) from None
     if rows:
         steps = sum(r["steps"] for r in rows)
         print(f"{len(rows)} episodes, {steps} steps: {sum(r['action_overrides'] for r in rows)} action overrides, "

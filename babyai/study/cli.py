@@ -113,9 +113,15 @@ def plan_from_args(args: argparse.Namespace, level: str) -> Plan:
                 noise_seeds=args.noise_seeds, val_episodes=args.val_episodes, val_interval=args.val_interval,
                 eval_episodes=args.eval_episodes, tc_eval_episodes=args.tc_eval_episodes,
                 levels_per_bin=args.levels_per_bin, suite_max_seeds=args.suite_max_seeds, jobs=args.jobs)
+    from babyai.checks import MAX_RNG_SEED, check_number, check_seed
     from babyai.model import TCConfig
 
-    try:
+    try:  # before any demos are built: a bad value would burn the name
+        for flag, seeds in (("--seeds", args.seeds), ("--noise-seeds", args.noise_seeds), ("--sweep-seed", [args.sweep_seed])):
+            for seed in seeds:
+                check_seed(flag, seed, limit=MAX_RNG_SEED)
+        check_number("--lr", args.lr, low=0, low_open=True)
+        check_number("--sg-coef", args.sg_coef, low=0)
         TCConfig(memory_dim=plan.memory_dim, instr_dim=plan.instr_dim, image_dim=plan.image_dim)
     except ValueError as e:
         raise UserError(str(e)) from None
