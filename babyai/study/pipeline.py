@@ -79,6 +79,7 @@ class Plan:
     tf_until_nll: float | None = None  # TC: teacher forcing phased out only once the validation thought NLL is below it
     history_noise: float | None = None  # TC: share of teacher-forced frames whose thought history reads a random thought
     best_ties_by_thoughts: bool | None = None  # TC: best.pt on equal success goes to the better thoughts played
+    checkpoint: str | None = None  # the model each run is evaluated with: best.pt (None: the paper's) or "last"
     batch_size: int = 64
     lr: float = 5e-4
     recurrence: int = 20
@@ -261,7 +262,8 @@ class Pipeline:
         method, _, run = item
         p, out = self.plan, self.eval_dir(run)
         thinks = method == "TC"
-        common = ["--model", run, "--env", p.env, "--out-dir", out, "--workers", 0]
+        common = ["--model", run, "--env", p.env, "--out-dir", out, "--workers", 0,
+                  *(["--checkpoint", p.checkpoint] if p.checkpoint else [])]
         steps = [("indist", f"evaluate_{run}.json", "evaluate", ["--episodes", p.eval_episodes])]
         if not method.startswith("TC noise"):  # the noise variants answer one question: in-distribution success
             steps.append(("zeroshot", f"zeroshot_{run}.csv", "evaluate_levels",
@@ -281,22 +283,29 @@ class Pipeline:
 
     def ship_agent(self) -> str | None:
         """Copy the TC run with the best in-distribution success (of those whose model is at hand) to
-        ``<results>/<name>/agents/<level>/`` (best.pt, config.json, vocab.json, agent.json): a thinking agent
+        ``<results>/<name>/agents/<level>/`` (the evaluated checkpoint without its optimizer state,
+        config.json, vocab.json, agent.json): a thinking agent
         that comes with the code, loadable by every script by that path. An agent shipped before is kept."""
         dest = os.path.join(self.results, "agents", self.plan.env.removeprefix("BabyAI-").removesuffix("-v0"))
         candidates = []
         for method, seed, run in self.models():
             result = os.path.join(self.eval_dir(run), f"evaluate_{run}.json")
-            if method != "TC" or not os.path.exists(os.path.join(self.model_dir(run), "best.pt")) \
+            if method != "TC" or not os.path.exists(os.path.join(self.model_dir(run), f"{self.plan.checkpoint or 'best'}.pt")) \
                     or not os.path.exists(result):
                 continue
             with open(result) as f:
                 candidates.append((json.load(f), seed, run))
         if os.path.exists(dest) or not candidates:
             return None
+        from babyai.agent.loading import load_checkpoint, save_checkpoint
+
         report, seed, run = max(candidates, key=lambda c: (c[0]["success"], -c[1]))
+        evaluated = f"{self.plan.checkpoint or 'best'}.pt"
         with atomic_folder(dest) as tmp:
-            for name in ("best.pt", "config.json", "vocab.json"):
+            payload = load_checkpoint(os.path.join(self.model_dir(run), evaluated))
+            payload["optimizer"] = {}  # the agent, not the run: a third of the size
+            save_checkpoint(os.path.join(tmp, evaluated), payload)
+            for name in ("config.json", "vocab.json"):
                 shutil.copyfile(os.path.join(self.model_dir(run), name), os.path.join(tmp, name))
             write_json(os.path.join(tmp, "agent.json"), {
                 "run": run, "study": self.plan.name, "level": self.plan.env, "training_seed": seed,
