@@ -48,6 +48,7 @@ def test_formation_reads_the_evaluation_then_the_steering_and_the_best_validatio
     assert got["agreement_with_oracle"]["per_seed"] == [50.0, 25.0]
     assert got["right_object"]["per_seed"] == [90.0, None] and got["right_object"]["mean"] == 90.0
     assert got["teacher_forced_nll"]["per_seed"] == [0.5, None]
+    assert thoughts.formation([new], _stat, "last")["teacher_forced_nll"]["per_seed"] == [0.25]  # the last model's
     numbers = {"methods": {"TC": {"thoughts": got}, "BC": {}}}
     table = thoughts.formation_table(numbers, lambda s: f"{s['mean']:.1f}%")
     assert table[-1] == "| TC | 0.50 ± 0.00 | 37.5% | 90.0% |" and len(table) == 5

@@ -200,7 +200,7 @@ def _stat(values: Sequence[float], scale: float = 100) -> dict:
             "per_seed": per_seed}
 
 
-def summary(data: dict, env: str) -> dict:
+def summary(data: dict, env: str, checkpoint: str | None = None) -> dict:
     """The study's numbers as summary.json holds them (percent; a thought NLL in nats per frame), with the
     level studied."""
     out = {}
@@ -231,7 +231,7 @@ def summary(data: dict, env: str) -> dict:
                                             for i, row in enumerate(steer[0]["rows"])}
         prof = thoughts.profile(runs)
         if prof:
-            m["thoughts"] = {**thoughts.formation(runs, _stat), "declaring": _stat(prof["declaring"]),
+            m["thoughts"] = {**thoughts.formation(runs, _stat, checkpoint or "best"), "declaring": _stat(prof["declaring"]),
                              "distinct": prof["distinct"], "top": prof["top"]}
         out[method] = m
     return {"env": env, "methods": out}
@@ -331,7 +331,7 @@ def write_report(pipeline, seconds: float) -> str:
 
     p, data = pipeline.plan, collect(pipeline)
     os.makedirs(pipeline.results, exist_ok=True)
-    numbers = summary(data, p.env)
+    numbers = summary(data, p.env, p.checkpoint)
     write_json(os.path.join(pipeline.results, "summary.json"), numbers)
     plot_learning(data, os.path.join(pipeline.results, "learning_curves.png"), p.env)
     plot_difficulty(data, os.path.join(pipeline.results, "zeroshot_difficulty.png"), p.env)

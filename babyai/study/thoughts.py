@@ -63,11 +63,18 @@ def _number(row: dict | None, key: str) -> float:
     return float(value) if value not in (None, "") else math.nan
 
 
-def formation(runs: list[dict], stat) -> dict:
+def last_row(log: list[dict]) -> dict | None:
+    """The log.csv row of the last validation (the last model's), None without validation."""
+    rows = [r for r in log if r.get("validation_success_rate") not in (None, "")]
+    return rows[-1] if rows else None
+
+
+def formation(runs: list[dict], stat, checkpoint: str = "best") -> dict:
     """Whether a method's thoughts formed, per seed (``stat`` turns per-seed values into summary.json's
     statistics): "agreement_with_oracle" and "right_object", the shares of steps of the in-distribution
     evaluation whose own thought is the oracle's in the same state, word for word / by the object named
-    (percent); "teacher_forced_nll", the validation thought NLL per frame at the best validation (nats)."""
+    (percent); "teacher_forced_nll", the validation thought NLL per frame (nats) of the evaluated model: at the
+    best validation, or the last with ``checkpoint`` "last"."""
     def played(r, key):
         t = (r["eval"] or {}).get("thoughts")
         if t is not None:
@@ -79,7 +86,8 @@ def formation(runs: list[dict], stat) -> dict:
 
     return {"agreement_with_oracle": stat([played(r, "exact") for r in runs]),
             "right_object": stat([played(r, "right_object") for r in runs]),
-            "teacher_forced_nll": stat([_number(best_row(r["log"]), "validation_thought_nll") for r in runs], scale=1)}
+            "teacher_forced_nll": stat([_number((last_row if checkpoint == "last" else best_row)(r["log"]),
+                                                "validation_thought_nll") for r in runs], scale=1)}
 
 
 def formation_table(numbers: dict, pm) -> list[str]:
@@ -89,8 +97,8 @@ def formation_table(numbers: dict, pm) -> list[str]:
         return []
     def nats(s):
         return "n/a" if s["mean"] is None else f"{s['mean']:.2f} ± {s['std']:.2f}"
-    lines = ["Teacher-forced: the validation thought NLL per frame (nats, the demonstrated thoughts as history) at the "
-             "best validation. Free-running: the agent plays the in-distribution evaluation levels with its own "
+    lines = ["Teacher-forced: the validation thought NLL per frame (nats, the demonstrated thoughts as history) of "
+             "the evaluated model (its validation). Free-running: the agent plays the in-distribution evaluation levels with its own "
              "thoughts as history, and the oracle, replanning alongside, says what it would think in the same state.",
              "", "| method | teacher-forced thought NLL (nats/frame) | free-running: thought = the oracle's (% of steps) "
              "| free-running: right object (% of steps) |", "|---|---|---|---|"]
