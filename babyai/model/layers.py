@@ -25,11 +25,19 @@ def init_linear(module: nn.Module) -> None:
                 module.bias.zero_()
 
 
-class _PendingWeightGrad:
-    """The (input, output-gradient) pairs of one weight's uses in a backward pass, multiplied at its end."""
+def _cast(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """x in dtype, without an operator call when it is already (each call costs a kernel launch on a GPU)."""
+    return x if x.dtype == dtype else x.to(dtype)
 
-    def __init__(self, weight: nn.Parameter):
+
+class _PendingWeightGrad:
+    """The (input, output-gradient) pairs of one weight's uses in a backward pass, multiplied at its end.
+
+    The biases given (those added to the same outputs) get the sum of the output gradients at the end too."""
+
+    def __init__(self, weight: nn.Parameter, biases: tuple[nn.Parameter, ...] = ()):
         self.weight = weight
+        self.biases = biases
         self.inputs: list[torch.Tensor] = []
         self.grads: list[torch.Tensor] = []
 
@@ -42,45 +50,66 @@ class _PendingWeightGrad:
         self.grads.append(grad)
 
     def flush(self) -> None:
-        x = torch.cat(self.inputs).to(self.weight.dtype)  # (sum of rows, in)
-        g = torch.cat(self.grads).to(self.weight.dtype)  # (sum of rows, out)
+        x = _cast(torch.cat(self.inputs) if len(self.inputs) > 1 else self.inputs[0], self.weight.dtype)  # (rows, in)
+        g = _cast(torch.cat(self.grads) if len(self.grads) > 1 else self.grads[0], self.weight.dtype)  # (rows, out)
         self.inputs, self.grads = [], []
         # (out, in): one product for every step instead of one per step, accumulated in place
         if self.weight.grad is None:
             self.weight.grad = g.t() @ x
         else:
             self.weight.grad.addmm_(g.t(), x)
+        if self.biases:
+            total = g.sum(0)  # (out,)
+            for k, bias in enumerate(self.biases):
+                if bias.grad is None:
+                    bias.grad = total if k == len(self.biases) - 1 else total.clone()
+                else:
+                    bias.grad.add_(total)
 
 
-class _DeferredMatmul(torch.autograd.Function):
-    """y = x W^T; the backward pass returns dL/dx at once and leaves dL/dW to the weight's pending list."""
+class _DeferredLinears(torch.autograd.Function):
+    """y_k = x W_k^T + b_k for the layers sharing the input x; the backward pass returns dL/dx at once and
+    leaves dL/dW_k and dL/db_k to the layers' pending lists (one autograd node for all of them)."""
 
     @staticmethod
-    def forward(ctx, x, weight, pending):
-        ctx.save_for_backward(x, weight)
-        ctx.pending = pending
-        return x @ weight.t().to(x.dtype)
+    def forward(ctx, x, pendings, *params):
+        weights, biases = params[0::2], params[1::2]
+        ctx.save_for_backward(x, *weights)
+        ctx.pendings = pendings
+        outs = []
+        for w, b in zip(weights, biases):
+            wt = _cast(w, x.dtype).t()
+            outs.append(x.mm(wt) if b is None else torch.addmm(_cast(b, x.dtype), x, wt))
+        return tuple(outs)
 
     @staticmethod
-    def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        ctx.pending.add(x, grad)
-        return grad @ weight.to(grad.dtype), None, None
+    def backward(ctx, *grads):
+        x, *weights = ctx.saved_tensors
+        gx = None
+        for g, w, pending in zip(grads, weights, ctx.pendings):
+            pending.add(x, g)
+            wg = _cast(w, g.dtype)
+            gx = g.mm(wg) if gx is None else torch.addmm(gx, g, wg)
+        return (gx, None) + (None,) * (2 * len(weights))
 
 
-def _matmul(x: torch.Tensor, weight: nn.Parameter, pending: _PendingWeightGrad) -> torch.Tensor:
-    if torch.is_grad_enabled() and weight.requires_grad:
+def step_linears(x: torch.Tensor, *layers: "StepLinear") -> tuple[torch.Tensor, ...]:
+    """The StepLinear layers ``layers`` on the same input x (n, in): their outputs (n, out_k), computed by one
+    autograd node (fewer operator calls per step than one call per layer)."""
+    if torch.is_grad_enabled() and x.dim() == 2 and all(
+            l.weight.requires_grad and (l.bias is None or l.bias.requires_grad) for l in layers):
         if torch.is_autocast_enabled(x.device.type):
-            x = x.to(torch.get_autocast_dtype(x.device.type))
+            x = _cast(x, torch.get_autocast_dtype(x.device.type))
+        params = [p for l in layers for p in (l.weight, l.bias)]
         with torch.autocast(x.device.type, enabled=False):
-            return _DeferredMatmul.apply(x, weight, pending)
-    return F.linear(x, weight)
+            return _DeferredLinears.apply(x, [l._pending for l in layers], *params)
+    return tuple(F.linear(x, l.weight, l.bias) for l in layers)
 
 
 class StepLinear(nn.Linear):
     """A Linear layer applied at every time step of a window (few rows each time).
 
-    Same parameters and function as nn.Linear, but the weight gradient of all the steps of a
+    Same parameters and function as nn.Linear, but the weight (and bias) gradient of all the steps of a
     backward pass is computed as one matrix product at its end: per step, only the gradient with
     respect to the input is computed, which avoids reading and writing the whole weight gradient
     at every step (the cost that dominates with large memories and small batches).
@@ -88,12 +117,53 @@ class StepLinear(nn.Linear):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._pending = _PendingWeightGrad(self.weight)
+        self._pending = _PendingWeightGrad(self.weight, () if self.bias is None else (self.bias,))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (n, in)
-        y = _matmul(x, self.weight, self._pending)  # (n, out)
-        return y + self.bias.to(y.dtype) if self.bias is not None else y
+        return step_linears(x, self)[0]  # (n, out)
+
+
+class _LSTMCellFn(torch.autograd.Function):
+    """nn.LSTMCell's function (gates i, f, g, o; the cell state in float32) with a hand-written backward
+    pass (a few operators per step instead of autograd's graph of them) whose weight and bias gradients
+    go to the pending lists."""
+
+    @staticmethod
+    def forward(ctx, x, h, c, pending_ih, pending_hh, w_ih, w_hh, b_ih, b_hh):
+        dt = x.dtype
+        h_in = _cast(h, dt)
+        if dt == torch.float32:
+            gates = torch.addmm(b_ih + b_hh, x, w_ih.t()).addmm_(h_in, w_hh.t())  # (n, 4M)
+        else:  # products in the autocast dtype, the rest in float32
+            gates = x.mm(_cast(w_ih, dt).t()).addmm_(h_in, _cast(w_hh, dt).t()).float() + (b_ih + b_hh)
+        c = _cast(c, torch.float32)
+        m = gates.shape[1] // 4
+        sig = gates.sigmoid()  # (n, 4M): i, f, o (the g quarter is not used)
+        g = gates[:, 2 * m:3 * m].tanh()  # (n, M)
+        i, f, o = sig[:, :m], sig[:, m:2 * m], sig[:, 3 * m:]
+        c_new = torch.addcmul(f * c, i, g)  # (n, M)
+        tc = c_new.tanh()
+        ctx.save_for_backward(x, h_in, c, sig, i, f, g, o, tc, w_ih, w_hh)
+        ctx.pendings = (pending_ih, pending_hh)
+        return o * tc, c_new
+
+    @staticmethod
+    def backward(ctx, dh, dc):
+        x, h, c, sig, i, f, g, o, tc, w_ih, w_hh = ctx.saved_tensors
+        m = g.shape[1]
+        dh, dc = _cast(dh, torch.float32), _cast(dc, torch.float32)
+        dc = torch.addcmul(dc, dh * o, 1 - tc * tc)  # (n, M): through h = o tanh(c) too
+        dsig = torch.cat([dc * g, dc * c, dc * i, dh * tc], dim=1)  # (n, 4M): dL/d(i, f, g, o)
+        deriv = sig * (1 - sig)  # sigmoid's derivative for i, f, o
+        deriv[:, 2 * m:3 * m] = 1 - g * g  # tanh's for g
+        dgates = dsig.mul_(deriv)  # (n, 4M)
+        dx_dtype = _cast(dgates, x.dtype)
+        ctx.pendings[0].add(x, dx_dtype)
+        ctx.pendings[1].add(h, dx_dtype)
+        dx = dx_dtype.mm(_cast(w_ih, x.dtype))
+        dh_prev = dx_dtype.mm(_cast(w_hh, x.dtype))
+        return dx, dh_prev, dc * f, None, None, None, None, None, None
 
 
 class StepLSTMCell(nn.Module):
@@ -110,13 +180,24 @@ class StepLSTMCell(nn.Module):
         bound = hidden_size**-0.5
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
-        self._pending_ih = _PendingWeightGrad(self.weight_ih)
+        self._pending_ih = _PendingWeightGrad(self.weight_ih, (self.bias_ih, self.bias_hh))
         self._pending_hh = _PendingWeightGrad(self.weight_hh)
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         # x: (n, in); state: (h, c) each (n, M)
         h, c = state
-        gates = _matmul(x, self.weight_ih, self._pending_ih) + _matmul(h, self.weight_hh, self._pending_hh)  # (n, 4M)
+        if torch.is_autocast_enabled(x.device.type):
+            x = _cast(x, torch.get_autocast_dtype(x.device.type))
+        if torch.is_grad_enabled() and not all(p.requires_grad for p in self.parameters()):
+            return self._autograd_forward(x, state)
+        with torch.autocast(x.device.type, enabled=False):
+            return _LSTMCellFn.apply(x, h, c, self._pending_ih, self._pending_hh, self.weight_ih, self.weight_hh,
+                                     self.bias_ih, self.bias_hh)  # (n, M) each
+
+    def _autograd_forward(self, x, state):
+        """The same function by autograd (some of the parameters frozen)."""
+        h, c = state
+        gates = x @ _cast(self.weight_ih, x.dtype).t() + _cast(h, x.dtype) @ _cast(self.weight_hh, x.dtype).t()
         i, f, g, o = (gates.float() + self.bias_ih + self.bias_hh).chunk(4, dim=1)  # (n, M) each
         c = torch.sigmoid(f) * c.float() + torch.sigmoid(i) * torch.tanh(g)  # (n, M)
         return torch.sigmoid(o) * torch.tanh(c), c  # (n, M) each
@@ -251,9 +332,8 @@ class FiLM(nn.Module):
 
     def modulate(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         # h: (n, C_out, 7, 7), cond: (n, cond_dim)
-        scale = self.weight(cond)[:, :, None, None]  # (n, C_out, 1, 1)
-        shift = self.bias(cond)[:, :, None, None]  # (n, C_out, 1, 1)
-        return F.relu(self.bn2(h * scale + shift))  # (n, C_out, 7, 7)
+        scale, shift = step_linears(cond, self.weight, self.bias)  # (n, C_out) each
+        return F.relu(self.bn2(torch.addcmul(shift[:, :, None, None], h, scale[:, :, None, None])))  # (n, C_out, 7, 7)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.modulate(self.features(x), cond)  # (n, C_out, 7, 7)
