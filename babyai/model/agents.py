@@ -116,6 +116,7 @@ class ThoughtCloningAgent(_LanguageAgent):
         teacher_forcing: bool = True,
         episode_ids: torch.Tensor | None = None,
         starts: torch.Tensor | None = None,
+        mission_enc: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window.
 
@@ -123,7 +124,8 @@ class ThoughtCloningAgent(_LanguageAgent):
         episode_ids, mission: (counts[0], Lm), one per row; with them (N,) (lanes), mission: (E, Lm),
         one per episode, and episode_ids[f] its row for frame f; starts: (N,) bool, memory zeroed there.
         thoughts: (U, Lt) distinct ground-truth thoughts, "sos ... eos" then padding; thought_ids: (N,)
-        the row of each frame's thought. Under teacher forcing the Action Generator and the history
+        the row of each frame's thought. mission_enc: ``encode_mission(mission, mission_lengths)`` when the caller
+        has it already (a rollout encodes its missions once, not at every step). Under teacher forcing the Action Generator and the history
         read the ground-truth thought; otherwise the thought decoded greedily (thoughts may then be
         None, when acting). thought_logits score the ground truth in both cases.
         """
@@ -131,7 +133,8 @@ class ThoughtCloningAgent(_LanguageAgent):
         image_map = self.image_encoder(images)  # (N, C, 7, 7)
         tg_first = tg.fusion.films[0].features(image_map)  # (N, C, 7, 7)
         ag_first = ag.fusion.films[0].features(image_map)  # (N, C, 7, 7)
-        mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
+        if mission_enc is None:  # else given: encode_mission(mission, mission_lengths), computed once by the caller
+            mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
         mission_pad = mission == PAD_ID  # (E, Lm)
         mission_kv = tg.project_mission(mission_enc)  # per layer (E, H, Lm, D/H) x2
         rows_of = _Rows(counts, episode_ids, starts, images.device)
@@ -145,6 +148,10 @@ class ThoughtCloningAgent(_LanguageAgent):
         image_maps, tg_firsts, ag_firsts = (torch.split(x, counts) for x in (image_map, tg_first, ag_first))
         missions, mission_pads = rows_of.gather(mission_enc), rows_of.gather(mission_pad)  # (n, Lm, D), (n, Lm) per step
         kvs = list(zip(*(list(zip(rows_of.gather(k), rows_of.gather(v))) for k, v in mission_kv)))  # per step, per layer
+        device = images.device.type
+        query_dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
+                       else tg.history_layers[0].w_q.weight.dtype)
+        mission_biases = rows_of.gather(tg.history_layers[0].attention_bias(mission_pad, query_dtype))  # (n, 1, 1, Lm) per step
         if teacher_forcing:
             thought_encs = torch.split(thought_table[thought_ids], counts)  # (n, Lt, D) per step
             thought_pads = torch.split(frame_thoughts == PAD_ID, counts)  # (n, Lt) per step
@@ -154,7 +161,8 @@ class ThoughtCloningAgent(_LanguageAgent):
         for t, n in enumerate(counts):
             tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = rows_of.memory(t, (tg_h, tg_c, ag_h, ag_c, hist_h, hist_c), n)
             step_mission, step_pad = missions[t], mission_pads[t]  # (n, Lm, D), (n, Lm)
-            tg_h, tg_c = tg.step(image_maps[t], tg_firsts[t], step_mission, kvs[t], step_pad, (tg_h, tg_c), (hist_h, hist_c))  # (n, M) each
+            tg_h, tg_c = tg.step(image_maps[t], tg_firsts[t], step_mission, kvs[t], step_pad, (tg_h, tg_c), (hist_h, hist_c),
+                                 mission_biases[t])  # (n, M) each
             if teacher_forcing:
                 thought_enc, thought_pad = thought_encs[t], thought_pads[t]  # (n, Lt, D), (n, Lt)
             else:
@@ -208,12 +216,14 @@ class BCAgent(_LanguageAgent):
         teacher_forcing: bool = True,
         episode_ids: torch.Tensor | None = None,
         starts: torch.Tensor | None = None,
+        mission_enc: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window (same arguments as ThoughtCloningAgent.forward; thoughts are ignored)."""
         ag = self.action_generator
         image_map = self.image_encoder(images)  # (N, C, 7, 7)
         ag_first = ag.fusion.films[0].features(image_map)  # (N, C, 7, 7)
-        mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
+        if mission_enc is None:  # else given: encode_mission(mission, mission_lengths), computed once by the caller
+            mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
         mission_pad = mission == PAD_ID  # (E, Lm)
         rows_of = _Rows(counts, episode_ids, starts, images.device)
         missions, mission_pads = rows_of.gather(mission_enc), rows_of.gather(mission_pad)  # (n, Lm, D), (n, Lm) per step

@@ -53,13 +53,15 @@ class ThoughtGenerator(nn.Module):
         mission_pad: torch.Tensor,
         memory: State,
         history: State,
+        mission_bias: torch.Tensor | None = None,
     ) -> State:
-        # image_map, first_features: (n, C, 7, 7), C = image_dim; mission_enc: (n, Lm, D); mission_pad: (n, Lm)
+        # image_map, first_features: (n, C, 7, 7), C = image_dim; mission_enc: (n, Lm, D); mission_pad: (n, Lm);
+        # mission_bias: history_layers[0].attention_bias(mission_pad, ...) when the caller made it already
         key = self.memory2key_instr(torch.cat(memory, dim=1))  # (n, D)
         attended = self.attention(key, mission_enc, mission_pad)  # (n, D)
         context = self.history2key(torch.cat(history, dim=1))  # (n, D)
         for layer, (k, v) in zip(self.history_layers, mission_kv):
-            context = layer(context, k, v, mission_pad)  # (n, D)
+            context = layer(context, k, v, mission_pad if mission_bias is None else mission_bias)  # (n, D)
         x = self.fusion(image_map, first_features, context + attended)  # (n, image_dim)
         h, c = self.memory_rnn(x, memory)  # (n, M) each
         return h, c

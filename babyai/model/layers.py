@@ -396,11 +396,17 @@ class QueryTransformerLayer(nn.Module):
         v = self.w_v(memory).view(n, length, self.heads, -1).transpose(1, 2)  # (n, H, L, D/H)
         return k, v
 
+    def attention_bias(self, pad: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """The mask of ``forward`` as the attention adds it (0, -inf at padding) in the queries' dtype: callers
+        may make it once for many steps (scaled_dot_product_attention converts a boolean mask at every call)."""
+        # pad: (n, L) True at padding -> (n, 1, 1, L)
+        return torch.zeros(pad.shape, dtype=dtype, device=pad.device).masked_fill_(pad, float("-inf"))[:, None, None, :]
+
     def forward(self, query: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-        # query: (n, D), k/v: (n, H, L, D/H) from project_memory, pad: (n, L) True at padding
+        # query: (n, D), k/v: (n, H, L, D/H) from project_memory, pad: (n, L) True at padding, or attention_bias(pad)
         n, dim = query.shape
         q = self.w_q(query).view(n, self.heads, 1, -1)  # (n, H, 1, D/H)
-        attend = ~pad[:, None, None, :]  # (n, 1, 1, L)
+        attend = pad if pad.dim() == 4 else ~pad[:, None, None, :]  # (n, 1, 1, L)
         p = self.attn_dropout if self.training else 0.0
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=attend, dropout_p=p)  # (n, H, 1, D/H)
         x = self.norm1(self.dropout(self.w_o(o.reshape(n, dim))) + query)  # (n, D)
@@ -458,19 +464,25 @@ class ThoughtDecoder(nn.Module):
         to and including the first "eos", then padding; and the logits of every step (n, K, V), K <= max_len.
         """
         n = state[0].shape[0]
-        hidden = (state[0].unsqueeze(0).contiguous(), state[1].unsqueeze(0).contiguous())  # (1, n, M)
-        token = torch.full((n, 1), sos, dtype=torch.long, device=state[0].device)  # (n, 1)
+        rnn = self.rnn
+        # the LSTM's input projection (and both biases) of every word of the vocabulary, once: (V, 4M)
+        words = F.linear(embedding.weight, rnn.weight_ih_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0)
+        h, c = state  # (n, M) each
+        token = torch.full((n,), sos, dtype=torch.long, device=state[0].device)  # (n,)
         ended = torch.zeros(n, dtype=torch.bool, device=state[0].device)  # (n,)
-        never = torch.tensor([pad, sos], device=token.device)  # tokens the decoder never speaks
-        tokens, logits = [token], []
+        never = torch.zeros(self.out.out_features, device=token.device)  # (V,): -inf at the tokens never spoken
+        never[[pad, sos]] = float("-inf")
+        tokens, logits = [token.unsqueeze(1)], []
         for step in range(max_len):
             if step >= min_steps and bool(ended.all()):
                 break
-            emb = embedding(token)  # (n, 1, D)
-            output, hidden = self.rnn(emb, hidden)  # (n, 1, M)
-            step_logits = self.out(output.squeeze(1))  # (n, V)
-            token = step_logits.index_fill(1, never, float("-inf")).argmax(dim=1, keepdim=True)  # (n, 1)
-            tokens.append(token.masked_fill(ended.unsqueeze(1), pad))  # padding after the first eos
+            gates = F.linear(h, rnn.weight_hh_l0) + words[token]  # (n, 4M): nn.LSTM's gates i, f, g, o
+            i, f, g, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # (n, M)
+            h = torch.sigmoid(o) * torch.tanh(c)  # (n, M)
+            step_logits = self.out(h)  # (n, V)
+            token = (step_logits + never).argmax(dim=1)  # (n,)
+            tokens.append(token.masked_fill(ended, pad).unsqueeze(1))  # padding after the first eos
             logits.append(step_logits)
-            ended = ended | (token.squeeze(1) == eos)
+            ended = ended | (token == eos)
         return torch.cat(tokens, dim=1), torch.stack(logits, dim=1)  # (n, 1 + K), (n, K, V)
