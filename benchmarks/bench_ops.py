@@ -54,13 +54,27 @@ def aten_calls(prof) -> collections.Counter:
     return collections.Counter(n for n in names if n.startswith("aten::"))
 
 
-def profiled(fn, device: torch.device) -> collections.Counter:
+def profiled(fn, device: torch.device) -> tuple[collections.Counter, float]:
+    """fn's aten calls, and the seconds the GPU spent in kernels (0 on the CPU)."""
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities) as prof:
         fn()
         if device.type == "cuda":
             torch.cuda.synchronize()
-    return aten_calls(prof)
+    busy = sum(e.duration_ns() for e in prof.profiler.kineto_results.events()
+               if e.device_type() == torch.autograd.DeviceType.CUDA) / 1e9
+    return aten_calls(prof), busy
+
+
+def wall(fn, device: torch.device) -> float:
+    """Seconds of fn() (not profiled)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    tick = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - tick
 
 
 def cut(ep, steps: int):
@@ -123,12 +137,14 @@ def main() -> None:
         backward_batch(model, batch, cfg, True, 1.0 / batch.num_frames, amp_dtype=amp)
 
     train_step()  # warm-up (lazy initialisations are not counted)
-    tick = time.perf_counter()
-    calls = profiled(train_step, device)
-    seconds = time.perf_counter() - tick
+    seconds = wall(train_step, device)
+    calls, busy = profiled(train_step, device)
     total = sum(calls.values())
     print(f"training: {round(total / steps)} aten calls per time step")
-    print(f"  {total} aten calls in one step of {steps} time steps ({seconds:.1f} s profiled)")
+    print(f"  {total} aten calls in one step of {steps} time steps; the step takes {seconds:.2f} s "
+          f"({batch.num_frames / seconds:.1f} frames/s, not profiled)")
+    if device.type == "cuda":
+        print(f"  GPU busy: {busy:.3f} s of kernels = {100 * busy / seconds:.1f}% of the step's {seconds:.2f} s")
     if args.top:
         print(f"  per time step: {top(calls, steps, args.top)}")
 
@@ -146,10 +162,14 @@ def main() -> None:
 
     with policy.evaluating():
         rollout()  # warm-up
-        calls = profiled(rollout, device)
+        seconds = wall(rollout, device)
+        calls, busy = profiled(rollout, device)
     total = sum(calls.values())
     print(f"rollout: {round(total / args.rollout_steps)} aten calls per agent step")
-    print(f"  {total} aten calls in {args.rollout_steps} agent steps of {len(rows)} episodes")
+    print(f"  {total} aten calls in {args.rollout_steps} agent steps of {len(rows)} episodes "
+          f"({args.rollout_steps / seconds:.1f} agent steps/s, not profiled)")
+    if device.type == "cuda":
+        print(f"  GPU busy: {100 * busy / seconds:.1f}% of the rollout's {seconds:.2f} s")
     if args.top:
         print(f"  per agent step: {top(calls, args.rollout_steps, args.top)}")
     sys.stdout.flush()
