@@ -132,12 +132,13 @@ class _LSTMCellFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h, c, pending_ih, pending_hh, w_ih, w_hh, b_ih, b_hh):
         dt = x.dtype
+        full = torch.promote_types(dt, torch.float32)  # the cell's state and gates: float32 at least
         h_in = _cast(h, dt)
-        if dt == torch.float32:
+        if dt == full and w_ih.dtype == dt:
             gates = torch.addmm(b_ih + b_hh, x, w_ih.t()).addmm_(h_in, w_hh.t())  # (n, 4M)
         else:  # products in the autocast dtype, the rest in float32
-            gates = x.mm(_cast(w_ih, dt).t()).addmm_(h_in, _cast(w_hh, dt).t()).float() + (b_ih + b_hh)
-        c = _cast(c, torch.float32)
+            gates = _cast(x.mm(_cast(w_ih, dt).t()).addmm_(h_in, _cast(w_hh, dt).t()), full) + (b_ih + b_hh)
+        c = _cast(c, full)
         m = gates.shape[1] // 4
         sig = gates.sigmoid()  # (n, 4M): i, f, o (the g quarter is not used)
         g = gates[:, 2 * m:3 * m].tanh()  # (n, M)
@@ -152,7 +153,7 @@ class _LSTMCellFn(torch.autograd.Function):
     def backward(ctx, dh, dc):
         x, h, c, sig, i, f, g, o, tc, w_ih, w_hh = ctx.saved_tensors
         m = g.shape[1]
-        dh, dc = _cast(dh, torch.float32), _cast(dc, torch.float32)
+        dh, dc = _cast(dh, c.dtype), _cast(dc, c.dtype)
         dc = torch.addcmul(dc, dh * o, 1 - tc * tc)  # (n, M): through h = o tanh(c) too
         dsig = torch.cat([dc * g, dc * c, dc * i, dh * tc], dim=1)  # (n, 4M): dL/d(i, f, g, o)
         deriv = sig * (1 - sig)  # sigmoid's derivative for i, f, o
@@ -363,9 +364,47 @@ class KeyedAttention(nn.Module):
 
     def forward(self, query: torch.Tensor, values: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
         # query: (n, D), values: (n, L, D), pad: (n, L) True at padding
+        p = self.dropout.p if self.training else 0.0
+        if torch.is_autocast_enabled(query.device.type):  # bmm's autocast: both in the autocast dtype
+            dt = torch.get_autocast_dtype(query.device.type)
+            query, values = _cast(query, dt), _cast(values, dt)
+        elif values.dtype != query.dtype:
+            return self.reference_forward(query, values, pad)
+        with torch.autocast(query.device.type, enabled=False):
+            return _KeyedAttentionFn.apply(query, values, pad, self.scale, p)  # (n, D)
+
+    def reference_forward(self, query: torch.Tensor, values: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """The same function by autograd (dropout aside: its mask is drawn by torch.native_dropout in forward)."""
         scores = torch.bmm(values, query.unsqueeze(2)).squeeze(2) * self.scale  # (n, L)
         weights = self.dropout(scores.masked_fill(pad, float("-inf")).softmax(dim=1))  # (n, L)
         return torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (n, D)
+
+
+class _KeyedAttentionFn(torch.autograd.Function):
+    """KeyedAttention's function with a hand-written backward pass (a few operators instead of autograd's graph)."""
+
+    @staticmethod
+    def forward(ctx, query, values, pad, scale, p):
+        scores = torch.bmm(values, query.unsqueeze(2)).squeeze(2)  # (n, L)
+        weights = scores.mul_(scale).masked_fill_(pad, float("-inf")).softmax(dim=1)  # (n, L)
+        dropped = torch.native_dropout(weights, p, True)[0] if p > 0 else weights  # (n, L)
+        ctx.save_for_backward(query, values, weights, dropped)
+        ctx.scale = scale
+        return torch.bmm(dropped.unsqueeze(1), values).squeeze(1)  # (n, D)
+
+    @staticmethod
+    def backward(ctx, grad):
+        query, values, weights, dropped = ctx.saved_tensors
+        grad = _cast(grad, values.dtype)
+        d_dropped = torch.bmm(values, grad.unsqueeze(2)).squeeze(2)  # (n, L)
+        # softmax: dL/ds = w dL/dw - w sum(w dL/dw), and w dL/dw = dropped dL/d(dropped) (dropout keeps w or
+        # scales it by 1 / (1 - p), or drops it: then both are 0); the padding's weights are 0
+        t = d_dropped * dropped  # (n, L)
+        d_scores = torch.addcmul(t, weights, t.sum(1, keepdim=True), value=-1)  # (n, L)
+        d_query = torch.bmm(d_scores.unsqueeze(1), values).squeeze(1).mul_(ctx.scale)  # (n, D)
+        d_values = torch.baddbmm(dropped.unsqueeze(2) * grad.unsqueeze(1), d_scores.unsqueeze(2), query.unsqueeze(1),
+                                 alpha=ctx.scale)  # (n, L, D)
+        return d_query, d_values, None, None, None
 
 
 class QueryTransformerLayer(nn.Module):
