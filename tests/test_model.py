@@ -299,3 +299,22 @@ def test_hand_written_backward_passes_match_autograd():
     cell = StepLSTMCell(4, 6).double()
     x, h, c = (torch.randn(3, k, dtype=torch.double, requires_grad=True) for k in (4, 6, 6))
     assert torch.autograd.gradcheck(lambda x, h, c: cell(x, (h, c)), (x, h, c))
+
+
+def test_sequence_encoder_is_the_packed_bidirectional_gru():
+    """SequenceEncoder steps both directions together: the outputs and gradients of nn.GRU on packed sequences."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from babyai.model.layers import SequenceEncoder
+
+    torch.manual_seed(0)
+    encoder = SequenceEncoder(16)
+    x = torch.randn(5, 9, 16, requires_grad=True)
+    lengths = torch.tensor([9, 1, 4, 7, 3])
+    packed, _ = encoder.rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+    expected = pad_packed_sequence(packed, batch_first=True, total_length=9)[0]
+    got = encoder(x, lengths)
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)
+    params = [x, *encoder.parameters()]
+    for a, b in zip(torch.autograd.grad(got.square().sum(), params), torch.autograd.grad(expected.square().sum(), params)):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)

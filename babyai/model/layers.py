@@ -460,11 +460,36 @@ class SequenceEncoder(nn.Module):
         self.rnn = nn.GRU(dim, dim // 2, batch_first=True, bidirectional=True)
 
     def forward(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """nn.GRU's function on the packed sequences, computed with both directions stepped together and the
+        input projections of every token made at once (a few operators per token instead of ~50)."""
         # embedded: (n, L, D), lengths: (n,) int64 on any device, each >= 1
-        packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=embedded.shape[1])
-        return out  # (n, L, D)
+        rnn, (n, length, dim) = self.rnn, embedded.shape
+        hidden = rnn.hidden_size
+        lengths = lengths.to(embedded.device)
+        t = torch.arange(length, device=embedded.device)
+        valid = t < lengths[:, None]  # (n, L)
+        rev = torch.where(valid, lengths[:, None] - 1 - t, t)  # (n, L): each sequence reversed within its length
+        x_rev = embedded.gather(1, rev[:, :, None].expand(n, length, dim))  # (n, L, D)
+        w_ih = torch.stack([rnn.weight_ih_l0, rnn.weight_ih_l0_reverse]).transpose(1, 2)  # (2, D, 3H)
+        w_hh = torch.stack([rnn.weight_hh_l0, rnn.weight_hh_l0_reverse]).transpose(1, 2)  # (2, H, 3H)
+        b_ih = torch.stack([rnn.bias_ih_l0, rnn.bias_ih_l0_reverse])[:, None, :]  # (2, 1, 3H)
+        b_hh = torch.stack([rnn.bias_hh_l0, rnn.bias_hh_l0_reverse])[:, None, :]  # (2, 1, 3H)
+        xs = torch.stack([embedded, x_rev]).reshape(2, n * length, dim)  # (2, nL, D): forward, reversed
+        gi = torch.baddbmm(b_ih, xs, w_ih).view(2, n, length, 3 * hidden).unbind(2)  # L x (2, n, 3H)
+        h = embedded.new_zeros(2, n, hidden)
+        outs = []
+        for step in range(int(lengths.max())):  # gates r, z, n as nn.GRU's
+            gh = torch.baddbmm(b_hh, h, w_hh)  # (2, n, 3H)
+            x_t = gi[step]  # (2, n, 3H)
+            rz = torch.sigmoid(x_t[..., :2 * hidden] + gh[..., :2 * hidden])  # (2, n, 2H)
+            cand = torch.tanh(torch.addcmul(x_t[..., 2 * hidden:], rz[..., :hidden], gh[..., 2 * hidden:]))
+            h = torch.lerp(cand, _cast(h, cand.dtype), rz[..., hidden:])  # (1 - z) cand + z h: (2, n, H)
+            outs.append(h)
+        out = torch.stack(outs, 2)  # (2, n, T, H), T = the longest length
+        if out.shape[2] < length:
+            out = F.pad(out, (0, 0, 0, length - out.shape[2]))
+        back = out[1].gather(1, rev[:, :, None].expand(n, length, hidden))  # the reversed direction, in order
+        return torch.cat([out[0], back], 2) * valid[:, :, None]  # (n, L, D), zeros at padding
 
 
 class ThoughtDecoder(nn.Module):
