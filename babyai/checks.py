@@ -70,3 +70,15 @@ def check_device(flag: str, device: str | None) -> str | None:
         raise ValueError(f"{flag} {device!r} is not a device (cpu, cuda, cuda:N or a GPU index)") \
             from None
     return device
+
+
+def check_imitation_numbers(lr: float, beta1: float, beta2: float, optim_eps: float, entropy_coef: float,
+                            sg_coef: float) -> None:
+    """The optimizer's and the imitation loss's numbers (Adam's lr, betas and epsilon; the entropy and
+    thought coefficients), as every trainer of the project takes them."""
+    check_number("--lr", lr, low=0, low_open=True)
+    for flag, value in (("--beta1", beta1), ("--beta2", beta2)):
+        check_number(flag, value, 0, 1, high_open=True)
+    check_number("--optim-eps", optim_eps, low=0)
+    check_number("--entropy-coef", entropy_coef)
+    check_number("--sg-coef", sg_coef, low=0)

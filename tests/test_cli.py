@@ -33,7 +33,7 @@ def test_user_errors_are_one_line_and_bugs_keep_their_traceback(capsys, monkeypa
 
 
 @pytest.mark.parametrize("name", COMMANDS)
-def test_every_script_runs_its_command_module(name):
+def test_every_script_runs_its_command_module(name, capsys):
     module = importlib.import_module(f"babyai.commands.{name}")
     assert callable(module.main) and module.__doc__
     with open(os.path.join(ROOT, "scripts", f"{name}.py")) as f:
@@ -41,6 +41,8 @@ def test_every_script_runs_its_command_module(name):
     with pytest.raises(SystemExit) as exit_:
         module.main(["--help"])
     assert exit_.value.code == 0
+    # named as scripts/NAME.py whoever runs it (here pytest, whose sys.argv[0] is not the script)
+    assert capsys.readouterr().out.startswith(f"usage: {name}.py ")
 
 
 HEAVY = ("torch", "gymnasium", "minigrid", "matplotlib", "PIL", "imageio", "minari")
@@ -130,3 +132,18 @@ def test_help_shows_the_defaults_and_explains_the_log_line():
         teach.parse_args(["--help"])  # teaching's own defaults of the training flags, in its help too
     text = " ".join(out.getvalue().split())
     assert "learning rate (default: 0.0005)" in text and "over all processes (default: 16)" in text
+    assert "--memory-dim MEMORY_DIM width of each LSTM memory (paper: 2048) (default: 128)" in text  # model sizes
+    assert "word embedding width (paper: 256) (default: 128)" in text and "studies 5-10x faster) (default: 128)" in text
+
+
+def test_train_il_help_lists_no_thought_settings():
+    from babyai.commands import train
+
+    il, tc = (" ".join(train.build_parser(algo).format_help().split()) for algo in ("bc", "tc"))
+    assert "--sg-coef" in tc and "thought loss" in tc and "(tf_ratio; TC only)" in tc
+    assert "--sg-coef" not in il and "thought loss" not in il and "TC only" not in il and "teacher-forcing" not in il
+    assert "--stop-tf STOP_TF the learning rate halves 40 epochs after this one" in il  # BC's lr schedule uses it
+    flags = ["--env", "GoToLocal", "--demos", "d", "--sg-coef", "3", "--stop-tf", "20"]
+    args = train.build_parser("bc").parse_args(flags)
+    il_cfg = train.config_from_args(args, "bc", "train_il.py")  # one command line serves both
+    assert il_cfg.sg_coef == 0.0 and il_cfg.stop_tf == 20

@@ -1,5 +1,6 @@
 """Demonstrations: original-stream noise replay, determinism, resume after a kill, safe loading."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -12,7 +13,7 @@ import time
 import blosc
 import numpy as np
 import pytest
-from conftest import ROOT, read_jsonl_gz, run_script
+from conftest import ROOT, one_line_error, read_jsonl_gz, run_script
 
 from babyai.demos import DemoFormatError, DemoSpec, generate_dataset, open_demos
 from babyai.demos.legacy import import_original
@@ -263,3 +264,20 @@ def test_an_import_is_complete_or_absent_and_never_overwrites(tmp_path, storage,
     assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith("error:")
     assert "already exists" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(os.listdir(storage / "demos" / "imp")) == before
+
+
+def test_a_pickle_with_values_outside_the_levels_spaces_is_refused(tmp_path, storage):
+    """A seed of -99 was imported (and the dataset was then unreadable); every field is checked first."""
+    generate_dataset(str(tmp_path / "src"), DemoSpec(BOSS, 2, 0), progress=False)
+    src = list(open_demos(str(tmp_path / "src")))
+    bad_action = src[1].actions.copy()
+    bad_action[-1] = 9
+    cases = [(dataclasses.replace(src[1], seed=-99), "demo 1: the level seed must be an integer in [0, ", "got -99"),
+             (dataclasses.replace(src[1], actions=bad_action), "demo 1: actions must be in [0, 6]", "got 9"),
+             (dataclasses.replace(src[1], thoughts=src[1].thoughts[:-1]), "demo 1: the thoughts must be")]
+    for episode, *needles in cases:
+        _original_pickle(tmp_path / "bad.pkl", [src[0], episode])
+        proc = run_script("import_demos.py", tmp_path / "bad.pkl", "--env", BOSS, "--demos", "imp", "--trust-pickle",
+                          storage=storage, check=False)
+        one_line_error(proc, *needles)
+        assert not (storage / "demos").exists() or os.listdir(storage / "demos") == []

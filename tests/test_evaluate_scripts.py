@@ -194,20 +194,71 @@ def test_bad_suites_and_models_give_one_line(store, tmp_path):
 
 
 def test_evaluate_success_of_any_agent(store):
-    for model in ("tiny", "tinybc", "BOT"):
+    for model, tag in (("tiny", "_best"), ("tinybc", "_best"), ("BOT", "")):
         proc = run_script("evaluate.py", "--model", model, "--env", LEVEL, "--episodes", 4, "--seed", 3_000_000_000,
                           storage=store)
-        report = json.loads((store / f"evaluate_{model}.json").read_text())
+        stem = f"evaluate_{model}_GoToObjS4_s3000000000_n4{tag}"
+        report = json.loads((store / f"{stem}.json").read_text())
         assert report["episodes"] == 4 and 0 <= report["success"] <= 1 and f"{model} on {LEVEL}" in proc.stdout
-        assert len((store / f"evaluate_{model}_episodes.jsonl").read_text().splitlines()) == 4
-    assert json.loads((store / "evaluate_BOT.json").read_text())["success"] == 1.0  # the oracle solves every level
+        assert len((store / f"{stem}_episodes.jsonl").read_text().splitlines()) == 4
+    assert json.loads((store / "evaluate_BOT_GoToObjS4_s3000000000_n4.json").read_text())["success"] == 1.0  # the oracle solves every level
     # a thinking agent is evaluated with the oracle alongside: its thoughts are compared at every step
-    tiny = json.loads((store / "evaluate_tiny.json").read_text())
-    episodes = [json.loads(line) for line in (store / "evaluate_tiny_episodes.jsonl").read_text().splitlines()]
+    stem = "evaluate_{}_GoToObjS4_s3000000000_n4_best"
+    tiny = json.loads((store / f"{stem.format('tiny')}.json").read_text())
+    episodes = [json.loads(line) for line in (store / f"{stem.format('tiny')}_episodes.jsonl").read_text().splitlines()]
     assert tiny["thoughts"]["steps"] == sum(e["length"] for e in episodes) > 0
     same = [normalize(t) == normalize(o) for e in episodes for t, o in zip(e["thoughts"], e["oracle_thoughts"])]
     assert tiny["thoughts"]["exact"] == sum(same) / len(same)
-    assert "thoughts" not in json.loads((store / "evaluate_tinybc.json").read_text())
+    assert "thoughts" not in json.loads((store / f"{stem.format('tinybc')}.json").read_text())
     one_line_error(run_script("evaluate.py", "--model", "nope", "--env", LEVEL, storage=store, check=False), "nope")
     one_line_error(run_script("evaluate.py", "--model", "tiny", "--env", LEVEL, "--episodes", 0, storage=store,
                               check=False), "--episodes")
+
+
+def trained_on(store, name, *levels):
+    """A copy of the run 'tiny' whose config.json says it was trained on ``levels``."""
+    shutil.copytree(store / "models" / "tiny", store / "models" / name)
+    train = {"envs": list(levels), "demos": [], "val_episodes": 0}
+    (store / "models" / name / "config.json").write_text(json.dumps({"algo": "tc", "train": train}))
+
+
+def test_evaluate_plays_the_models_own_level_and_keeps_every_result(store):
+    trained_on(store, "gotoobj", LEVEL)
+    proc = run_script("evaluate.py", "--model", "gotoobj", "--episodes", 2, storage=store)
+    assert "evaluating gotoobj on level BabyAI-GoToObjS4-v0: the one gotoobj was trained on" in proc.stderr
+    own = store / "evaluate_gotoobj_GoToObjS4_s3000000000_n2_best.json"
+    first = own.read_text()
+    assert json.loads(first)["level"] == LEVEL and json.loads(first)["checkpoint"] == "best"
+    # another level is allowed, said, and written next to the first result, which stays as it was
+    proc = run_script("evaluate.py", "--model", "gotoobj", "--env", "GoToObj", "--episodes", 2, storage=store)
+    assert ("evaluating gotoobj on level BabyAI-GoToObj-v0 (--env), not the one gotoobj was trained on "
+            "(BabyAI-GoToObjS4-v0)") in proc.stderr
+    assert json.loads((store / "evaluate_gotoobj_GoToObj_s3000000000_n2_best.json").read_text())["level"] == \
+        "BabyAI-GoToObj-v0"
+    run_script("evaluate.py", "--model", "gotoobj", "--episodes", 3, "--seed", 3_000_000_100, "--argmax",
+               storage=store)
+    assert (store / "evaluate_gotoobj_GoToObjS4_s3000000100_n3_best_argmax.json").exists()
+    assert own.read_text() == first
+
+
+def test_evaluate_with_out_dir_keeps_the_one_name_per_model(store, tmp_path):
+    """The study pipeline gives a folder per run and reads evaluate_<run>.json there."""
+    run_script("evaluate.py", "--model", "tiny", "--env", LEVEL, "--episodes", 2, "--out-dir", tmp_path,
+               storage=store)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluate_tiny.json", "evaluate_tiny_episodes.jsonl"]
+
+
+def test_a_level_must_be_given_when_the_model_records_none(store):
+    one_line_error(run_script("evaluate.py", "--model", "tiny", "--episodes", 1, storage=store, check=False),
+                   "tiny records no level it was trained on", "give --env")
+    one_line_error(run_script("evaluate.py", "--model", "BOT", "--episodes", 1, storage=store, check=False),
+                   "the oracle plays any level", "give --env")
+    one_line_error(run_script("visualize.py", "--model", "tiny", storage=store, check=False), "give --env")
+
+
+def test_visualize_shows_the_models_own_level(store):
+    trained_on(store, "twolevels", LEVEL, "BabyAI-GoToObj-v0")
+    proc = run_script("visualize.py", "--model", "twolevels", "--seed", 5, "--tile-size", 8, storage=store)
+    assert ("showing twolevels on level BabyAI-GoToObjS4-v0: the one twolevels was trained on (the first of "
+            "BabyAI-GoToObjS4-v0, BabyAI-GoToObj-v0; --env picks another)") in proc.stderr
+    assert (store / "visualizations" / f"twolevels_{LEVEL}_5.gif").exists()

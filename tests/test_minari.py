@@ -219,3 +219,48 @@ def test_a_killed_export_leaves_nothing_minari_opens_and_the_rerun_works(tmp_pat
     assert "8 episodes exported" in proc.stdout
     assert len(minari.load_dataset(DATASET_ID)) == 8
     assert os.listdir(minari_root / DATASET_ID / "..") == ["oracle-v0"]  # the killed export's leftovers are gone
+
+
+def _tampered_dataset(dataset_id: str, actions=None, direction=None, seeding=None) -> None:
+    """One bot episode on LEVEL as a Minari dataset (spaces wide enough to hold bad values), with its actions,
+    its first direction or its seeding replaced."""
+    from gymnasium import spaces
+    from minari.data_collector import EpisodeBuffer
+
+    env = make_env(LEVEL, seeding="gymnasium")
+    obs = reset_env(env, 0)
+    bot, action, observations, performed, done = Bot(env), None, [obs], [], False
+    while not done:
+        action, _ = bot.replan(action, obs["image"])
+        obs, reward, terminated, truncated, _ = env.step(action)
+        observations.append(obs)
+        performed.append(action)
+        done = terminated or truncated
+    performed = actions if actions is not None else performed
+    observations = {key: [o[key] for o in observations] for key in ("direction", "image", "mission")}
+    if direction is not None:
+        observations["direction"][0] = direction
+    n = len(performed)
+    buffer = EpisodeBuffer(seed=0, actions=np.array(performed), rewards=[0.0] * n, observations=observations,
+                           terminations=[False] * (n - 1) + [True], truncations=[False] * n)
+    space = spaces.Dict({"direction": spaces.Discrete(32), "image": spaces.Box(0, 255, (7, 7, 3), np.uint8),
+                         "mission": spaces.Text(256, charset="abcdefghijklmnopqrstuvwxyz ,")})
+    with pytest.warns(UserWarning):
+        dataset = minari.create_dataset_from_buffers(dataset_id, [buffer], env=LEVEL, observation_space=space,
+                                                     action_space=spaces.Discrete(200, start=-100))
+    if seeding is not None:
+        dataset.storage.update_metadata({"seeding": seeding})
+
+
+def test_an_import_with_values_outside_the_levels_spaces_is_refused(tmp_path, minari_root):
+    cases = [("t/BabyAI-GoToLocal/action99-v0", dict(actions=[2, 99, 1]), "actions must be in [0, 6]", "got 99"),
+             ("t/BabyAI-GoToLocal/action-5-v0", dict(actions=[-5, 2]), "actions must be in [0, 6]", "got -5"),
+             ("t/BabyAI-GoToLocal/direction17-v0", dict(direction=17), "directions must be in [0, 3]", "got 17"),
+             ("t/BabyAI-GoToLocal/seeding-v0", dict(seeding="../../x"), "the seeding '../../x' is not one of")]
+    for dataset_id, tamper, *needles in cases:
+        _tampered_dataset(dataset_id, **tamper)
+        proc = run_script("import_minari.py", dataset_id, "--demos", "bad", storage=tmp_path, check=False)
+        assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: ") and all(n in last for n in needles), last
+        assert not (tmp_path / "demos").exists() or os.listdir(tmp_path / "demos") == []  # nothing left behind

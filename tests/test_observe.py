@@ -334,3 +334,78 @@ def test_embodiment_workers_beyond_the_cores_are_refused(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith(
         f"error: --workers must be at most {limit} (4 per CPU core), got 100000")
     assert not (tmp_path / "s").exists()
+
+
+def test_two_trainers_on_one_run_the_second_is_refused(world):
+    """Two train_world_model.py on one --model mixed their run; the second is refused by the run lock, which a
+    killed holder does not keep."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    root, _ = world
+    folder = os.path.join(root, "models", "wmlock")
+    flags = ["--env", LEVEL, "--embodiment", "random60", "--model", "wmlock", "--batch-size", "2", "--seq-len", "4",
+             "--episodes", "10", "--deter", "16", "--stoch", "4", "--quiet", "--storage-dir", str(root)]
+    first = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "train_world_model.py"), *flags,
+                              "--updates", "1000000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        end = time.time() + 120
+        while time.time() < end and not os.path.exists(os.path.join(folder, "config.json")):
+            assert first.poll() is None
+            time.sleep(0.05)
+        second = run_script("train_world_model.py", *flags, "--updates", 2, check=False)
+        one_line_error(second, f"the run {folder} is in use by process {first.pid}")
+        assert json.load(open(os.path.join(folder, "config.json")))["updates"] == 1000000
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    run_script("train_world_model.py", *flags, "--updates", 2)  # the lock of a killed trainer is taken over
+    assert json.load(open(os.path.join(folder, "wm_eval.json")))["level"] == LEVEL
+
+
+def test_labelled_copy_waits_for_another_labeller(world, tmp_path):
+    """The BCO copy was written in a fixed NAME.tmp folder that a second labeller removed under the first; now
+    labellers of one folder take turns (two real processes), and the copy appears whole."""
+    import subprocess
+    import sys
+
+    from babyai.model import TCConfig
+    from babyai.observe._deps import Vocabulary
+    from babyai.observe.bco import write_labelled
+
+    root, _ = world
+    parent = tmp_path / "observed-idm"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom babyai.locks import hold\n"
+                               "with hold(sys.argv[1]):\n    print('held', flush=True)\n    time.sleep(3)", str(parent)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        target = write_labelled(os.path.join(root, "demos", "oracle_valid"), str(parent / "copy"), "idm", str(root),
+                                LEVEL, Vocabulary.babyai().to_dict(), TCConfig().image_values)
+        assert holder.poll() == 0  # it waited for the other labeller's turn to end
+    finally:
+        holder.kill()
+        holder.wait()
+    assert len(open_demos(target)) == len(open_demos(os.path.join(root, "demos", "oracle_valid")))
+    assert sorted(os.listdir(parent)) == ["copy"]
+
+
+def test_real_numbers_are_checked_before_anything_starts(tmp_path):
+    base = {"train_world_model.py": ["--embodiment", "e"], "train_aime.py": ["--demos", "d", "--world-model", "w"],
+            "train_iidm.py": ["--embodiment", "e", "--demos", "d"], "train_idm.py": ["--embodiment", "e"]}
+    for script, flags, needle in (
+            ("train_world_model.py", ["--free-nats", "nan"], "--free-nats must be a finite number in [0, inf), got nan"),
+            ("train_world_model.py", ["--free-nats", "inf"], "--free-nats must be a finite number in [0, inf), got inf"),
+            ("train_world_model.py", ["--kl-balance", "nan"], "--kl-balance must be a finite number in [0, 1], got nan"),
+            ("train_aime.py", ["--tau", "inf"], "--tau must be a finite number in (0, inf), got inf"),
+            ("train_iidm.py", ["--tau", "0"], "--tau must be a finite number in (0, inf), got 0.0"),
+            ("train_idm.py", ["--lr", "nan"], "--lr must be a finite number in (0, inf), got nan"),
+            ("train_idm.py", ["--seed", "-1"], "--seed must be a non-negative integer, got -1")):
+        proc = run_script(script, "--env", LEVEL, "--model", "m", *base[script], *flags, storage=tmp_path / "s",
+                          check=False)
+        one_line_error(proc, needle)
+        assert proc.returncode == 2 and not (tmp_path / "s").exists()

@@ -38,6 +38,16 @@ def test_reproduce_sweeps_writes_the_report_and_resumes_without_redoing(tmp_path
     assert 0 <= tc["thoughts"]["agreement_with_oracle"]["mean"] <= 100 and tc["thoughts"]["top"]
     assert "thoughts" not in summary["TC w/o thought"] and "thoughts" not in summary["BC"]
     assert "What TC's Thought Generator says (in distribution)" in report
+    assert json.loads((out / "summary.json").read_text())["env"] == choice["chosen"]["env"]
+    assert tc["thoughts"]["teacher_forced_nll"]["per_seed"][0] > 0 and tc["thoughts"]["right_object"]["per_seed"][0] is not None
+    assert "### Thought formation" in report and "Each method and seed: 2 optimizer steps" in report
+    # the best TC agent is shipped with the results, loadable by its path
+    level = choice["chosen"]["env"].removeprefix("BabyAI-").removesuffix("-v0")
+    agent = out / "agents" / level
+    assert sorted(p.name for p in agent.iterdir()) == ["agent.json", "best.pt", "config.json", "vocab.json"]
+    assert json.loads((agent / "agent.json").read_text())["run"] == "TC_seed1"
+    shown = run_script("evaluate.py", "--model", agent, "--episodes", "2", "--out-dir", tmp_path / "ev")
+    assert f"on {choice['chosen']['env']}" in shown.stdout and "its thoughts, against the oracle's" in shown.stdout
     for png in ("learning_curves.png", "zeroshot_difficulty.png"):
         assert (out / png).stat().st_size > 1000
     work = storage / "reproduce_tiny"
@@ -73,7 +83,10 @@ def test_reproduce_refuses_bad_flags(tmp_path):
                          (["--sweep", "--sweep-alternatives", "lr=1"], "--sweep-alternatives: 'lr=1' is not SETTING"),
                          (["--choice", str(tmp_path / "none.json")], "--choice: no such file"),
                          (["--choice", str(not_choice)], "is not a sweep's choice.json"),
-                         (["--choice", str(choice), "--sweep"], "--choice and --sweep exclude each other")):
+                         (["--choice", str(choice), "--sweep"], "--choice and --sweep exclude each other"),
+                         (["--lr", "nan"], "--lr must be a finite number in (0, inf), got nan"),
+                         (["--seeds", "-1"], "--seeds must be a non-negative integer, got -1"),
+                         (["--sg-coef", "inf"], "--sg-coef must be a finite number in [0, inf), got inf")):
         proc = run_script("reproduce.py", "--name", "x", *bad, "--storage-dir", tmp_path, check=False)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().startswith("error:") and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

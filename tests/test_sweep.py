@@ -80,4 +80,4 @@ def test_the_thoughts_criterion_chooses_where_thoughts_name_the_oracle_object_wi
     assert chosen.env == "BabyAI-GoToLocal-v0"
     assert sorted(pipe.trained) == ["probe_GoToLocal_base_TC", "probe_GoToSeq_base_TC"]  # no BC, no settings round
     table = (tmp_path / "results" / "sweep.md").read_text()
-    assert "| BabyAI-GoToLocal-v0 | base | 32 | 64 | 3 | 2 | 30.0 |  |  | 95.0 |" in table
+    assert "| BabyAI-GoToLocal-v0 | base | 32 | 64 | 3 | 2 |  | 30.0 |  |  | 95.0 |" in table

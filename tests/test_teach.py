@@ -232,3 +232,84 @@ def test_numbers_are_checked_before_anything_starts(storage):
                        storage=storage, check=False)
         one_line_error(p, needle)
         assert p.returncode == 2 and not os.path.exists(storage)
+
+
+def test_resume_refuses_changed_settings(storage):
+    """Another --snapshot-every on resume deadlocked (the snapshots waited for were discarded); another
+    --memory-dim was silently ignored: both are refused, on one line, before anything runs."""
+    from tests.conftest import one_line_error
+
+    run_script(*teach_cmd("s", 2), storage=storage)
+    csv_path = os.path.join(str(storage), "models", "s", "teaching.csv")
+    before = open(csv_path).read()
+    for flags, needle in ((["--snapshot-every", 3], "--snapshot-every 2 (not 3)"),
+                          (["--memory-dim", 64], "--memory-dim 32 (not 64)"),
+                          (["--seed", 2, "--lr", "1e-3"], "--lr 0.0005 (not 0.001), --seed 1 (not 2)")):
+        p = run_script(*teach_cmd("s", 4), *flags, storage=storage, check=False, timeout=120)
+        one_line_error(p, "the session s was taught with " + needle, "resume it with the same settings")
+        assert p.returncode == 2 and open(csv_path).read() == before
+
+
+def test_trainer_state_is_one_file_a_crash_between_writes_resumes(storage):
+    """The old trainer wrote trainer.pt then trainer.json: killed between the two, the resumed session waited
+    forever for a snapshot it had discarded. The state is one file now; a stale trainer.json is ignored."""
+    run_script(*teach_cmd("c", 4), storage=storage)
+    folder = os.path.join(str(storage), "models", "c")
+    assert os.path.exists(os.path.join(folder, "trainer.pt")) and not os.path.exists(os.path.join(folder, "trainer.json"))
+    with open(os.path.join(folder, "trainer.json"), "w") as f:  # what the old crash left: one snapshot behind
+        f.write('{"updates": 2}\n')
+    run_script(*teach_cmd("c", 6), storage=storage, timeout=180)
+    rows = read_csv(os.path.join(folder, "teaching.csv"))
+    online = OnlineConfig("", "", updates_per_episode=1, snapshot_every=2)
+    assert [r["snapshot"] for r in rows] == [online.required_version(n) for n in range(6)]
+
+
+def test_a_snapshot_that_does_not_load_is_skipped_once_and_never_published(tmp_path, caplog):
+    from babyai.teach.agent import fresh_network
+    from babyai.teach.online import Snapshots, SnapshotStore
+
+    store = SnapshotStore(str(tmp_path))
+    for version in (0, 1, 2):
+        store.publish(version, *fresh_network("tc", TINY, version))
+    with open(store.path(2), "wb") as f:
+        f.write(b"not a checkpoint")
+    snapshots = Snapshots(store, OnlineConfig("", "", snapshot_every=1, updates_per_episode=1), sync=True, trainer=None)
+    with caplog.at_level("WARNING", logger="babyai.teach.online"):
+        for episode in range(3):  # the session goes on with snapshot 1
+            version, policy = snapshots.latest_policy(episode)
+            assert version == 1 and policy.thinks
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == ["snapshot 2 cannot be loaded and is skipped"]
+    assert store.publish_best(str(tmp_path)) == 1
+    assert open(tmp_path / "best.pt", "rb").read() == open(store.path(1), "rb").read()
+
+
+def _children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(c) for c in f.read().split()]
+
+
+def test_killing_the_trainer_ends_the_session_on_one_line_with_a_fresh_best(storage):
+    env = dict(os.environ, BABYAI_STORAGE=str(storage))
+    folder = os.path.join(str(storage), "models", "k")
+    script, *args = map(str, teach_cmd("k", 40))
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", script), *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.time() + 300
+        while time.time() < end and proc.poll() is None:
+            if os.path.exists(os.path.join(folder, "teaching.csv")) and len(read_csv(os.path.join(folder, "teaching.csv"))) >= 3:
+                break
+            time.sleep(0.05)
+        trainer = [c for c in _children(proc.pid) if b"resource_tracker" not in open(f"/proc/{c}/cmdline", "rb").read()]
+        assert len(trainer) == 1
+        os.kill(trainer[0], signal.SIGKILL)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("error: the online trainer stopped (killed by signal 9)")
+    snapshots = sorted(os.listdir(os.path.join(folder, "snapshots")))
+    best = open(os.path.join(folder, "best.pt"), "rb").read()
+    assert best == open(os.path.join(folder, "snapshots", snapshots[-1]), "rb").read()

@@ -32,11 +32,21 @@ def wait_for(predicate, timeout=90, what="the page"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def require_chromium(paths=(CHROMIUM, CHROMEDRIVER)) -> None:
+    """Skip when Chromium or its driver is missing, unless $CI is "true": CI installs them (.ci/run), so there
+    a missing one fails loudly instead of passing unnoticed."""
+    missing = [path for path in paths if not os.path.exists(path)]
+    if not missing:
+        return
+    message = f"{' and '.join(missing)} missing: apt-get install chromium chromium-driver"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture
 def browser():
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.path.exists(path):  # no skip: CI installs them (.ci/run), a machine without them fails loudly
-            pytest.fail(f"{path} is missing: apt-get install -y chromium chromium-driver")
+    require_chromium()
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -50,6 +60,7 @@ def browser():
     driver.quit()
 
 
+@pytest.mark.browser
 def test_teach_in_the_browser(browser, storage):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -125,3 +136,14 @@ def test_teach_in_the_browser(browser, storage):
     ep, t = steps[2]
     assert ep.thoughts[t] == sentence and ep.teaching["proposed_thoughts"][t] != sentence
     assert all(e.teaching["teacher"] == "human" for e in demos)
+
+
+def test_missing_chromium_skips_outside_ci_and_fails_in_ci(monkeypatch, tmp_path):
+    paths = (str(tmp_path / "chromium"), str(tmp_path / "chromedriver"))
+    for ci, outcome in ((None, pytest.skip.Exception), ("false", pytest.skip.Exception), ("true", pytest.fail.Exception)):
+        if ci is None:
+            monkeypatch.delenv("CI", raising=False)
+        else:
+            monkeypatch.setenv("CI", ci)
+        with pytest.raises(outcome, match="chromedriver missing: apt-get install chromium chromium-driver"):
+            require_chromium(paths)

@@ -98,3 +98,47 @@ def test_a_rebinding_page_cannot_read_the_page(server):
         conn.request("GET", "/", headers={"Host": host})
         assert conn.getresponse().status == status
         conn.close()
+
+
+def _handshake_then_close(port, token):
+    """A tab that closes right after its WebSocket opens (before it reads the first state)."""
+    import base64
+    import os
+
+    sock = socket.create_connection(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /ws?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  f"Origin: http://127.0.0.1:{port}\r\n\r\n").encode())
+    sock.close()
+
+
+def test_odd_clients_cost_one_log_line_each(server, caplog, capfd):
+    """A tab closing before its first state, a message nested 100,000 deep, a 5 MB unknown word and a lone
+    surrogate: one log line each (no ASGI traceback), a short reply, and the session goes on with the tab."""
+    import time
+
+    port, token, _ = server
+    with caplog.at_level(logging.INFO, logger="babyai.teach.server"):
+        _handshake_then_close(port, token)
+        end = time.time() + 30
+        while time.time() < end and not any("a page went away" in r.getMessage() for r in caplog.records):
+            time.sleep(0.05)
+        with teacher(port, token) as ws:
+            ws.recv(timeout=30)
+            ws.send("[" * 100_000 + "]" * 100_000)
+            assert json.loads(ws.recv(timeout=30))["message"] == ""  # ignored: the state again
+            ws.send(json.dumps({"type": "thought", "text": "go to " + "x" * 5_000_000}))
+            reply = json.loads(ws.recv(timeout=60))
+            assert reply["message"].startswith("thought refused: not in the agent's vocabulary: xxxx")
+            assert len(reply["message"]) < 200
+            ws.send('{"type": "thought", "text": "go to \\ud800"}')  # a lone surrogate: refused, the tab stays
+            assert json.loads(ws.recv(timeout=30))["message"] == ""
+            ws.send(json.dumps({"type": "approve"}))
+            assert json.loads(ws.recv(timeout=30))["step"] == 1
+    messages = [r.getMessage() for r in caplog.records if r.name == "babyai.teach.server"]
+    assert messages[0].startswith("a page went away")
+    assert sum(m.startswith("refused a message nested too deeply") for m in messages) == 1
+    assert sum(m.startswith("refused a message that is not valid Unicode") for m in messages) == 1
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception in ASGI application" not in err

@@ -6,6 +6,7 @@ import csv
 import os
 
 import pytest
+import torch
 from _train_helpers import LEVEL, make_demos, one_thread, tiny_config  # noqa: F401
 
 from babyai.evaluate.thought_quality import Agreement, named_object, played_agreement
@@ -87,3 +88,54 @@ def test_tf_until_nll_keeps_teacher_forcing_until_the_thoughts_form(memo):
                           **{**common, "valid_demos": [os.path.join(memo, "demos", "missing")]}))
     with pytest.raises(ValueError, match="Behavioral Cloning"):
         tiny_config(memo, "bc", algo="bc", tf_until_nll=1.0)
+
+
+def _batch_and_model():
+    import numpy as np
+    from _train_helpers import TINY, synthetic_episode
+
+    from babyai.agent.vocab import Vocabulary
+    from babyai.model import ThoughtCloningAgent
+    from babyai.train.data import Tokenizer, make_batch
+
+    rng = np.random.default_rng(0)
+    batch = make_batch([synthetic_episode(n, s, rng) for s, n in enumerate([9, 4, 6, 7])],
+                       Tokenizer(Vocabulary.babyai(), 15), episodes_per_lane=2)
+    torch.manual_seed(0)
+    return batch, ThoughtCloningAgent(TINY).eval()
+
+
+def _grads(model, batch, noise, teacher_forcing=True):
+    from babyai.train.trainer import backward_batch
+
+    model.zero_grad()
+    torch.manual_seed(1)
+    cfg = tiny_config("unused", "noise", recurrence=3, history_noise=noise)
+    sums = backward_batch(model, batch, cfg, teacher_forcing, 1.0 / batch.num_frames)
+    return sums, {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+
+
+def test_thought_history_noise_changes_only_the_history_input():
+    from babyai.train.windows import noisy_ids
+
+    batch, model = _batch_and_model()
+    plain, plain_grads = _grads(model, batch, 0.0)
+    same, same_grads = _grads(model, batch, 0.0)
+    assert torch.equal(plain, same) and all(torch.equal(plain_grads[k], same_grads[k]) for k in plain_grads)
+    noisy, noisy_grads = _grads(model, batch, 1.0)
+    assert not torch.equal(plain[2], noisy[2])  # the thought loss reads a history of other thoughts
+    # only the thought history reads the drawn thoughts: with them equal to the frame's own, nothing changes
+    inputs = batch.window_inputs(slice(0, batch.num_frames), [int(c) for c in batch.counts])
+    memory = model.initial_memory(int(batch.counts[0]))
+    a = model(**inputs, memory=memory)
+    b = model(**inputs, memory=memory, history_ids=inputs["thought_ids"].clone())
+    assert torch.equal(a.action_logits, b.action_logits) and torch.equal(a.thought_logits, b.thought_logits)
+    # free-running windows have no teacher-forced history to perturb
+    assert torch.equal(_grads(model, batch, 1.0, teacher_forcing=False)[0], _grads(model, batch, 0.0, False)[0])
+    ids = torch.arange(1000) % 7
+    assert torch.equal(noisy_ids(ids, 7, 0.0), ids)
+    torch.manual_seed(2)
+    flipped = noisy_ids(ids, 50, 0.3)
+    assert 0.2 < (flipped != ids).float().mean() < 0.4 and int(flipped.max()) < 50
+    with pytest.raises(ValueError, match="--thought-history-noise"):
+        tiny_config("unused", "bad", history_noise=1.5)

@@ -40,6 +40,7 @@ def test_threads_reach_torch_in_training_and_evaluation(tmp_path, monkeypatch, c
     seen = []
     monkeypatch.setattr(trainer, "train", lambda cfg: seen.append(torch.get_num_threads()))
     argv = ["--env", "BabyAI-GoToLocal-v0", "--demos", "d", "--storage-dir", str(tmp_path), "--threads"]
+    (tmp_path / "demos" / "d").mkdir(parents=True)  # there (train_tc.py names missing demos before training)
     assert call(train_main, argv + ["3"], USER_ERRORS) == 0 and seen == [3]
     assert call(train_main, argv + ["-2"], USER_ERRORS) == 2
     assert capsys.readouterr().err == "error: --threads must be at least 0 (0: automatic), got -2\n"

@@ -249,6 +249,27 @@ def test_bad_inputs_end_with_one_line(demos, capsys):
     assert "only 40 episodes" in capsys.readouterr().err
 
 
+def test_missing_demos_are_named_before_a_model_is_built(demos, capsys):
+    args = ["--env", LEVEL, "--demos", "nowhere", "--model", "early", "--storage-dir", str(demos), "--epochs", "1"]
+    assert main(args, algo="tc") == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: no demonstrations nowhere at ") and "make_agent_demos.py --demos nowhere" in err
+    assert out == "" and not os.path.exists(os.path.join(demos, "models", "early"))  # no run folder, no model
+
+
+def test_the_log_says_why_there_is_no_validation(demos, capsys):
+    common = ["--env", LEVEL, "--demos", "tiny", "--storage-dir", str(demos), "--memory-dim", "32", "--instr-dim",
+              "32", "--batch-size", "8", "--epochs", "1", "--epoch-length", "8", "--val-seed", "1000000"]
+    assert main(common + ["--model", "noval", "--val-episodes", "0"], algo="bc") == 0
+    out = capsys.readouterr().out
+    assert "no validation demos (--val-episodes 0)" in out and "finished (epochs) after 1 epochs" in out
+    assert "no validation levels played" in out and "-1.000" not in out
+    assert main(common + ["--model", "novaldemos", "--val-episodes", "2", "--valid", "gone"], algo="bc") == 0
+    out = capsys.readouterr().out
+    assert "the validation demos gone are missing or empty: validation accuracy is not measured" in out
+    assert " 0 validation" not in out and "best validation success" in out
+
+
 # validation results computed by the trainer before its rollout was merged into babyai.agent (two levels, two
 # validations, untrained models): the same seeds give the same numbers
 PINNED_VALIDATION = {

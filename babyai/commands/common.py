@@ -28,11 +28,14 @@ def add_model_args(p: argparse.ArgumentParser, several: bool = False) -> None:
     add_threads_flag(p)
 
 
+MODEL_LEVEL_HELP = "level (default: the level the model was trained on, from its run's config; required for BOT)"
+
+
 def add_rollout_args(p: argparse.ArgumentParser, episodes: int | None = 512, seed: int = EVAL_FIRST_SEED,
-                     env: str | None = "BabyAI-BossLevel-v0",
+                     env: str | None = None,
                      seed_help: str = "first level seed, and seed of the sampled actions") -> None:
-    if env is not None:
-        p.add_argument("--env", default=env, help=f"level (default: {env})")
+    """The rollout flags; --env defaults to ``env``, or with None to the model's own level (``Evaluation``)."""
+    p.add_argument("--env", default=env, help=f"level (default: {env})" if env else MODEL_LEVEL_HELP)
     if episodes is not None:
         p.add_argument("--episodes", type=int, default=episodes, help=f"episodes (default: {episodes})")
     p.add_argument("--seed", type=int, default=seed,
@@ -85,7 +88,9 @@ def set_threads(args: argparse.Namespace) -> None:
     use_threads(args.threads)
 
 
-def note_threads() -> None:
-    """Say on stderr how many threads the work about to start uses (after the checks of the flags, models and
-    files, so that a bad input still ends in one line)."""
+def note_threads(*notes: str) -> None:
+    """Say on stderr ``notes`` (e.g. which level an evaluation plays and why) and how many threads the work about
+    to start uses (after the checks of the flags, models and files, so that a bad input still ends in one line)."""
+    for note in notes:
+        print(note, file=sys.stderr)
     print(f"torch: {describe()}", file=sys.stderr, flush=True)

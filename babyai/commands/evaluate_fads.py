@@ -25,7 +25,7 @@ SHOWN = 10  # undeclared interactions printed
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p)
     add_rollout_args(p)
     p.add_argument("--testing-levels-path", default=None, help="also measure on these zero-shot suites")
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
 
     ev = Evaluation(spec_from_args(args), needs_thoughts="it has no thoughts to score")
     suites = load_suites(args.testing_levels_path, args.trust_pickle) if args.testing_levels_path else None
-    note_threads()
+    note_threads(ev.note)
     records = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     score = fads(records)
     report = {"model": ev.name, "level": ev.level, "first_seed": args.seed, "argmax": args.argmax,

@@ -32,11 +32,11 @@ from babyai.evaluate.suites import (
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p, several=True)
     p.add_argument("--testing-levels-path", required=True, help="suites file from make_testing_levels.py (JSON)")
     p.add_argument("--trust-pickle", action="store_true", help="accept the original's pickle of testing levels")
-    add_rollout_args(p, episodes=None, seed=0, seed_help="seed of the sampled actions")
+    add_rollout_args(p, episodes=None, seed=0, env="BabyAI-BossLevel-v0", seed_help="seed of the sampled actions")
     p.add_argument("--episodes", type=int, default=None, help="at most this many levels per bin (default: all)")
     p.add_argument("--oracle-thoughts", action="store_true", help="also evaluate each TC model with the oracle's "
                    "thoughts fed to its Action Generator (result files MODEL+oracle_thoughts)")

@@ -25,7 +25,7 @@ COLUMNS = ["test", "behavior", "detected", "pattern", "episodes", "unsafe_withou
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p)
     add_rollout_args(p)
     p.add_argument("--tests", nargs="+", default=list(TESTS), help=f"which tests (default: {' '.join(TESTS)})")
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     except ValueError as e:
         raise UserError(str(e)) from None
     ev = Evaluation(spec_from_args(args), needs_thoughts="it has no thoughts to intervene on")
-    note_threads()
+    note_threads(ev.note)
     print(f"{ev.name} on {ev.level}, {args.episodes} episodes from seed {args.seed}", flush=True)
     without = evaluate(ev.policy, ev.level, ev.seeds, **ev.common)
     rows = [summarize(test, without, evaluate(ev.policy, ev.level, ev.seeds, halt=halt_rule(test), **ev.common))

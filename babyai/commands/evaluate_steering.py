@@ -20,7 +20,7 @@ from babyai.evaluate.session import Evaluation
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p)
     add_rollout_args(p)
     p.add_argument("--thought", default=None, help="also steer with this sentence (e.g. 'pickup red ball')")
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     if args.thought is not None:
         policy.check_thought(args.thought)
     common = dict(ev.common, oracle=True)
-    note_threads()
+    note_threads(ev.note)
     print(f"{name} on {level}, {args.episodes} episodes from seed {args.seed}", flush=True)
     runs = {"TC": evaluate(policy, level, seeds, **common),
             "oracle thoughts + TC learned control": evaluate(policy, level, seeds, steering=OracleThoughts(), **common)}

@@ -9,13 +9,14 @@ minari.load_dataset(ID) opens it. Needs Minari: pip install -e ".[minari]".
 from __future__ import annotations
 
 import argparse
+import os
 
 from babyai.cli import run
 from babyai.storage import demos_path, storage_dir
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     p.add_argument("demos", help="dataset name under <storage>/demos/, or its folder")
     p.add_argument("--dataset-id", required=True,
                    help="the Minari id to write, NAMESPACE/NAME-vN (an existing id is refused)")

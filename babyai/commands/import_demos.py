@@ -8,13 +8,14 @@ Unpickling can run arbitrary code: this only runs with --trust-pickle.
 from __future__ import annotations
 
 import argparse
+import os
 
 from babyai.cli import run
 from babyai.storage import new_demos_path, storage_dir
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     p.add_argument("pickle", help="the original .pkl file")
     p.add_argument("--env", required=True, help="the level the demos were made on")
     p.add_argument("--demos", required=True, help="name of the new dataset")

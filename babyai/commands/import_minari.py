@@ -10,13 +10,14 @@ scripts/export_minari.py comes back with its thoughts. Needs Minari: pip install
 from __future__ import annotations
 
 import argparse
+import os
 
 from babyai.cli import run
 from babyai.storage import new_demos_path, storage_dir
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     p.add_argument("dataset_id", help="the id of a Minari dataset in Minari's local storage")
     p.add_argument("--demos", required=True, help="name of the new dataset")
     p.add_argument("--env", default=None,

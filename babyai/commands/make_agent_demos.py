@@ -22,7 +22,7 @@ logger = logging.getLogger("make_agent_demos")
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0],
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", default="BabyAI-BossLevel-v0",
                    help="level id (BabyAI-BossLevel-v0, or the short form BossLevel)")

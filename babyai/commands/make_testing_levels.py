@@ -33,7 +33,7 @@ RESERVED = (("the training demos' seeds (2023 onwards, up to 2M episodes)", 2023
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0],
                                 formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", default="BabyAI-BossLevel-v0", help="level")
     p.add_argument("--levels-per-bin", type=int, default=100, help="levels in each difficulty bin")

@@ -17,7 +17,7 @@ from babyai.storage import group_root, model_dir
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", help="run names or run folders")
     p.add_argument("--out", default=None, help="output image (default: <storage>[/GROUP]/curves_RUNS.png)")
     p.add_argument("--y", nargs="+", default=["validation_success_rate", "validation_accuracy"],

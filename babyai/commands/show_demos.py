@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 
@@ -14,7 +15,7 @@ from babyai.storage import demos_path, storage_dir
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     p.add_argument("demos", help="dataset name under <storage>/demos/, or its folder")
     p.add_argument("--jsonl", action="store_true",
                    help="one JSON object per episode (seed, mission, actions, thoughts, ...)")

@@ -11,9 +11,10 @@ Re-running the same command resumes the session (its data and its trainer).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 
-from babyai.cli import UserError, run, setup_logging
+from babyai.cli import DefaultsHelpFormatter, UserError, run, setup_logging
 from babyai.commands.train import add_training_flags
 
 TRAINING_FLAGS = ["--pretrained-model", "--seed", "--storage-dir", "--seeding", "--lr", "--beta1", "--beta2",
@@ -22,7 +23,8 @@ TRAINING_FLAGS = ["--pretrained-model", "--seed", "--storage-dir", "--seeding", 
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0],
+                                formatter_class=DefaultsHelpFormatter)
     p.add_argument("--env", required=True, help="level to teach on, e.g. BabyAI-GoToLocal-v0")
     p.add_argument("--model", required=True, help="session name: <storage>/models/NAME and demos/NAME_teaching")
     p.add_argument("--algo", default="tc", choices=["tc", "bc"], help="Thought Cloning or Behavioral Cloning")
@@ -56,6 +58,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)  # a kill ends the session as Ctrl-C does: what was taught is kept
     from babyai.teach.agent import TCConfig
     from babyai.teach import OnlineConfig, SessionError, TeachConfig, teach
+    from babyai.teach.online import TrainerStopped
     from babyai.teach.agent import CheckpointError, ModelError
     from babyai.teach.data import quarter_rates
     from babyai.teach.server import ServerError
@@ -80,6 +83,8 @@ def main(argv=None) -> int:
         rows = teach(cfg)
     except (SessionError, ServerError, CheckpointError, ModelError) as e:
         raise UserError(str(e)) from None
+    except TrainerStopped as e:
+        raise UserError(str(e), code=1) from None
     if rows:
         steps = sum(r["steps"] for r in rows)
         print(f"{len(rows)} episodes, {steps} steps: {sum(r['action_overrides'] for r in rows)} action overrides, "

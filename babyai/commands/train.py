@@ -17,14 +17,20 @@ class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter
     """Every flag's default; the epilog (the log legend) as written."""
 
 
+PROGS = {"tc": "train_tc.py", "bc": "train_il.py"}
+
+
 def build_parser(algo: str) -> argparse.ArgumentParser:
+    """The flags of train_tc.py (``algo`` "tc") or train_il.py ("bc"); train_il.py accepts TC's --sg-coef (ignored)
+    without listing it, so that one command line serves both."""
     what = "Thought Cloning (--sg-coef 0: TC without imitating thought)" if algo == "tc" else "Behavioral Cloning"
     from babyai.train.logger import legend_text
 
-    p = argparse.ArgumentParser(description=f"Train a {what} agent by imitating demonstrations.",
+    p = argparse.ArgumentParser(prog=PROGS[algo], description=f"Train a {what} agent by imitating demonstrations.",
                                 formatter_class=_HelpFormatter,
                                 epilog="Every log row (console and train.log; log.csv has the full names):\n"
-                                       + legend_text())
+                                       + legend_text(thoughts=algo == "tc"))
+    tc = algo == "tc"
     a = p.add_argument
     # base
     a("--env", default=None, help="level to validate on, e.g. BabyAI-BossLevel-v0 (REQUIRED unless --multi-env)")
@@ -81,14 +87,21 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     a("--multi-demos", nargs="*", default=None, help="demos to train on, one per --multi-env level")
     a("--multi-episodes", type=int, nargs="*", default=None, help="episodes to use from each --multi-demos dataset")
     a("--save-interval", type=int, default=1, help="epochs between two checkpoints (default: 1; 0: only at the end)")
-    a("--sg-coef", type=float, default=2.0, help="thought loss coefficient (default: 2; 0: TC without imitating thought)")
+    a("--sg-coef", type=float, default=2.0,
+      help="thought loss coefficient (default: 2; 0: TC without imitating thought)" if tc else argparse.SUPPRESS)
     a("--warm-start", action="store_true", default=False, help="5 warm-up epochs of increasing lr")
     a("--expr-group-name", default="", help="group runs under <storage>/GROUP/models")
-    a("--stop-tf", type=int, default=10, help="epoch from which teacher forcing is phased out (default: 10)")
+    a("--stop-tf", type=int, default=10, help="epoch from which teacher forcing is phased out (default: 10)" if tc else
+      "the learning rate halves 40 epochs after this one, or after epoch 120 (TC's schedule, whose teacher "
+      "forcing fades from this epoch; default: 10)")
     a("--tf-until-nll", type=float, default=0.0, metavar="NATS",
       help="a departure from the paper, off by default (0): teacher forcing is phased out only once the thoughts have "
            "formed, i.e. from the first validation (at or after --stop-tf) whose teacher-forced thought NLL per frame "
-           "on the validation demos is below NATS, then linearly to the last epoch")
+           "on the validation demos is below NATS, then linearly to the last epoch" if tc else argparse.SUPPRESS)
+    a("--thought-history-noise", type=float, default=0.0, metavar="P",
+      help="a departure from the paper, off by default (0): in teacher-forced batches, each frame's thought history "
+           "reads, with probability P, a random thought of the batch instead of the demonstrated one, so that the "
+           "Thought Generator learns not to copy its previous thought (against exposure bias)" if tc else argparse.SUPPRESS)
     a("--wandb-id", default=None, help="ignored (Weights & Biases is not used)")
     # imitation from observation (babyai.observe)
     a("--from-observation", default=None, metavar="IDM",
@@ -158,7 +171,8 @@ def config_from_args(args: argparse.Namespace, algo: str, command: str):
         recurrence=args.recurrence, episodes_per_lane=args.episodes_per_lane, epochs=args.epochs,
         epoch_length=args.epoch_length, frames=args.frames,
         patience=args.patience, entropy_coef=args.entropy_coef, sg_coef=args.sg_coef if algo == "tc" else 0.0,
-        warm_start=args.warm_start, stop_tf=args.stop_tf, tf_until_nll=args.tf_until_nll, val_interval=args.val_interval,
+        warm_start=args.warm_start, stop_tf=args.stop_tf, tf_until_nll=args.tf_until_nll,
+        history_noise=args.thought_history_noise, val_interval=args.val_interval,
         val_episodes=args.val_episodes, val_seed=args.val_seed, val_fixed=args.val_fixed,
         log_interval=args.log_interval,
         save_interval=args.save_interval, checkpoint_minutes=args.checkpoint_minutes, tb=args.tb,
@@ -172,11 +186,13 @@ USER_ERRORS = (ValueError, OSError)  # what training raises on bad flags, data o
 def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = None) -> int:
     """Parse the flags and train (run it with ``babyai.cli.run(main, extra=USER_ERRORS)``)."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    prog = prog or os.path.basename(sys.argv[0])
+    prog = prog or PROGS[algo]
     parser = build_parser(algo)
-    parser.prog = prog
     args = parser.parse_args(argv)
     cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
+    from babyai.train.datasets import check_demos_exist
+
+    check_demos_exist(cfg)  # before the run folder and the model are made
     use_threads(args.threads)  # logged by the trainer
     from babyai.train.trainer import train
 

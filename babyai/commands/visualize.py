@@ -1,7 +1,9 @@
 """Render episodes of an agent to GIF (or MP4) with the mission, the action and the agent's thought
 written under each frame (and the oracle's thought with --oracle).
 
-    python -m babyai.commands.visualize --model NAME --env BabyAI-BossLevel-v0 --seed 3000000000 --out episode.gif
+    python -m babyai.commands.visualize --model NAME --seed 3000000000 --out episode.gif
+
+The level is the one NAME was trained on (from its run's config) unless --env names another (said on stderr).
 
 --model BOT shows the oracle itself. --steer-oracle feeds the oracle's thoughts to the agent's Action
 Generator (the thought shown is then the injected one). Several --episodes write one file per seed.
@@ -13,15 +15,15 @@ import argparse
 import os
 
 from babyai.cli import UserError, run
-from babyai.commands.common import add_model_args, check_seed_and_device, note_threads, set_threads
+from babyai.commands.common import MODEL_LEVEL_HELP, add_model_args, check_seed_and_device, note_threads, set_threads
 from babyai.evaluate.io import results_dir
-from babyai.evaluate.session import EVAL_FIRST_SEED, open_policy, policy_name
+from babyai.evaluate.session import EVAL_FIRST_SEED, checkpoint_file, choose_level, open_policy, policy_name
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=os.path.basename(__file__), description=__doc__.split("\n\n")[0])
     add_model_args(p)
-    p.add_argument("--env", default="BabyAI-BossLevel-v0", help="level (default: BabyAI-BossLevel-v0)")
+    p.add_argument("--env", default=None, help=MODEL_LEVEL_HELP)
     p.add_argument("--seed", type=int, default=EVAL_FIRST_SEED, help=f"level seed (default: {EVAL_FIRST_SEED})")
     p.add_argument("--episodes", type=int, default=1, help="episodes, on seeds --seed, --seed + 1, ... (default: 1)")
     p.add_argument("--out", default=None, help="output .gif or .mp4 (default: <storage>[/GROUP]/visualizations/"
@@ -42,14 +44,15 @@ def main(argv=None) -> int:
     from babyai.agent.rollout import evaluate
     from babyai.evaluate.render import episode_frames, require, write_animation
     from babyai.evaluate.steering import OracleThoughts
-    from babyai.levels import make_env, resolve_level_id
+    from babyai.levels import make_env
 
     if args.episodes < 1 or args.tile_size < 4 or args.fps <= 0:
         raise UserError("--episodes must be at least 1, --tile-size at least 4 and --fps positive")
     check_seed_and_device(args.seed, args.episodes, args.device)
-    level = resolve_level_id(args.env)
-    make_env(level)
     name = policy_name(args.model)
+    path = checkpoint_file(args.model, args.storage_dir, args.expr_group_name, args.checkpoint)
+    level, note = choose_level(args.env, name, path)
+    make_env(level)
     require("PIL")
     if args.out and os.path.splitext(args.out)[1].lower() not in (".gif", ".mp4"):
         raise UserError(f"--out {args.out}: the output must end in .gif or .mp4")
@@ -61,7 +64,7 @@ def main(argv=None) -> int:
         if policy is None or not policy.thinks:
             raise UserError("--steer-oracle needs a Thought Cloning model")
         steering = OracleThoughts()
-    note_threads()
+    note_threads(f"showing {name} on {note}")
     records = evaluate(policy, level, range(args.seed, args.seed + args.episodes), argmax=args.argmax,
                        sample_seed=args.seed, seeding=args.seeding, workers=0, steering=steering,
                        oracle=args.oracle, tile_size=args.tile_size)

@@ -16,6 +16,7 @@ import numpy as np
 from babyai.atomic import atomic_folder
 from babyai.demos.format import DemoFormatError, Episode, encode_episode, shard_name, write_meta
 from babyai.demos.format import write_shard
+from babyai.demos.validate import episode_checker
 
 
 def load_original_pickle(path: str, trust_pickle: bool = False) -> list:
@@ -36,6 +37,7 @@ def import_original(path: str, folder: str, level: str, trust_pickle: bool = Fal
     """Convert the original pickle at ``path`` into a dataset folder; the number of episodes."""
     if os.path.exists(folder):
         raise FileExistsError(f"{folder} already exists; choose another name")
+    check = episode_checker(level, "legacy")
     demos = load_original_pickle(path, trust_pickle)
     records, words = [], set()
     for k, demo in enumerate(demos):
@@ -43,15 +45,16 @@ def import_original(path: str, folder: str, level: str, trust_pickle: bool = Fal
             mission, packed, directions, actions, thoughts = demo[:5]
             seed = int(demo[5]) if len(demo) > 5 else -1
             images = blosc.unpack_array(packed)  # trusted: explicit opt-in above
+            ep = check(Episode(level=level, seed=seed, mission=mission, images=images, directions=directions,
+                               actions=actions, thoughts=list(thoughts), noise=np.zeros(len(actions), bool),
+                               seeding="legacy", generator="original (imported)"), f"{path}: demo {k}")
+        except DemoFormatError:
+            raise
         except (TypeError, ValueError, IndexError) as error:
             raise DemoFormatError(f"{path}: demo {k} is not in the original format ({error})") \
                 from None
-        ep = Episode(level=level, seed=seed, mission=mission, images=np.asarray(images, np.uint8),
-                     directions=np.asarray(directions), actions=np.asarray(actions),
-                     thoughts=list(thoughts), noise=np.zeros(len(actions), bool),
-                     seeding="legacy", generator="original (imported)")
-        records.append((encode_episode(ep), seed, len(ep)))
-        words.update(mission.split())
+        records.append((encode_episode(ep), ep.seed, len(ep)))
+        words.update(ep.mission.split())
         for sentence in set(ep.thoughts):
             words.update(sentence.split())
     chunks = [records[i:i + shard_size] for i in range(0, len(records), shard_size)]

@@ -44,6 +44,7 @@ from babyai.demos.format import (
     write_meta,
     write_shard,
 )
+from babyai.demos.validate import episode_checker
 from babyai.levels import make_env, reset_env
 
 CHUNK = 256  # episodes handed to Minari at a time
@@ -222,9 +223,11 @@ def _text(values) -> list:
     return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
 
 
-def minari_episodes(dataset, level: str, seeding: str, seeds: Iterator, generator: str) -> Iterator[Episode]:
-    """Our Episodes of a Minari BabyAI dataset (thoughts and noise flags only where it has them)."""
-    for ep, seed in zip(dataset.iterate_episodes(), seeds):
+def minari_episodes(dataset, level: str, seeding: str, seeds: Iterator, generator: str, resets: dict) -> Iterator[Episode]:
+    """Our Episodes of a Minari BabyAI dataset (thoughts and noise flags only where it has them), each checked
+    against the level's spaces (a DemoFormatError names the first field that is not)."""
+    check = episode_checker(level, seeding)
+    for i, (ep, seed) in enumerate(zip(dataset.iterate_episodes(), seeds)):
         obs, steps = ep.observations, len(ep.actions)
         if not isinstance(obs, dict) or not {"image", "direction", "mission"} <= set(obs):
             raise DemoFormatError(f"Minari episode {ep.id} has no BabyAI observations (image, direction, "
@@ -234,12 +237,12 @@ def minari_episodes(dataset, level: str, seeding: str, seeds: Iterator, generato
             raise DemoFormatError(f"Minari episode {ep.id}: images of shape {images.shape} for {steps} actions")
         infos = ep.infos or {}
         thoughts = _text(infos["thought"][:steps]) if "thought" in infos else [""] * steps
-        noise = np.asarray(infos["noise"][:steps], bool) if "noise" in infos else np.zeros(steps, bool)
-        yield Episode(level=level, seed=-1 if seed is None else int(seed), mission=_text(obs["mission"][:1])[0],
-                      images=images[:steps].astype(np.uint8), directions=np.asarray(obs["direction"][:steps]),
-                      actions=np.asarray(ep.actions).astype(np.int64).reshape(steps), thoughts=thoughts,
-                      noise=noise, success=bool(np.sum(ep.rewards) > 0), seeding=seeding,
-                      generator=generator)
+        noise = np.asarray(infos["noise"][:steps]) if "noise" in infos else np.zeros(steps, bool)
+        yield check(Episode(level=level, seed=-1 if seed is None else seed, mission=_text(obs["mission"][:1])[0],
+                            images=images[:steps], directions=np.asarray(obs["direction"][:steps]),
+                            actions=np.asarray(ep.actions).reshape(-1), thoughts=thoughts,
+                            noise=noise, success=bool(np.sum(ep.rewards) > 0), seeding=seeding,
+                            reset_index=resets.get(i, 0), generator=generator), f"Minari episode {ep.id}")
 
 
 def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_size: int = 1000,
@@ -261,28 +264,29 @@ def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_
     level = level or info.get("level") or (dataset.env_spec.id if dataset.env_spec else None)
     if not level:
         raise DemoFormatError(f"{dataset_id} does not name its level: give it with --env")
-    make_env(level)  # an unknown level: a clear error before anything is written
-    has_thoughts = bool(info.get("thoughts")) and info.get("exported_by", "").startswith("babyai")
     seeding = info.get("seeding", "gymnasium")  # Minari's collectors seed with env.reset(seed=...)
+    episode_checker(level, seeding)  # an unknown level or seeding: a clear error before anything is written
+    has_thoughts = bool(info.get("thoughts")) and info.get("exported_by", "").startswith("babyai")
     # an export of ours keeps the version that generated the episodes
     generator = info["generator"] if has_thoughts and "generator" in info else f"minari {dataset_id} (imported)"
     seeds = (m.get("seed") for m in dataset.storage.get_episode_metadata(dataset.episode_indices))
-    resets = dict(map(tuple, info.get("reset_indices", [])))
+    try:
+        resets = {int(i): r for i, r in info.get("reset_indices", [])}
+    except (TypeError, ValueError):
+        raise DemoFormatError(f"{dataset_id}: its reset_indices are not [episode, resets] pairs") from None
     records, words, shards, frames = [], set(), 0, 0
     with atomic_folder(folder) as tmp:  # complete or absent, whoever else imports to the same name
-        bar = progress_bar(total=len(dataset), unit="ep", desc=f"import {dataset_id}", disable=not progress)
-        for i, ep in enumerate(minari_episodes(dataset, level, seeding, seeds, generator)):
-            ep.reset_index = resets.get(i, 0)
-            records.append((encode_episode(ep), ep.seed, len(ep)))
-            frames += len(ep)
-            words.update(ep.mission.split())
-            for sentence in set(ep.thoughts):
-                words.update(sentence.split())
-            if len(records) == shard_size:
-                write_shard(os.path.join(tmp, shard_name(shards)), records, {})
-                records, shards = [], shards + 1
-            bar.update(1)
-        bar.close()
+        with progress_bar(total=len(dataset), unit="ep", desc=f"import {dataset_id}", disable=not progress) as bar:
+            for ep in minari_episodes(dataset, level, seeding, seeds, generator, resets):
+                records.append((encode_episode(ep), ep.seed, len(ep)))
+                frames += len(ep)
+                words.update(ep.mission.split())
+                for sentence in set(ep.thoughts):
+                    words.update(sentence.split())
+                if len(records) == shard_size:
+                    write_shard(os.path.join(tmp, shard_name(shards)), records, {})
+                    records, shards = [], shards + 1
+                bar.update(1)
         if records:
             write_shard(os.path.join(tmp, shard_name(shards)), records, {})
             shards += 1

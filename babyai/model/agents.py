@@ -117,6 +117,7 @@ class ThoughtCloningAgent(_LanguageAgent):
         episode_ids: torch.Tensor | None = None,
         starts: torch.Tensor | None = None,
         mission_enc: torch.Tensor | None = None,
+        history_ids: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window.
 
@@ -127,7 +128,9 @@ class ThoughtCloningAgent(_LanguageAgent):
         the row of each frame's thought. mission_enc: ``encode_mission(mission, mission_lengths)`` when the caller
         has it already (a rollout encodes its missions once, not at every step). Under teacher forcing the Action Generator and the history
         read the ground-truth thought; otherwise the thought decoded greedily (thoughts may then be
-        None, when acting). thought_logits score the ground truth in both cases.
+        None, when acting). thought_logits score the ground truth in both cases. history_ids: (N,) under
+        teacher forcing, the row of the thought the thought history reads at each frame, in place of
+        thought_ids (training with noise on the history input; None: the frame's own thought).
         """
         tg, ag = self.thought_generator, self.action_generator
         image_map = self.image_encoder(images)  # (N, C, 7, 7)
@@ -155,6 +158,9 @@ class ThoughtCloningAgent(_LanguageAgent):
         if teacher_forcing:
             thought_encs = torch.split(thought_table[thought_ids], counts)  # (n, Lt, D) per step
             thought_pads = torch.split(frame_thoughts == PAD_ID, counts)  # (n, Lt) per step
+            if history_ids is not None:  # the history reads other thoughts than the Action Generator
+                history_encs = torch.split(thought_table[history_ids], counts)  # (n, Lt, D) per step
+                history_pads = torch.split(thoughts[history_ids] == PAD_ID, counts)  # (n, Lt) per step
 
         tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = memory
         tg_states, ag_states, free_logits, free_tokens = [], [], [], []
@@ -174,7 +180,10 @@ class ThoughtCloningAgent(_LanguageAgent):
                 free_logits.append(logits[:, :target_len] if thoughts is not None else logits[:, :0])
                 free_tokens.append(nn.functional.pad(step_thoughts, (0, 1 + self.cfg.max_thought_len - step_thoughts.shape[1])))
                 thought_pad = step_thoughts == PAD_ID  # (n, 1 + K)
-            hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), thought_enc, thought_pad)
+            if teacher_forcing and history_ids is not None:
+                hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), history_encs[t], history_pads[t])
+            else:
+                hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), thought_enc, thought_pad)
             ag_h, ag_c = ag.step(image_maps[t], ag_firsts[t], step_mission, step_pad, thought_enc, thought_pad, (ag_h, ag_c))  # (n, M) each
             tg_states.append((tg_h, tg_c))
             ag_states.append(ag_h)
@@ -217,6 +226,7 @@ class BCAgent(_LanguageAgent):
         episode_ids: torch.Tensor | None = None,
         starts: torch.Tensor | None = None,
         mission_enc: torch.Tensor | None = None,
+        history_ids: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window (same arguments as ThoughtCloningAgent.forward; thoughts are ignored)."""
         ag = self.action_generator

@@ -13,13 +13,17 @@ and ``scripts/show_demos.py`` shows what the IDM inferred.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import shutil
+import time
 
 import numpy as np
 
+from babyai.atomic import atomic_folder
+from babyai.locks import LockError, acquire, release
 from babyai.demos.format import Episode, encode_episode, read_meta, shard_name, write_meta, write_shard
 from babyai.observe.idm import IDMError, file_digest, idm_path, load_idm, load_transitions, predict
 
@@ -103,27 +107,49 @@ def write_labelled(source: str, target: str, idm: str, storage: str | None, leve
                        f"{source} are of level {demo_level}")
     check_idm(ckpt, idm, level, vocab, image_values)
     digest = file_digest(path)
-    if os.path.exists(os.path.join(target, "meta.json")):
-        meta = read_meta(target)
-        if meta.get("labelled_by", {}).get("sha256") != digest:
-            raise IDMError(f"{target} was labelled by another version of the IDM {idm}; delete it to relabel")
-        return target
-    labelled = IDMLabelledReader(reader, model)
-    tmp = target + ".tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
+    with _labelling(os.path.dirname(target)):
+        if os.path.exists(os.path.join(target, "meta.json")):
+            meta = read_meta(target)
+            if meta.get("labelled_by", {}).get("sha256") != digest:
+                raise IDMError(f"{target} was labelled by another version of the IDM {idm}; delete it to relabel")
+            return target
+        shutil.rmtree(target, ignore_errors=True)  # an incomplete copy (no meta.json)
+        labelled = IDMLabelledReader(reader, model)
+        with atomic_folder(target) as tmp:
+            _write_copy(labelled, tmp, reader.meta, {"idm": idm, "sha256": digest, "source": os.path.abspath(source)})
+    log.info("labelled %d demonstrations of %s with the IDM %s: %s", len(labelled), source, idm, target)
+    return target
+
+
+def _write_copy(labelled: IDMLabelledReader, folder: str, source_meta: dict, labelled_by: dict) -> None:
     shards = 0
     for start in range(0, len(labelled), SHARD):
         episodes = labelled.episodes(start, min(start + SHARD, len(labelled)))
-        write_shard(os.path.join(tmp, shard_name(shards)), [(encode_episode(ep), ep.seed, len(ep)) for ep in episodes])
+        write_shard(os.path.join(folder, shard_name(shards)),
+                    [(encode_episode(ep), ep.seed, len(ep)) for ep in episodes])
         shards += 1
-    keep = {k: v for k, v in reader.meta.items() if k not in ("format", "format_version")}
-    write_meta(tmp, {**keep, "num_shards": shards, "num_episodes": len(labelled), "num_frames": labelled.num_frames,
-                     "complete": True, "labelled_by": {"idm": idm, "sha256": digest, "source": os.path.abspath(source)}})
-    shutil.rmtree(target, ignore_errors=True)
-    os.replace(tmp, target)
-    log.info("labelled %d demonstrations of %s with the IDM %s: %s", len(labelled), source, idm, target)
-    return target
+    keep = {k: v for k, v in source_meta.items() if k not in ("format", "format_version")}
+    write_meta(folder, {**keep, "num_shards": shards, "num_episodes": len(labelled), "num_frames": labelled.num_frames,
+                        "complete": True, "labelled_by": labelled_by})
+
+
+@contextlib.contextmanager
+def _labelling(folder: str):
+    """The labelled copies under ``folder`` are written one at a time: another writer waits for its turn."""
+    waited = False
+    while True:
+        try:
+            fd = acquire(folder, "labelled demos folder")
+            break
+        except LockError as error:
+            if not waited:
+                log.info("%s", error)
+            waited = True
+            time.sleep(0.2)
+    try:
+        yield
+    finally:
+        release(folder, fd)
 
 
 def from_observation(cfg, idm: str):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from babyai.checks import check_workers
-from babyai.cli import DefaultsHelpFormatter
+from babyai.checks import MAX_RNG_SEED, check_number, check_seed, check_workers
+from babyai.cli import DefaultsHelpFormatter, UserError
 from babyai.levels import SEEDINGS
 from babyai.observe.constants import AIME_ESTIMATORS, FREE_NATS, KL_BALANCE, POLICIES
 
@@ -53,6 +53,24 @@ def embodiment_args(argv=None):
     return args
 
 
+# the real-valued flags of the training commands (where a command has them) and their ranges
+NUMBERS = {"lr": dict(low=0, low_open=True), "tau": dict(low=0, low_open=True), "free_nats": dict(low=0),
+           "kl_balance": dict(low=0, high=1)}
+
+
+def checked(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` of a training command, once its --seed and real numbers are checked (finite, in range: a
+    one-line UserError otherwise)."""
+    try:
+        check_seed("--seed", args.seed, limit=MAX_RNG_SEED)
+        for name, bounds in NUMBERS.items():
+            if hasattr(args, name):
+                check_number(f"--{name.replace('_', '-')}", getattr(args, name), **bounds)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    return args
+
+
 def run_flags(p: argparse.ArgumentParser, evaluation: bool = False) -> None:
     """The flags every training command here ends with: seed, (evaluation levels,) storage, quiet."""
     p.add_argument("--seed", type=int, default=0, help="random seed of the training")
@@ -79,7 +97,7 @@ def idm_args(argv=None):
     args = p.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1 or args.channels < 1 or args.episodes < 0:
         p.error("--epochs, --batch-size and --channels must be >= 1, --episodes >= 0")
-    return args
+    return checked(args)
 
 
 def world_model_args(argv=None):
@@ -107,9 +125,7 @@ def world_model_args(argv=None):
     args = p.parse_args(argv)
     if min(args.updates, args.batch_size, args.seq_len, args.deter, args.stoch) < 1 or args.episodes < 0:
         p.error("--updates, --batch-size, --seq-len, --deter and --stoch must be >= 1, --episodes >= 0")
-    if not 0.0 <= args.kl_balance <= 1.0 or args.free_nats < 0:
-        p.error("--kl-balance must be between 0 and 1, --free-nats >= 0")
-    return args
+    return checked(args)
 
 
 def aime_args(argv=None):
@@ -130,9 +146,9 @@ def aime_args(argv=None):
                         "action summed out exactly (every action's one-step evidence computed)")
     run_flags(p, evaluation=True)
     args = p.parse_args(argv)
-    if min(args.updates, args.batch_size) < 1 or min(args.episodes, args.eval_episodes) < 0 or args.tau <= 0:
-        p.error("--updates and --batch-size must be >= 1, --episodes and --eval-episodes >= 0, --tau > 0")
-    return args
+    if min(args.updates, args.batch_size) < 1 or min(args.episodes, args.eval_episodes) < 0:
+        p.error("--updates and --batch-size must be >= 1, --episodes and --eval-episodes >= 0")
+    return checked(args)
 
 
 def iidm_args(argv=None):
@@ -152,9 +168,9 @@ def iidm_args(argv=None):
     run_flags(p, evaluation=True)
     args = p.parse_args(argv)
     if min(args.model_epochs, args.policy_epochs, args.batch_size) < 1 or min(
-            args.episodes, args.embodiment_episodes, args.eval_episodes) < 0 or args.tau <= 0:
-        p.error("epochs and --batch-size must be >= 1, episode counts >= 0, --tau > 0")
-    return args
+            args.episodes, args.embodiment_episodes, args.eval_episodes) < 0:
+        p.error("epochs and --batch-size must be >= 1, episode counts >= 0")
+    return checked(args)
 
 
 

@@ -19,7 +19,7 @@ from babyai.observe.embodiment import EmbodimentSpec, check_embodiment, generate
 from babyai.observe.idm import IDMConfig, load_transitions, train_idm
 from babyai.observe.iidm import ObservationAgent, demo_transitions, train_forward_model, train_iidm_policy
 from babyai.observe.nets import RSSM, ForwardModel, LatentPolicy, ObservationPolicy, PolicyConfig, WorldModelConfig
-from babyai.observe.runs import open_demonstrations, prepare_run, success, write_json
+from babyai.observe.runs import locked_run, open_demonstrations, prepare_run, success, write_json
 from babyai.observe.world_model import CHECKPOINT as WM_CHECKPOINT
 from babyai.observe.world_model import (action_evidence, load_world_model, save_world_model, split_episodes,
                                         train_world_model)
@@ -53,12 +53,14 @@ def idm(args) -> int:
     """scripts/train_idm.py, its flags parsed."""
     level = resolve_level_id(args.env)
     make_env(level)
+    folder = model_dir(args.model, args.storage_dir)
     try:
-        results = train_idm(level, demos_path(args.embodiment, args.storage_dir), model_dir(args.model, args.storage_dir),
-                            eval_demos=demos_path(args.eval_demos, args.storage_dir) if args.eval_demos else None,
-                            config=IDMConfig(channels=args.channels), epochs=args.epochs,
-                            batch_size=args.batch_size, lr=args.lr, seed=args.seed, episodes=args.episodes,
-                            progress=not args.quiet)
+        with locked_run(folder):
+            results = train_idm(level, demos_path(args.embodiment, args.storage_dir), folder,
+                                eval_demos=demos_path(args.eval_demos, args.storage_dir) if args.eval_demos else None,
+                                config=IDMConfig(channels=args.channels), epochs=args.epochs,
+                                batch_size=args.batch_size, lr=args.lr, seed=args.seed, episodes=args.episodes,
+                                progress=not args.quiet)
     except ValueError as e:
         raise UserError(str(e).splitlines()[0], 1)
     per_action = {k: v["accuracy"] for k, v in results.get("per_action", {}).items() if v["count"]}
@@ -78,27 +80,28 @@ def world_model(args) -> int:
                 "config": cfg.to_dict(), "updates": args.updates, "batch_size": args.batch_size,
                 "seq_len": args.seq_len, "lr": args.lr, "seed": args.seed, "kl_balance": args.kl_balance,
                 "free_nats": args.free_nats}
-    try:
-        check_embodiment(embodiment, level)
-        demos = open_demonstrations(demos_path(args.eval_demos, args.storage_dir), level) if args.eval_demos else None
-        if prepare_run(folder, settings, WM_CHECKPOINT, "world-model"):
-            print(f"{folder}: already trained")
-            return 0
-        train, held = split_episodes(open_demos(embodiment), args.episodes)
-        torch.manual_seed(args.seed)
-        model = RSSM(cfg)
-        info = train_world_model(model, train, held, args.updates, args.batch_size, args.seq_len, args.lr,
-                                 args.seed, progress=not args.quiet, kl_balance=args.kl_balance,
-                                 free_nats=args.free_nats)
-        if demos is not None:
-            info["demos_action_evidence"] = {"demos": demos.folder, **action_evidence(
-                model, [demos[i] for i in range(len(demos))], AIME_WINDOW)}
-    except ValueError as e:
-        raise UserError(str(e).splitlines()[0], 1)
-    write_json(os.path.join(folder, "wm_eval.json"), {"level": level, "embodiment": embodiment, **info})
-    save_world_model(os.path.join(folder, WM_CHECKPOINT), model, level, info)
-    print(json.dumps({k: v for k, v in info.items() if k != "history"}))
-    return 0
+    with locked_run(folder):
+        try:
+            check_embodiment(embodiment, level)
+            demos = open_demonstrations(demos_path(args.eval_demos, args.storage_dir), level) if args.eval_demos else None
+            if prepare_run(folder, settings, WM_CHECKPOINT, "world-model"):
+                print(f"{folder}: already trained")
+                return 0
+            train, held = split_episodes(open_demos(embodiment), args.episodes)
+            torch.manual_seed(args.seed)
+            model = RSSM(cfg)
+            info = train_world_model(model, train, held, args.updates, args.batch_size, args.seq_len, args.lr,
+                                     args.seed, progress=not args.quiet, kl_balance=args.kl_balance,
+                                     free_nats=args.free_nats)
+            if demos is not None:
+                info["demos_action_evidence"] = {"demos": demos.folder, **action_evidence(
+                    model, [demos[i] for i in range(len(demos))], AIME_WINDOW)}
+        except ValueError as e:
+            raise UserError(str(e).splitlines()[0], 1)
+        write_json(os.path.join(folder, "wm_eval.json"), {"level": level, "embodiment": embodiment, **info})
+        save_world_model(os.path.join(folder, WM_CHECKPOINT), model, level, info)
+        print(json.dumps({k: v for k, v in info.items() if k != "history"}))
+        return 0
 
 
 def load_aime(path: str) -> AimeAgent:
@@ -120,18 +123,19 @@ def train_then_evaluate(args, level: str, checkpoint: str, method: str, setup, l
     folder = model_dir(args.model, args.storage_dir)
     path = os.path.join(folder, checkpoint)
     settings = {k: v for k, v in vars(args).items() if k not in ("storage_dir", "quiet")}
-    try:
-        train = setup()
-        if not prepare_run(folder, {**settings, "level": level}, checkpoint, method):
-            train(path)
-        result = {"level": level, "method": method}
-        if args.eval_episodes:
-            result.update(success(load(path), level, args.eval_episodes, args.eval_seed))
-    except ValueError as e:
-        raise UserError(str(e).splitlines()[0], 1)
-    write_json(os.path.join(folder, "eval.json"), result)
-    print(json.dumps(result))
-    return 0
+    with locked_run(folder):
+        try:
+            train = setup()
+            if not prepare_run(folder, {**settings, "level": level}, checkpoint, method):
+                train(path)
+            result = {"level": level, "method": method}
+            if args.eval_episodes:
+                result.update(success(load(path), level, args.eval_episodes, args.eval_seed))
+        except ValueError as e:
+            raise UserError(str(e).splitlines()[0], 1)
+        write_json(os.path.join(folder, "eval.json"), result)
+        print(json.dumps(result))
+        return 0
 
 
 def aime(args) -> int:

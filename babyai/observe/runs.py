@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 
+from babyai.locks import hold, remove_temp_files
 from babyai.observe._deps import atomic_write_text, check_run_kind
 
 
 class RunSettingsError(ValueError):
     """A run folder that holds a run made with other settings."""
+
+
+@contextlib.contextmanager
+def locked_run(folder: str):
+    """One command at a time on the run ``folder`` (another gets a one-line LockError naming the holder); the
+    temporary files a killed one left there go."""
+    with hold(folder, "run"):
+        remove_temp_files(folder)
+        yield folder
 
 
 def prepare_run(folder: str, settings: dict, checkpoint: str, kind: str) -> bool:

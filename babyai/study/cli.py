@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--tf-until-nll", type=float, default=None, metavar="NATS",
       help="TC: keep teacher forcing on until the validation thought NLL per frame is below NATS, then phase it out "
            "(a departure from the paper; default: the paper's --stop-tf schedule)")
+    a("--thought-history-noise", type=float, default=None, metavar="P",
+      help="TC: in teacher-forced batches the thought history reads a random thought at this share of frames "
+           "(a departure from the paper; default: none)")
     a("--batch-size", type=int, default=DEFAULTS.batch_size, help="episodes per batch")
     a("--lr", type=float, default=DEFAULTS.lr, help="learning rate")
     a("--recurrence", type=int, default=DEFAULTS.recurrence, help="truncated BPTT steps")
@@ -72,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--sweep-seed", type=int, default=101, help="the sweep's development training seed")
     a("--sweep-epoch-length", type=int, default=None, help="the probes' episodes per epoch (default: --epoch-length)")
     a("--sweep-alternatives", nargs="*", default=None, metavar="SETTING=V1,V2",
-      help="values the sweep tries besides the base, for image_dim, batch_size, stop_tf, sg_coef "
+      help="values the sweep tries besides the base, for image_dim, batch_size, stop_tf, sg_coef, history_noise "
            "(default: image_dim=64 batch_size=64 stop_tf=1000 sg_coef=1)")
     a("--jobs", type=int, default=os.cpu_count() or 1, help="runs at once, one thread each (default: one per core)")
     a("--storage-dir", default=None, help="storage root (default: $BABYAI_STORAGE or ./storage)")
@@ -92,6 +95,8 @@ def plan_from_args(args: argparse.Namespace, level: str) -> Plan:
         raise UserError(f"--name must be a plain folder name, got {args.name!r}")
     if args.tf_until_nll is not None and not (args.tf_until_nll > 0 and args.tf_until_nll < float("inf")):
         raise UserError(f"--tf-until-nll must be a positive number of nats, got {args.tf_until_nll}")
+    if args.thought_history_noise is not None and not 0 <= args.thought_history_noise <= 1:
+        raise UserError(f"--thought-history-noise must lie in [0, 1], got {args.thought_history_noise}")
     if args.epoch_length < args.batch_size:
         raise UserError(f"--epoch-length {args.epoch_length} is shorter than --batch-size {args.batch_size}: "
                         "an epoch would make no optimizer step")
@@ -101,16 +106,22 @@ def plan_from_args(args: argparse.Namespace, level: str) -> Plan:
         raise UserError(f"--sweep-seed {args.sweep_seed} is one of the confirmation's --seeds: the sweep must use other seeds")
     plan = Plan(name=args.name, env=level, demos=args.demos, valid_demos=args.valid_demos, noise_rate=args.noise_rate,
                 seeds=args.seeds, epochs=args.epochs, epoch_length=args.epoch_length, stop_tf=args.stop_tf,
-                tf_until_nll=args.tf_until_nll,
+                tf_until_nll=args.tf_until_nll, history_noise=args.thought_history_noise,
                 batch_size=args.batch_size, lr=args.lr, recurrence=args.recurrence, memory_dim=args.memory_dim,
                 instr_dim=args.instr_dim, image_dim=args.image_dim, episodes_per_lane=args.episodes_per_lane,
                 sg_coef=args.sg_coef, noise_variants=[v for v in args.noise_variants if v != args.noise_rate],
                 noise_seeds=args.noise_seeds, val_episodes=args.val_episodes, val_interval=args.val_interval,
                 eval_episodes=args.eval_episodes, tc_eval_episodes=args.tc_eval_episodes,
                 levels_per_bin=args.levels_per_bin, suite_max_seeds=args.suite_max_seeds, jobs=args.jobs)
+    from babyai.checks import MAX_RNG_SEED, check_number, check_seed
     from babyai.model import TCConfig
 
-    try:
+    try:  # before any demos are built: a bad value would burn the name
+        for flag, seeds in (("--seeds", args.seeds), ("--noise-seeds", args.noise_seeds), ("--sweep-seed", [args.sweep_seed])):
+            for seed in seeds:
+                check_seed(flag, seed, limit=MAX_RNG_SEED)
+        check_number("--lr", args.lr, low=0, low_open=True)
+        check_number("--sg-coef", args.sg_coef, low=0)
         TCConfig(memory_dim=plan.memory_dim, instr_dim=plan.instr_dim, image_dim=plan.image_dim)
     except ValueError as e:
         raise UserError(str(e)) from None
@@ -126,7 +137,7 @@ def parse_alternatives(items: list[str]) -> dict[str, list[float]]:
         if name not in SHARED + TC_ONLY or not values:
             raise UserError(f"--sweep-alternatives: {item!r} is not SETTING=V1,V2 with SETTING one of {', '.join(SHARED + TC_ONLY)}")
         try:
-            out[name] = [float(v) if name == "sg_coef" else int(v) for v in values.split(",")]
+            out[name] = [float(v) if name in ("sg_coef", "history_noise") else int(v) for v in values.split(",")]
         except ValueError:
             raise UserError(f"--sweep-alternatives: bad value in {item!r}") from None
     return out

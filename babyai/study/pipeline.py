@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
+from babyai.atomic import atomic_folder
 from babyai.evaluate.io import atomic_write_text, write_json
 from babyai.evaluate.session import EVAL_FIRST_SEED
 
@@ -75,6 +77,7 @@ class Plan:
     epoch_length: int = 400  # episodes per epoch: about 10k frames on MiniBossLevel
     stop_tf: int = 3
     tf_until_nll: float | None = None  # TC: teacher forcing phased out only once the validation thought NLL is below it
+    history_noise: float | None = None  # TC: share of teacher-forced frames whose thought history reads a random thought
     batch_size: int = 64
     lr: float = 5e-4
     recurrence: int = 20
@@ -187,6 +190,7 @@ class Pipeline:
 
         path = write_report(self, time.time() - t0)
         logger.info(f"report: {path}")
+        self.ship_agent()
         return path
 
     def stage(self, what: str, fn) -> None:
@@ -274,6 +278,33 @@ class Pipeline:
         logger.info(f"evaluated {run}")
 
 
+    def ship_agent(self) -> str | None:
+        """Copy the TC run with the best in-distribution success (of those whose model is at hand) to
+        ``<results>/<name>/agents/<level>/`` (best.pt, config.json, vocab.json, agent.json): a thinking agent
+        that comes with the code, loadable by every script by that path. An agent shipped before is kept."""
+        dest = os.path.join(self.results, "agents", self.plan.env.removeprefix("BabyAI-").removesuffix("-v0"))
+        candidates = []
+        for method, seed, run in self.models():
+            result = os.path.join(self.eval_dir(run), f"evaluate_{run}.json")
+            if method != "TC" or not os.path.exists(os.path.join(self.model_dir(run), "best.pt")) \
+                    or not os.path.exists(result):
+                continue
+            with open(result) as f:
+                candidates.append((json.load(f), seed, run))
+        if os.path.exists(dest) or not candidates:
+            return None
+        report, seed, run = max(candidates, key=lambda c: (c[0]["success"], -c[1]))
+        with atomic_folder(dest) as tmp:
+            for name in ("best.pt", "config.json", "vocab.json"):
+                shutil.copyfile(os.path.join(self.model_dir(run), name), os.path.join(tmp, name))
+            write_json(os.path.join(tmp, "agent.json"), {
+                "run": run, "study": self.plan.name, "level": self.plan.env, "training_seed": seed,
+                "chosen_by": f"the best in-distribution success of the study's TC runs ({len(candidates)} at hand)",
+                "evaluation": report})
+        logger.info(f"shipped {run} as the thinking agent {dest}")
+        return dest
+
+
 def compress_episodes(folder: str) -> None:
     """gzip the per-episode records (``*.jsonl``) of a finished run's evaluations: a tenth of the size to
     commit; the result files the report reads stay as they are."""
@@ -309,4 +340,5 @@ def train_flags(p: Plan, spec: Method, seed: int, run: str, demos: str, val_epis
             "--image-dim", p.image_dim, "--episodes-per-lane", p.episodes_per_lane,
             "--val-episodes", p.val_episodes if val_episodes is None else val_episodes, "--val-interval", p.val_interval,
             "--val-seed", VAL_SEED, "--patience", 10**6, "--device", "cpu", *(["--sg-coef", sg] if spec.algo == "tc" else []),
-            *(["--tf-until-nll", p.tf_until_nll] if spec.algo == "tc" and p.tf_until_nll else [])]
+            *(["--tf-until-nll", p.tf_until_nll] if spec.algo == "tc" and p.tf_until_nll else []),
+            *(["--thought-history-noise", p.history_noise] if spec.algo == "tc" and p.history_noise else [])]

@@ -305,11 +305,15 @@ def training_time(data: dict) -> str:
 
 
 def _tf_rule(p) -> str:
+    rule = f"teacher forcing phased out from epoch {p.stop_tf}"
     if p.tf_until_nll:
-        return (f"teacher forcing on until the validation thought NLL falls below {p.tf_until_nll:g} nats per frame "
-                f"(and at least {p.stop_tf} epochs), then phased out linearly to the last epoch (a departure from the "
-                "paper, which phases it out from a fixed epoch)")
-    return f"teacher forcing phased out from epoch {p.stop_tf}"
+        rule = (f"teacher forcing on until the validation thought NLL falls below {p.tf_until_nll:g} nats per frame "
+                f"(and at least {p.stop_tf} epochs), then phased out linearly to the last epoch (--tf-until-nll, a "
+                "departure from the paper, which phases it out from a fixed epoch)")
+    if p.history_noise:
+        rule += (f"; in teacher-forced batches the thought history read a random thought of the batch at "
+                 f"{100 * p.history_noise:g}% of frames (--thought-history-noise, a departure from the paper)")
+    return rule
 
 
 def write_report(pipeline, seconds: float) -> str:

@@ -8,11 +8,11 @@ The sweep goes in three rounds, one factor at a time from the base configuration
    no probe played, tells whether the advantage is real). With the criterion "thoughts", TC alone on
    each level, and chosen: the level where TC's own thoughts, played free, most often name the
    object the oracle's thought names (the mean validation right-object share of its last two
-   validations; ties: the higher success);
+   validations); the later rounds then also probe TC alone and choose by that share;
 2. settings both methods share (conv width, batch size): TC and BC on each alternative value;
    chosen per setting: the best mean of TC's and BC's scores (fair to both);
-3. settings of TC alone (teacher-forcing stop, thought coefficient): TC on each alternative; chosen:
-   the best TC score.
+3. settings of TC alone (teacher-forcing stop, thought coefficient, thought-history noise): TC on each
+   alternative; chosen: the best TC score.
 A setting without alternatives is not probed.
 The chosen configuration is written (choice.json, sweep.md) before the confirmation runs.
 """
@@ -32,7 +32,7 @@ from babyai.study.pipeline import Method, Pipeline, Plan, demos_name, train_flag
 logger = logging.getLogger("babyai.study")
 
 SHARED = ("image_dim", "batch_size")
-TC_ONLY = ("stop_tf", "sg_coef")
+TC_ONLY = ("stop_tf", "sg_coef", "history_noise")
 CHOSEN = ("env", *SHARED, *TC_ONLY)  # what a sweep chooses
 CRITERIA = ("success", "thoughts")
 
@@ -90,7 +90,7 @@ class Sweep:
         level = self.round_levels()
         plan = replace(self.base, env=level)
         for name in SHARED:
-            plan = self.round_setting(plan, name, ("TC", "BC"), lambda s: (s["TC"] + s["BC"]) / 2)
+            plan = self.round_setting(plan, name, self.methods, lambda s: sum(s.values()) / len(s))
         for name in TC_ONLY:
             plan = self.round_setting(plan, name, ("TC",), lambda s: s["TC"])
         chosen = {k: getattr(plan, k) for k in CHOSEN}
@@ -116,16 +116,20 @@ class Sweep:
         return {k: v for k, v in asdict(self.base).items() if k not in skip}
 
     def round_levels(self) -> str:
-        thoughts = self.sweep.criterion == "thoughts"
         plans = [replace(self.base, env=level) for level in self.sweep.levels]
-        scores = dict(zip(self.sweep.levels, self.probe_pairs(plans, ("TC",) if thoughts else ("TC", "BC"))))
-        if thoughts:
-            return max(scores, key=lambda lv: (thought_score(self.pipeline.model_dir(self.probe_run(lv))), scores[lv]["TC"]))
+        scores = dict(zip(self.sweep.levels, self.probe_pairs(plans, self.methods)))
+        if self.thoughts:
+            return max(scores, key=lambda lv: scores[lv]["TC"])
         return max(scores, key=lambda lv: (scores[lv]["TC"] - scores[lv]["BC"], scores[lv]["TC"]))
 
-    def probe_run(self, level: str) -> str:
-        """The run of the level round's TC probe on ``level``."""
-        return Probe(level, "TC", replace(self.base, env=level), self.base).run
+    @property
+    def thoughts(self) -> bool:
+        """Whether the sweep chooses by TC's thoughts (TC probes only, scored by the right-object share)."""
+        return self.sweep.criterion == "thoughts"
+
+    @property
+    def methods(self) -> tuple:
+        return ("TC",) if self.thoughts else ("TC", "BC")
 
     def round_setting(self, plan: Plan, name: str, methods: tuple, criterion) -> Plan:
         if not self.sweep.alternatives.get(name):
@@ -151,7 +155,12 @@ class Sweep:
                    **{k: getattr(p.plan, k) for k in (*SHARED, *TC_ONLY)}}
             if row not in self.results:
                 self.results.append(row)
-        return [{p.method: score(self.pipeline.model_dir(p.run)) for p in probes if p.plan is plan} for plan in plans]
+        return [{p.method: self.score(p) for p in probes if p.plan is plan} for plan in plans]
+
+    def score(self, probe: Probe) -> float:
+        """A probe's score: TC's right-object share with the thoughts criterion, else the validation success."""
+        run_dir = self.pipeline.model_dir(probe.run)
+        return thought_score(run_dir) if self.thoughts and probe.method == "TC" else score(run_dir)
 
     def train(self, probe: Probe) -> None:
         spec = Method(probe.method, "tc" if probe.method == "TC" else "bc")
@@ -193,7 +202,8 @@ def _right_object(run_dir: str) -> float | None:
 
 def with_choice(plan: Plan, chosen: dict) -> Plan:
     """The plan with a sweep's chosen level and settings, recorded as how it was chosen."""
-    return replace(plan, **{k: chosen[k] for k in CHOSEN}, chosen_by=describe(chosen))
+    chosen = {k: chosen.get(k, getattr(plan, k)) for k in CHOSEN}  # choices saved before a setting existed
+    return replace(plan, **chosen, chosen_by=describe(chosen))
 
 
 def describe(chosen: dict) -> str:
@@ -217,6 +227,7 @@ def sweep_table(rows: list[dict], chosen: dict) -> list[str]:
         tc, bc = r["scores"].get("TC", math.nan), r["scores"].get("BC", math.nan)
         obj = math.nan if r.get("object") is None else r["object"]
         cells = [f"{100 * x:.1f}" if not math.isnan(x) else "" for x in (tc, bc, tc - bc, obj)]
-        lines.append(f"| {level} | {setting} | " + " | ".join(f"{r[k]:g}" for k in SHARED + TC_ONLY) + " | " + " | ".join(cells) + " |")
+        values = ["" if r.get(k) is None else f"{r[k]:g}" for k in SHARED + TC_ONLY]
+        lines.append(f"| {level} | {setting} | " + " | ".join(values) + " | " + " | ".join(cells) + " |")
     lines += ["", f"Chosen: {json.dumps(chosen)}"]
     return lines

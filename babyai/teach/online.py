@@ -5,8 +5,10 @@ Files in ``<storage>/models/NAME/``::
 
     snapshots/snapshot-000012.pt   published snapshots (state dict + config + vocabulary + version);
                                    any evaluation script reads them (--model PATH.pt); the last few are kept
-    trainer.pt, trainer.json       the trainer's state (network, optimizer, updates), saved at every snapshot
-    best.pt, vocab.json            the newest snapshot when the trainer stops (so --model NAME evaluates it)
+    trainer.pt                     the trainer's state (network, optimizer, updates) in one file, saved
+                                   (atomically) at every snapshot
+    best.pt, vocab.json            the newest snapshot that loads when the trainer stops (so --model NAME
+                                   evaluates it); a snapshot that does not load is skipped, never published
     trainer.log                    the trainer's log
 
 Update ``u`` samples its batch (seeded by the seed and ``u``) from the first ``u // updates_per_episode
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import fcntl
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -34,7 +35,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from babyai.checks import MAX_RNG_SEED, check_number, check_seed
+from babyai.atomic import atomic_write_bytes
+from babyai.checks import MAX_RNG_SEED, check_imitation_numbers, check_seed
 from babyai.demos.format import DemoFormatError, open_demos
 from babyai.teach.agent import (
     CheckpointError,
@@ -48,6 +50,7 @@ from babyai.teach.agent import (
     save_network,
 )
 
+logger = logging.getLogger(__name__)
 SNAPSHOT = re.compile(r"^snapshot-(\d{6})\.pt$")
 KEEP = 3  # snapshots kept on disk
 TRAIN_ON = ("all", "overridden")
@@ -79,12 +82,7 @@ class OnlineConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         check_seed("--seed", self.seed, limit=MAX_RNG_SEED)
-        check_number("--lr", self.lr, low=0, low_open=True)
-        for flag, value in (("--beta1", self.beta1), ("--beta2", self.beta2)):
-            check_number(flag, value, 0, 1, high_open=True)
-        check_number("--optim-eps", self.optim_eps, low=0)
-        check_number("--entropy-coef", self.entropy_coef)
-        check_number("--sg-coef", self.sg_coef, low=0)
+        check_imitation_numbers(self.lr, self.beta1, self.beta2, self.optim_eps, self.entropy_coef, self.sg_coef)
 
     def required_version(self, episode: int) -> int:
         """The snapshot that has made every update allowed before episode ``episode``."""
@@ -97,6 +95,7 @@ class SnapshotStore:
 
     def __init__(self, model_dir: str):
         self.folder = os.path.join(model_dir, "snapshots")
+        self.bad: set[int] = set()  # versions that failed to load
 
     def path(self, version: int) -> str:
         return os.path.join(self.folder, f"snapshot-{version:06d}.pt")
@@ -119,17 +118,37 @@ class SnapshotStore:
             if v > version:
                 os.remove(self.path(v))
 
+    def usable(self) -> list[int]:
+        """The versions on disk, less those that failed to load."""
+        return [v for v in self.versions() if v not in self.bad]
+
     def load_latest(self):
-        """(version, policy) of the newest snapshot."""
+        """(version, policy) of the newest snapshot that loads; one that does not is skipped (logged once)."""
         for _ in range(20):  # the trainer may prune a file between listing and reading
-            versions = self.versions()
+            versions = self.usable()
             if not versions:
-                raise CheckpointError(f"no snapshot in {self.folder}")
+                raise CheckpointError(f"no usable snapshot in {self.folder}")
+            path = self.path(versions[-1])
             try:
-                return versions[-1], load_snapshot_policy(self.path(versions[-1]))
-            except (FileNotFoundError, CheckpointError, ValueError):
-                time.sleep(0.05)
+                return versions[-1], load_snapshot_policy(path)
+            except (CheckpointError, ValueError) as e:
+                if not os.path.exists(path):  # pruned meanwhile: list again
+                    time.sleep(0.05)
+                    continue
+                self.bad.add(versions[-1])
+                logger.warning("snapshot %d cannot be loaded and is skipped: %s", versions[-1], e)
         raise CheckpointError(f"cannot read the newest snapshot in {self.folder}")
+
+    def publish_best(self, model_dir: str) -> int | None:
+        """best.pt and vocab.json of ``model_dir``: the newest snapshot that loads (its version; None if none)."""
+        try:
+            version, policy = self.load_latest()
+        except CheckpointError:
+            return None
+        with open(self.path(version), "rb") as snapshot:
+            atomic_write_bytes(os.path.join(model_dir, "best.pt"), lambda f: shutil.copyfileobj(snapshot, f))
+        atomic_write_text(os.path.join(model_dir, "vocab.json"), policy.vocab.to_json() + "\n")
+        return version
 
 
 class Snapshots:
@@ -147,10 +166,8 @@ class Snapshots:
                 if self.trainer is not None:
                     self.trainer.check()
                 time.sleep(self.cfg.poll_seconds)
-        versions = self.store.versions()
-        if versions and versions[-1] == self._version:
-            return self._version, self._policy
-        self._version, self._policy = self.store.load_latest()
+        if (self.store.usable() or [None])[-1] != self._version:
+            self._version, self._policy = self.store.load_latest()
         return self._version, self._policy
 
 
@@ -282,46 +299,53 @@ def _train_loop(cfg: OnlineConfig, stop, drain, log) -> None:
             updates += 1
             if updates % cfg.snapshot_every == 0:
                 store.publish(updates // cfg.snapshot_every, model, vocab, updates=updates, episodes=cache.available)
-                _save_state(cfg, model, vocab, optimizer, updates)
+                _save_state(cfg, model, optimizer, updates)
                 log.info("update %d: published snapshot %d (%d episodes)", updates, updates // cfg.snapshot_every,
                          cache.available)
-        _save_state(cfg, model, vocab, optimizer, updates)
-        newest = store.versions()[-1]
-        shutil.copyfile(store.path(newest), os.path.join(cfg.model_dir, "best.pt.tmp"))
-        os.replace(os.path.join(cfg.model_dir, "best.pt.tmp"), os.path.join(cfg.model_dir, "best.pt"))
-        atomic_write_text(os.path.join(cfg.model_dir, "vocab.json"), vocab.to_json() + "\n")
-        log.info("stopped after %d updates; best.pt = snapshot %d", updates, newest)
+        _save_state(cfg, model, optimizer, updates)
+        log.info("stopped after %d updates; best.pt = snapshot %s", updates, store.publish_best(cfg.model_dir))
 
 
-def _save_state(cfg: OnlineConfig, model, vocab, optimizer, updates: int) -> None:
+def _save_state(cfg: OnlineConfig, model, optimizer, updates: int) -> None:
+    """The trainer's whole state in one file, written atomically (its update count cannot disagree with it)."""
     save_checkpoint(os.path.join(cfg.model_dir, "trainer.pt"), {
         "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "optimizer": optimizer.state_dict(), "updates": updates, "config": asdict(cfg)})
-    atomic_write_text(os.path.join(cfg.model_dir, "trainer.json"), json.dumps({"updates": updates}) + "\n")
 
 
 def saved_updates(model_dir: str) -> int:
-    """Updates the trainer's saved state has made (0 when there is none)."""
-    path = os.path.join(model_dir, "trainer.json")
-    if not os.path.exists(path):
-        return 0
-    with open(path) as f:
-        return int(json.load(f)["updates"])
+    """Updates the trainer's saved state has made (0 when there is none), once a trainer still running from a
+    killed session has stopped and saved it."""
+    with open(os.path.join(model_dir, "trainer.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        path = os.path.join(model_dir, "trainer.pt")
+        return int(read_checkpoint(path)["updates"]) if os.path.exists(path) else 0
+
+
+class TrainerStopped(RuntimeError):
+    """The trainer process ended before the session (killed, or failed: its log says why)."""
 
 
 class TrainerProcess:
     """The trainer in a process of its own (spawned: a clean interpreter, whatever the session runs)."""
 
     def __init__(self, cfg: OnlineConfig):
+        self.model_dir = cfg.model_dir
         ctx = mp.get_context("spawn")
         self.stop_event, self.drain_event = ctx.Event(), ctx.Event()
         self.proc = ctx.Process(target=run_trainer, args=(cfg, self.stop_event, self.drain_event), name="teach-trainer",
                                 daemon=False)
         self.proc.start()
 
+    def failed(self) -> bool:
+        return self.proc.exitcode not in (0, None)
+
     def check(self) -> None:
         if not self.proc.is_alive():
-            raise RuntimeError(f"the online trainer stopped (exit code {self.proc.exitcode}); see trainer.log")
+            code = self.proc.exitcode
+            how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+            raise TrainerStopped(f"the online trainer stopped ({how}): what was taught is kept; see "
+                                 f"{self.model_dir}/trainer.log, then run the same command again to resume")
 
     def stop(self, drain: bool, timeout: float = 600) -> None:
         """Stop it after its current update (``drain``: after the updates the data allows); it saves its state."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import signal
 import threading
 from dataclasses import dataclass, field
 
+from babyai.atomic import atomic_write_text
 from babyai.checks import check_seed
 from babyai.levels import make_env, resolve_level_id
 from babyai.storage import model_dir as storage_model_dir
@@ -84,6 +86,33 @@ def _starting_network(cfg: TeachConfig, seed: int):
     return fresh_network(cfg.algo, cfg.model, seed)
 
 
+RESUME_SETTINGS = ("train_on", "batch_size", "recurrence", "lr", "beta1", "beta2", "optim_eps", "entropy_coef",
+                   "sg_coef", "updates_per_episode", "snapshot_every", "seed")
+
+
+def session_settings(cfg: TeachConfig, online: OnlineConfig) -> dict:
+    """What a session keeps for its whole life (flag: value): its trainer's, its network's and its levels'."""
+    flags = {"--algo": cfg.algo, "--seeding": cfg.seeding}
+    flags.update({f"--{k.replace('_', '-')}": getattr(online, k) for k in RESUME_SETTINGS})
+    flags.update({f"--{k.replace('_', '-')}": v for k, v in cfg.model.to_dict().items()})
+    return flags
+
+
+def _keep_settings(cfg: TeachConfig, online: OnlineConfig, model_dir: str, new: bool) -> None:
+    """A new session records its settings (session.json); a resumed one must have the same."""
+    path = os.path.join(model_dir, "session.json")
+    settings = json.loads(json.dumps(session_settings(cfg, online)))  # as JSON reads them back
+    if not new and os.path.exists(path):
+        with open(path) as f:
+            kept = json.load(f)
+        changed = [f"{k} {kept.get(k)} (not {v})" for k, v in settings.items() if kept.get(k) != v]
+        if changed:
+            raise SessionError(f"the session {cfg.model_name} was taught with {', '.join(changed)}: resume it with "
+                               "the same settings, or choose another --model")
+        return
+    atomic_write_text(path, json.dumps(settings, indent=1) + "\n")
+
+
 def _check_snapshot(cfg: TeachConfig, store: SnapshotStore) -> None:
     _, policy = store.load_latest()
     if algo_of(policy.model) != cfg.algo:
@@ -139,6 +168,7 @@ def _uninterrupted():
 def _teach(cfg: TeachConfig, online: OnlineConfig, model_dir: str, demos_dir: str, sock, start, progress: bool,
            on_ready):
     store = SnapshotStore(model_dir)
+    _keep_settings(cfg, online, model_dir, new=start is not None)
     if start is not None:
         store.publish(0, *start, updates=0, episodes=0)
     else:
@@ -167,6 +197,8 @@ def _teach(cfg: TeachConfig, online: OnlineConfig, model_dir: str, demos_dir: st
                 session.end(keep_unfinished=cfg.teacher == "human")  # the oracle replays it on resume
             logger.info("stopping the online trainer (it saves its state)")
             trainer.stop(drain=cfg.sync)
-    if trainer.proc.exitcode not in (0, None):
-        raise RuntimeError(f"the online trainer failed (exit code {trainer.proc.exitcode}); see {model_dir}/trainer.log")
+            if trainer.failed():  # it could not publish best.pt itself
+                store.publish_best(model_dir)
+    if trainer.failed():
+        trainer.check()
     return writer.rows

@@ -25,6 +25,7 @@ import base64
 import errno
 import hmac
 import io
+import json
 import logging
 import secrets
 import socket
@@ -154,6 +155,22 @@ class Controller:
             return out
 
 
+def parse_message(text: str):
+    """A page's message as JSON (None when it is not JSON; one log line when it is nested too deeply to read or
+    holds a lone surrogate, which no reply could carry back)."""
+    try:
+        msg = json.loads(text)
+        json.dumps(msg, ensure_ascii=False).encode("utf-8")
+        return msg
+    except UnicodeEncodeError:
+        logger.warning("refused a message that is not valid Unicode (a lone surrogate)")
+    except ValueError:
+        pass
+    except RecursionError:
+        logger.warning("refused a message nested too deeply to read (%d characters)", len(text))
+    return None
+
+
 def create_app(controller: Controller, guard: Guard):
     from fastapi import FastAPI, WebSocket, WebSocketDisconnect
     from fastapi.responses import Response
@@ -187,7 +204,8 @@ def create_app(controller: Controller, guard: Guard):
         for ws in list(clients):
             try:
                 await ws.send_json({**state, "message": message if ws is origin else ""})
-            except Exception:  # a tab that went away
+            except Exception as error:  # a tab that went away (whatever the server's WebSocket raised)
+                logger.info("a page went away (%s)", type(error).__name__)
                 clients.discard(ws)
 
     @app.websocket("/ws")
@@ -205,11 +223,11 @@ def create_app(controller: Controller, guard: Guard):
         clients.add(ws)
         await broadcast("", ws)
         try:
-            while True:
+            while ws in clients:  # until it goes away
                 try:
-                    msg = await ws.receive_json()
-                except (ValueError, KeyError):
-                    continue  # not JSON: ignored
+                    msg = parse_message(await ws.receive_text())
+                except KeyError:  # a binary frame: ignored
+                    continue
                 message = await run_in_threadpool(controller.handle, msg)
                 await broadcast(message, ws)
                 if controller.session.ended and controller.on_end is not None:

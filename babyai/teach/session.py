@@ -119,7 +119,9 @@ class TeachingSession:
             raise ThoughtRefused("the thought is empty")
         unknown = self._agent.unknown_words(sentence)
         if unknown:
-            raise ThoughtRefused(f"not in the agent's vocabulary: {', '.join(unknown)}")
+            shown = [w if len(w) <= 40 else w[:40] + "..." for w in unknown[:5]]  # a page shows a line, not megabytes
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            raise ThoughtRefused(f"not in the agent's vocabulary: {', '.join(shown)}{more}")
         if self._agent.too_long(sentence):
             raise ThoughtRefused("the thought is longer than the agent can read")
         self._propose(sentence)

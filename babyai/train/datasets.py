@@ -14,6 +14,27 @@ from babyai.agent.vocab import Vocabulary
 CHECKED_EPISODES = 100  # episodes of each dataset whose words are checked before training starts
 
 
+def check_demos_exist(cfg: TrainConfig) -> None:
+    """A DatasetError naming the first training dataset that is not there (before a model is built for it)."""
+    from babyai.storage import demos_path, storage_dir
+
+    for name in cfg.demos:
+        path = demos_path(name, storage_dir(cfg.storage))
+        if not os.path.exists(path):
+            raise DatasetError(f"no demonstrations {name} at {path}: make them first "
+                               f"(scripts/make_agent_demos.py --demos {name})")
+
+
+def validation_demos_text(cfg: TrainConfig, episodes: int) -> str:
+    """What the log says of the validation demos: their episodes, or why there are none."""
+    if episodes:
+        return f"{episodes:,} validation demo episodes"
+    if cfg.val_episodes == 0:
+        return "no validation demos (--val-episodes 0)"
+    names = cfg.valid_demos or [f"{n}_valid" for n in cfg.demos]
+    return f"the validation demos {', '.join(names)} are missing or empty: validation accuracy is not measured"
+
+
 def load_sources(cfg: TrainConfig, tokenizer: Tokenizer, log: logging.Logger) -> tuple[list[Source], list[Source]]:
     """The training sources (first --episodes of each dataset) and the validation sources (first
     --val-episodes of each NAME_valid, or of --valid), their words checked against the vocabulary."""

@@ -53,9 +53,9 @@ LEGEND = (
 )
 
 
-def legend_text() -> str:
-    """The LEGEND as indented lines."""
-    return "\n".join(f"  {short:4s} {meaning}" for short, meaning in LEGEND)
+def legend_text(thoughts: bool = True) -> str:
+    """The LEGEND as indented lines (without the TC-only ones for an agent without ``thoughts``)."""
+    return "\n".join(f"  {short:4s} {meaning}" for short, meaning in LEGEND if thoughts or "TC only" not in meaning)
 
 
 def csv_columns(envs: list[str]) -> list[str]:

@@ -44,6 +44,12 @@ class EpochStats:
         return cls(**{OLD_NAMES.get(k, k): float(v) for k, v in d.items()})
 
 
+def best_success_text(best: float) -> str:
+    """The log's words for ``Progress.best_success``: it stays -1 while no validation level was played
+    (--val-episodes 0, or no validation yet)."""
+    return "no validation levels played" if best < 0 else f"best validation success {best:.3f}"
+
+
 @dataclass
 class Progress:
     """Where a run stands; saved in every checkpoint (``dataclasses.asdict``)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from babyai.agent.loading import ALGOS, CheckpointError, load_checkpoint
 from babyai.agent.vocab import Vocabulary
 from babyai.atomic import atomic_write_text
-from babyai.checks import MAX_RNG_SEED, check_count, check_device, check_number, check_seed
+from babyai.checks import MAX_RNG_SEED, check_count, check_device, check_imitation_numbers, check_number, check_seed
 from babyai.levels import resolve_level_id
 from babyai.locks import hold, remove_temp_files
 from babyai.model.config import TCConfig
@@ -56,6 +56,7 @@ class TrainConfig:
     warm_start: bool = False
     stop_tf: int = 10
     tf_until_nll: float = 0.0  # > 0: teacher forcing is phased out only once the validation thought NLL is below it
+    history_noise: float = 0.0  # share of teacher-forced frames whose thought history reads a random thought
     val_interval: int = 1
     val_episodes: int = 512
     val_seed: int = 2023
@@ -92,15 +93,12 @@ class TrainConfig:
         sets = 1 if self.val_fixed else -(-self.epochs // self.val_interval)
         validations = sets * len(self.envs) * self.val_episodes
         check_seed("--val-seed", self.val_seed, count=validations)
-        check_number("--lr", self.lr, low=0, low_open=True)
-        for flag, value in (("--beta1", self.beta1), ("--beta2", self.beta2)):
-            check_number(flag, value, 0, 1, high_open=True)
-        check_number("--optim-eps", self.optim_eps, low=0)
-        check_number("--entropy-coef", self.entropy_coef)
-        check_number("--sg-coef", self.sg_coef, low=0)
+        check_imitation_numbers(self.lr, self.beta1, self.beta2, self.optim_eps, self.entropy_coef, self.sg_coef)
         check_number("--tf-until-nll", self.tf_until_nll, low=0)
-        if self.tf_until_nll and self.algo != "tc":
-            raise ValueError("--tf-until-nll is a Thought Cloning setting: a Behavioral Cloning model has no thoughts")
+        check_number("--thought-history-noise", self.history_noise, 0, 1)
+        if (self.tf_until_nll or self.history_noise) and self.algo != "tc":
+            raise ValueError("--tf-until-nll and --thought-history-noise are Thought Cloning settings: a Behavioral "
+                             "Cloning model has no thoughts")
         check_number("--checkpoint-minutes", self.checkpoint_minutes, low=0)
         for flag, value in (("--patience", self.patience), ("--save-interval", self.save_interval),
                             ("--stop-tf", self.stop_tf)):
@@ -109,7 +107,7 @@ class TrainConfig:
         check_device("--device", self.device)
 
     # settings added since runs were first saved, with the value those runs had
-    ADDED = {"val_fixed": False, "tf_until_nll": 0.0}
+    ADDED = {"val_fixed": False, "tf_until_nll": 0.0, "history_noise": 0.0}
     # settings that may change between a run and its resumption
     MUTABLE = ("tb", "log_interval", "save_interval", "checkpoint_minutes", "device", "command", "storage")
 

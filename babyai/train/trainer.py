@@ -29,10 +29,11 @@ from babyai.threads import describe as describe_threads
 from babyai.train import distributed
 from babyai.train.checkpoint import rng_state, set_rng_state
 from babyai.train.data import EpisodeIndex, EpochSampler, Tokenizer, batches
-from babyai.train.datasets import check_levels, load_sources, warn_epoch_length, warn_seed_overlap
+from babyai.train.datasets import (check_levels, load_sources, validation_demos_text, warn_epoch_length,
+                                   warn_seed_overlap)
 from babyai.train.logger import RunLogger, console_logger, csv_columns
 from babyai.train.losses import action_entropy, action_nll, correct_actions, imitation_loss, thought_nll
-from babyai.train.progress import EpochStats, Progress, epoch_values, stop_reason
+from babyai.train.progress import EpochStats, Progress, best_success_text, epoch_values, stop_reason
 from babyai.train.run import Start, TrainConfig, decide_start, hold_run, run_dir, write_run_files
 from babyai.train.schedule import learning_rate, teacher_forcing_ratio
 from babyai.train.validation import Validation, validate
@@ -63,8 +64,8 @@ def _train(cfg: TrainConfig, d: distributed.Dist) -> dict:
 
 def _already_finished(cfg: TrainConfig, folder: str, p: dict, d: distributed.Dist) -> dict:
     log = console_logger(folder if d.main and os.path.isdir(folder) else None, d.main)
-    log.info(f"run {cfg.model_name} already finished ({p['finished']}) after {p['epoch']} epochs, best validation "
-             f"success {p['best_success']:.3f}: nothing to do (use another --model to train again)")
+    log.info(f"run {cfg.model_name} already finished ({p['finished']}) after {p['epoch']} epochs, "
+             f"{best_success_text(p['best_success'])}: nothing to do (use another --model to train again)")
     return {"run_dir": folder, "finished": p["finished"], "best_success": p["best_success"], "epoch": p["epoch"],
             "resumed": True}
 
@@ -125,7 +126,7 @@ class Run:
         check_levels(cfg, start.vocab, log)
         warn_seed_overlap(cfg, index, log)
         log.info(f"training on {len(index):,} episodes ({index.num_frames:,} frames); "
-                 f"{len(valid_index) if valid_index else 0:,} validation episodes")
+                 f"{validation_demos_text(cfg, len(valid_index) if valid_index else 0)}")
         warn_epoch_length(cfg, len(index), log)
         batch_size = min(cfg.batch_size, len(index))
         if batch_size < cfg.batch_size:
@@ -248,7 +249,7 @@ class Run:
         self.save("last.pt")
         self.logger.close()
         self.log.info(f"finished ({progress.finished}) after {progress.epoch} epochs and {progress.num_frames:,} "
-                      f"frames; best validation success {progress.best_success:.3f}")
+                      f"frames; {best_success_text(progress.best_success)}")
         return {"run_dir": self.folder, "finished": progress.finished, "best_success": progress.best_success,
                 "epoch": progress.epoch, "resumed": self.start.checkpoint is not None}
 
@@ -276,7 +277,7 @@ def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale:
     over its frames of (policy loss, entropy, thought loss, correct actions)."""
     stats = torch.zeros(4, device=batch.images.device)
     with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
-        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype):
+        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype, cfg.history_noise):
             actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
             policy_loss, entropy = action_nll(out.action_logits, actions), action_entropy(out.action_logits)
             thought_loss = thought_nll(out.thought_logits, thoughts)

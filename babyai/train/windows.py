@@ -9,14 +9,28 @@ import torch
 from babyai.model import AgentOutput
 
 
-def window_outputs(model, batch, recurrence: int, teacher_forcing: bool, amp_dtype: torch.dtype | None = None
-                   ) -> Iterator[tuple[slice, AgentOutput]]:
+def window_outputs(model, batch, recurrence: int, teacher_forcing: bool, amp_dtype: torch.dtype | None = None,
+                   history_noise: float = 0.0) -> Iterator[tuple[slice, AgentOutput]]:
     """The one window loop: the model over a batch, window after window of truncated BPTT, yielding each
     window's (rows of the batch, output). Memories start at zero and are carried from window to window,
-    detached: a caller may backpropagate a window's loss before asking for the next one."""
+    detached: a caller may backpropagate a window's loss before asking for the next one.
+
+    ``history_noise`` > 0 (teacher-forced windows only): at each frame, with that probability, the thought
+    history reads a thought drawn uniformly from the batch's distinct thoughts instead of the frame's own
+    (drawn from torch's global random stream)."""
     memory = model.initial_memory(int(batch.counts[0]), batch.images.device)
     for rows, counts in batch.windows(recurrence):
+        inputs = batch.window_inputs(rows, counts)
+        if history_noise > 0 and teacher_forcing:
+            inputs["history_ids"] = noisy_ids(inputs["thought_ids"], len(batch.thoughts), history_noise)
         with torch.autocast(batch.images.device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-            out = model(**batch.window_inputs(rows, counts), memory=memory, teacher_forcing=teacher_forcing)
+            out = model(**inputs, memory=memory, teacher_forcing=teacher_forcing)
         yield rows, out
         memory = tuple(m.detach() for m in out.memory)
+
+
+def noisy_ids(ids: torch.Tensor, choices: int, p: float) -> torch.Tensor:
+    """``ids`` (N,) with each entry replaced, with probability p, by one drawn uniformly from range(choices)."""
+    flip = torch.rand(ids.shape) < p  # (N,)
+    drawn = torch.randint(choices, ids.shape)  # (N,)
+    return torch.where(flip.to(ids.device), drawn.to(ids.device), ids)

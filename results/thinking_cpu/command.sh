@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Thinking agents on a CPU (issue: agents that think). A development sweep on development seeds (training
 # seed 101, validation levels from 10^6) chooses, among levels whose oracle thoughts declare object
-# interactions, the one where TC's own thoughts, played free, most often name the oracle's object; then
-# the confirmation: TC, BC and TC without imitating thought on training seeds 1-5, evaluated on levels no
+# interactions, the one where TC's own thoughts, played free, most often name the oracle's object (no other
+# setting is swept); then the confirmation: TC, BC and TC without imitating thought on training seeds 1-5, evaluated on levels no
 # probe played (in distribution from seed 3e9, the zero-shot suite from 2e9).
 # Budget per run: 5 epochs x 100 optimizer steps (batch 32); teacher forcing stays on until the validation
 # thought NLL is below 1 nat per frame (--tf-until-nll, a departure from the paper), then is phased out.
