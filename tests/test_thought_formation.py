@@ -139,3 +139,20 @@ def test_thought_history_noise_changes_only_the_history_input():
     assert 0.2 < (flipped != ids).float().mean() < 0.4 and int(flipped.max()) < 50
     with pytest.raises(ValueError, match="--thought-history-noise"):
         tiny_config("unused", "bad", history_noise=1.5)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_best_ties_by_thoughts_moves_best_pt_to_formed_thoughts_on_equal_success(ties):
+    import logging
+
+    from babyai.train.progress import Progress
+    from babyai.train.trainer import Run
+
+    run = Run.__new__(Run)
+    run.cfg, run.progress, run.log = tiny_config("unused", "ties", best_ties_by_thoughts=ties), Progress(), logging.getLogger("t")
+    saved = []
+    run.save = lambda name, with_optimizer=True: saved.append(run.progress.validations)
+    for success, obj in [(1.0, 0.1), (1.0, 0.9), (1.0, 0.5), (0.9, 0.95), (1.0, 0.9)]:
+        run.keep_best({"validation_success_rate": success, "validation_right_object": obj})
+    assert saved == ([1, 2] if ties else [1])  # the paper's rule keeps the first of equal successes
+    assert run.progress.patience == (3 if ties else 4) and run.progress.best_thoughts == (0.9 if ties else -1.0)

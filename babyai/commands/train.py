@@ -98,6 +98,10 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
       help="a departure from the paper, off by default (0): teacher forcing is phased out only once the thoughts have "
            "formed, i.e. from the first validation (at or after --stop-tf) whose teacher-forced thought NLL per frame "
            "on the validation demos is below NATS, then linearly to the last epoch" if tc else argparse.SUPPRESS)
+    a("--best-ties-by-thoughts", action="store_true",
+      help="a departure from the paper, off by default: best.pt is also replaced when a validation's success equals "
+           "the best and its thoughts, played free, name the oracle's object more often (on levels where success "
+           "saturates early, the paper's rule keeps a model whose thoughts have not formed yet)" if tc else argparse.SUPPRESS)
     a("--thought-history-noise", type=float, default=0.0, metavar="P",
       help="a departure from the paper, off by default (0): in teacher-forced batches, each frame's thought history "
            "reads, with probability P, a random thought of the batch instead of the demonstrated one, so that the "
@@ -172,7 +176,7 @@ def config_from_args(args: argparse.Namespace, algo: str, command: str):
         epoch_length=args.epoch_length, frames=args.frames,
         patience=args.patience, entropy_coef=args.entropy_coef, sg_coef=args.sg_coef if algo == "tc" else 0.0,
         warm_start=args.warm_start, stop_tf=args.stop_tf, tf_until_nll=args.tf_until_nll,
-        history_noise=args.thought_history_noise, val_interval=args.val_interval,
+        history_noise=args.thought_history_noise, best_ties_by_thoughts=args.best_ties_by_thoughts, val_interval=args.val_interval,
         val_episodes=args.val_episodes, val_seed=args.val_seed, val_fixed=args.val_fixed,
         log_interval=args.log_interval,
         save_interval=args.save_interval, checkpoint_minutes=args.checkpoint_minutes, tb=args.tb,

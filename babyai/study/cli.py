@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     a("--tf-until-nll", type=float, default=None, metavar="NATS",
       help="TC: keep teacher forcing on until the validation thought NLL per frame is below NATS, then phase it out "
            "(a departure from the paper; default: the paper's --stop-tf schedule)")
+    a("--best-ties-by-thoughts", action="store_true",
+      help="TC: best.pt on equal validation success goes to the validation whose thoughts name the oracle's object "
+           "more often (a departure from the paper)")
     a("--thought-history-noise", type=float, default=None, metavar="P",
       help="TC: in teacher-forced batches the thought history reads a random thought at this share of frames "
            "(a departure from the paper; default: none)")
@@ -107,6 +110,7 @@ def plan_from_args(args: argparse.Namespace, level: str) -> Plan:
     plan = Plan(name=args.name, env=level, demos=args.demos, valid_demos=args.valid_demos, noise_rate=args.noise_rate,
                 seeds=args.seeds, epochs=args.epochs, epoch_length=args.epoch_length, stop_tf=args.stop_tf,
                 tf_until_nll=args.tf_until_nll, history_noise=args.thought_history_noise,
+                best_ties_by_thoughts=args.best_ties_by_thoughts or None,
                 batch_size=args.batch_size, lr=args.lr, recurrence=args.recurrence, memory_dim=args.memory_dim,
                 instr_dim=args.instr_dim, image_dim=args.image_dim, episodes_per_lane=args.episodes_per_lane,
                 sg_coef=args.sg_coef, noise_variants=[v for v in args.noise_variants if v != args.noise_rate],

@@ -78,6 +78,7 @@ class Plan:
     stop_tf: int = 3
     tf_until_nll: float | None = None  # TC: teacher forcing phased out only once the validation thought NLL is below it
     history_noise: float | None = None  # TC: share of teacher-forced frames whose thought history reads a random thought
+    best_ties_by_thoughts: bool | None = None  # TC: best.pt on equal success goes to the better thoughts played
     batch_size: int = 64
     lr: float = 5e-4
     recurrence: int = 20
@@ -341,4 +342,5 @@ def train_flags(p: Plan, spec: Method, seed: int, run: str, demos: str, val_epis
             "--val-episodes", p.val_episodes if val_episodes is None else val_episodes, "--val-interval", p.val_interval,
             "--val-seed", VAL_SEED, "--patience", 10**6, "--device", "cpu", *(["--sg-coef", sg] if spec.algo == "tc" else []),
             *(["--tf-until-nll", p.tf_until_nll] if spec.algo == "tc" and p.tf_until_nll else []),
-            *(["--thought-history-noise", p.history_noise] if spec.algo == "tc" and p.history_noise else [])]
+            *(["--thought-history-noise", p.history_noise] if spec.algo == "tc" and p.history_noise else []),
+            *(["--best-ties-by-thoughts"] if spec.algo == "tc" and p.best_ties_by_thoughts else [])]

@@ -316,6 +316,13 @@ def _tf_rule(p) -> str:
     return rule
 
 
+def _best_rule(p) -> str:
+    if not p.best_ties_by_thoughts:
+        return ""
+    return ("; for TC, equal success goes to the validation whose own thoughts, played free, named the oracle's "
+            "object most often: --best-ties-by-thoughts, a departure from the paper")
+
+
 def write_report(pipeline, seconds: float) -> str:
     import torch
 
@@ -341,7 +348,7 @@ def write_report(pipeline, seconds: float) -> str:
         f"memory {p.memory_dim}, words {p.instr_dim}, conv width {p.image_dim}, thought coefficient {p.sg_coef}, "
         f"{_tf_rule(p)}; one CPU thread per run.",
         f"- Learning curve: success on {p.val_episodes} fresh levels every {p.val_interval} epoch(s) (sampled actions). "
-        f"Final figures: each run's best model (by validation success) on {p.eval_episodes} other fresh levels "
+        f"Final figures: each run's best model (by validation success{_best_rule(p)}) on {p.eval_episodes} other fresh levels "
         f"({p.tc_eval_episodes} for FADS, Precrime and steering).",
         f"- Zero-shot suite: up to {p.levels_per_bin} levels per difficulty bin from {suites.get('seeds_tried', '?')} "
         f"seeds tried; shortfall {json.dumps(suites.get('shortfall', {}))}.",

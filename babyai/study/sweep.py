@@ -112,7 +112,8 @@ class Sweep:
     def base_settings(self) -> dict:
         """The base plan's settings that shape the probes (not the confirmation's seeds or evaluations)."""
         skip = ("name", "seeds", "noise_variants", "noise_seeds", "eval_episodes", "tc_eval_episodes", "levels_per_bin",
-                "suite_max_seeds", "chosen_by", "jobs")
+                "suite_max_seeds", "chosen_by", "jobs",
+                "best_ties_by_thoughts")  # which checkpoint is best.pt: no probe's score (read from log.csv) depends on it
         return {k: v for k, v in asdict(self.base).items() if k not in skip}
 
     def round_levels(self) -> str:

@@ -59,6 +59,7 @@ class Progress:
     num_frames: int = 0
     duration: float = 0.0  # seconds spent training and validating
     best_success: float = -1.0
+    best_thoughts: float = -1.0  # with --best-ties-by-thoughts: the validation right-object share of best.pt
     patience: int = 0  # validations since the best one
     validations: int = 0
     finished: str = ""  # why the run stopped ("" while it runs)

@@ -57,6 +57,7 @@ class TrainConfig:
     stop_tf: int = 10
     tf_until_nll: float = 0.0  # > 0: teacher forcing is phased out only once the validation thought NLL is below it
     history_noise: float = 0.0  # share of teacher-forced frames whose thought history reads a random thought
+    best_ties_by_thoughts: bool = False  # best.pt: equal validation success goes to the better thoughts played
     val_interval: int = 1
     val_episodes: int = 512
     val_seed: int = 2023
@@ -96,9 +97,9 @@ class TrainConfig:
         check_imitation_numbers(self.lr, self.beta1, self.beta2, self.optim_eps, self.entropy_coef, self.sg_coef)
         check_number("--tf-until-nll", self.tf_until_nll, low=0)
         check_number("--thought-history-noise", self.history_noise, 0, 1)
-        if (self.tf_until_nll or self.history_noise) and self.algo != "tc":
-            raise ValueError("--tf-until-nll and --thought-history-noise are Thought Cloning settings: a Behavioral "
-                             "Cloning model has no thoughts")
+        if (self.tf_until_nll or self.history_noise or self.best_ties_by_thoughts) and self.algo != "tc":
+            raise ValueError("--tf-until-nll, --thought-history-noise and --best-ties-by-thoughts are Thought Cloning "
+                             "settings: a Behavioral Cloning model has no thoughts")
         check_number("--checkpoint-minutes", self.checkpoint_minutes, low=0)
         for flag, value in (("--patience", self.patience), ("--save-interval", self.save_interval),
                             ("--stop-tf", self.stop_tf)):
@@ -107,7 +108,7 @@ class TrainConfig:
         check_device("--device", self.device)
 
     # settings added since runs were first saved, with the value those runs had
-    ADDED = {"val_fixed": False, "tf_until_nll": 0.0, "history_noise": 0.0}
+    ADDED = {"val_fixed": False, "tf_until_nll": 0.0, "history_noise": 0.0, "best_ties_by_thoughts": False}
     # settings that may change between a run and its resumption
     MUTABLE = ("tb", "log_interval", "save_interval", "checkpoint_minutes", "device", "command", "storage")
 

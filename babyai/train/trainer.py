@@ -212,16 +212,22 @@ class Run:
             self.save("last.pt")
 
     def keep_best(self, values: dict) -> None:
-        """Save best.pt when the mean validation success over the levels is the best so far."""
+        """Save best.pt when the mean validation success over the levels is the best so far (with
+        --best-ties-by-thoughts, also when it equals the best and the thoughts played agree more often with
+        the oracle's object than at the best)."""
+        p = self.progress
         rates = [v for k, v in values.items() if k.startswith("validation_success_rate") and v is not None]
         success = float(np.mean(rates or [math.nan]))
-        self.progress.validations += 1
-        if success > self.progress.best_success:
-            self.progress.best_success, self.progress.patience = success, 0
+        thoughts = values.get("validation_right_object") if self.cfg.best_ties_by_thoughts else None
+        p.validations += 1
+        tie = thoughts is not None and success == p.best_success and thoughts > p.best_thoughts
+        if success > p.best_success or tie:
+            p.best_success, p.best_thoughts, p.patience = success, -1.0 if thoughts is None else thoughts, 0
             self.save("best.pt", with_optimizer=False)
-            self.log.info(f"new best validation success {success:.3f}: saved best.pt")
+            why = f", right object {thoughts:.3f}" if thoughts is not None else ""
+            self.log.info(f"new best validation success {success:.3f}{why}: saved best.pt")
         elif not math.isnan(success):
-            self.progress.patience += 1
+            p.patience += 1
 
     def stop_tf(self) -> int:
         """The epoch from which teacher forcing is phased out: --stop-tf; with --tf-until-nll, not before the
