@@ -114,6 +114,7 @@ class LossSettings:
     recurrence: int
     entropy_coef: float
     sg_coef: float
+    history_noise: float = 0.0  # teaching trains on the thoughts as recorded: no noise on the history input
 
 
 def backward(model, episodes: list, tokenizer: Tokenizer, settings: LossSettings, masks: list | None = None) -> float:
