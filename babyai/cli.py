@@ -52,11 +52,15 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def disk_full(error: BaseException | None) -> OSError | None:
-    """The full-disk (or quota) OSError behind ``error`` (itself or what it was raised from), else None."""
+    """The full-disk (or quota) OSError behind ``error`` (itself, what it was raised from, or one its message
+    quotes, as torch.save's RuntimeError does), else None."""
     seen = set()
     while error is not None and id(error) not in seen:
         if isinstance(error, OSError) and error.errno in DISK_FULL:
             return error
+        quoted = next((code for code in DISK_FULL if f"[Errno {code}]" in str(error)), None)
+        if quoted is not None:
+            return OSError(quoted, os.strerror(quoted))
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None

@@ -124,6 +124,14 @@ def test_a_full_disk_while_teaching_keeps_the_episodes_before(tmp_path, monkeypa
     assert controller.session.ended and controller.error.errno == errno.ENOSPC  # serve() raises it: one line
 
 
+def test_a_full_disk_quoted_by_torch_save_is_one_line():
+    from babyai.cli import disk_full
+
+    error = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 768 vs 662 [Errno 28] No "
+                         "space left on device")
+    assert disk_full(error).errno == errno.ENOSPC and disk_full(RuntimeError("Errno 2")) is None
+
+
 def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", ""])
     proc.wait()
