@@ -119,7 +119,8 @@ def test_help_shows_the_defaults_and_explains_the_log_line():
     from babyai.train.logger import _SHORT, LEGEND
 
     text = " ".join(train.build_parser("tc").format_help().split())
-    assert "number of epochs (default: 1000000)" in text and "better success rate (default: 100)" in text
+    assert "number of epochs (default: 1000000, the original's" in text and "better success rate (default: 100)" in text
+    assert "(default: 1280, the original's; the paper: 180)" in text and "the original's default was 2023" in text
     assert {short for short, _ in LEGEND} == set(_SHORT.values()) | {"U", "vS"}  # every abbreviation logged
     assert all(f" {short} " in text for short, _ in LEGEND)
     with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
