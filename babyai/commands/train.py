@@ -135,7 +135,7 @@ def add_training_flags(parser: argparse.ArgumentParser, names: list[str], algo: 
         if set(action.option_strings) & set(names):
             if defaults and action.dest in defaults:
                 action.default = defaults[action.dest]
-                action.help = re.sub(r"\(default: [^;)]*", f"(default: {action.default:g}", action.help or "")
+                action.help = re.sub(r"\(default: [^)]*\)", f"(default: {action.default:g})", action.help or "")
             parser._add_action(action)
 
 
