@@ -374,7 +374,8 @@ def test_default_validation_levels_are_not_the_default_demos_levels(caplog):
 
     made = demos_args([])
     demos = Index(("d", made.seed, made.seed + 2_000_000 - 1))  # up to 2M default-seeded episodes
-    default = config_from_args(build_parser("tc").parse_args(["--env", LEVEL, "--demos", "d", "--model", "m"]), "tc", "train_tc.py")
+    flags = ["--env", LEVEL, "--demos", "d", "--model", "m"]
+    default = config_from_args(build_parser("tc").parse_args(flags), "tc", "train_tc.py")
     paper = config_from_args(build_parser("tc").parse_args(README), "tc", "train_tc.py")
     assert default.val_seed == VALID_FIRST_SEED and paper.val_seed == made.seed == 2023
     log = logging.getLogger("test_default_validation_levels")
