@@ -282,7 +282,8 @@ class Pipeline:
 
 
     def ship_agent(self) -> str | None:
-        """Copy the TC run with the best in-distribution success (of those whose model is at hand) to
+        """Copy the TC run with the best in-distribution success (ties: the better thoughts played; of those whose
+        model is at hand) to
         ``<results>/<name>/agents/<level>/`` (the evaluated checkpoint without its optimizer state,
         config.json, vocab.json, agent.json): a thinking agent
         that comes with the code, loadable by every script by that path. An agent shipped before is kept."""
@@ -299,7 +300,10 @@ class Pipeline:
             return None
         from babyai.agent.loading import load_checkpoint, save_checkpoint
 
-        report, seed, run = max(candidates, key=lambda c: (c[0]["success"], -c[1]))
+        def rank(c):  # success, then how often its own thoughts named the oracle's object, then the lower seed
+            return c[0]["success"], (c[0].get("thoughts") or {}).get("right_object") or 0.0, -c[1]
+
+        report, seed, run = max(candidates, key=rank)
         evaluated = f"{self.plan.checkpoint or 'best'}.pt"
         with atomic_folder(dest) as tmp:
             payload = load_checkpoint(os.path.join(self.model_dir(run), evaluated))
@@ -309,7 +313,8 @@ class Pipeline:
                 shutil.copyfile(os.path.join(self.model_dir(run), name), os.path.join(tmp, name))
             write_json(os.path.join(tmp, "agent.json"), {
                 "run": run, "study": self.plan.name, "level": self.plan.env, "training_seed": seed,
-                "chosen_by": f"the best in-distribution success of the study's TC runs ({len(candidates)} at hand)",
+                "chosen_by": f"the best in-distribution success of the study's TC runs ({len(candidates)} at hand); "
+                             "ties: the most steps whose own thought named the oracle's object",
                 "evaluation": report})
         logger.info(f"shipped {run} as the thinking agent {dest}")
         return dest
