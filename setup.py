@@ -9,6 +9,8 @@ setup(
     packages=find_packages(include=["babyai", "babyai.*"]),
     # the teaching page: plain HTML/JS/CSS served by babyai.teach.server (no build step)
     package_data={"babyai.teach": ["static/*.html", "static/*.js", "static/*.css"]},
+    # `thought-cloning COMMAND ARGS...` runs `python -m babyai.commands.COMMAND ARGS...` (thought-cloning quickstart)
+    entry_points={"console_scripts": ["thought-cloning = babyai.commands:cli"]},
     install_requires=[
         "torch>=2.0",
         "gymnasium>=1.0",

@@ -10,12 +10,12 @@ from typing import BinaryIO
 
 
 @contextlib.contextmanager
-def atomic_path(path: str) -> Iterator[str]:
-    """A temporary name next to ``path`` (same extension) to write in the block; renamed over ``path`` when
-    the block succeeds, removed when it fails."""
+def atomic_path(path: str, tmp: str | None = None) -> Iterator[str]:
+    """A temporary name next to ``path`` (``tmp``, or NAME.tmpPID.EXT) to write in the block; renamed over
+    ``path`` when the block succeeds, removed when it fails (a full disk leaves no half-written file)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     root, ext = os.path.splitext(path)
-    tmp = f"{root}.tmp{os.getpid()}{ext}"
+    tmp = tmp or f"{root}.tmp{os.getpid()}{ext}"
     try:
         yield tmp
         os.replace(tmp, path)
@@ -46,15 +46,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _stale(pid: str, own: bool) -> bool:
+    """Whether ``pid`` (digits) names a writer no longer running (or, with ``own``, this process)."""
+    return pid.isdigit() and ((own and int(pid) == os.getpid()) or not _alive(int(pid)))
+
+
+def _names(parent: str) -> list[str]:
+    return os.listdir(parent or ".") if os.path.isdir(parent or ".") else []
+
+
 def _remove_stale(prefix: str) -> None:
     """Remove the folders PREFIX<pid> of processes no longer running, and this process's own."""
     parent, base = os.path.split(prefix)
-    if not os.path.isdir(parent or "."):
-        return
-    for name in os.listdir(parent or "."):
-        pid = name[len(base):]
-        if name.startswith(base) and pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+    for name in _names(parent):
+        if name.startswith(base) and _stale(name[len(base):], own=True):
             shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
+def remove_stale_folders(parent: str) -> list[str]:
+    """Remove the folders NAME.tmpPID in ``parent`` of writers no longer running (killed imports, exports,
+    labellers); their names."""
+    removed = []
+    for name in sorted(_names(parent)):
+        stem, dot_tmp, pid = name.rpartition(".tmp")
+        if stem and dot_tmp and os.path.isdir(os.path.join(parent, name)) and _stale(pid, own=False):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+            removed.append(name)
+    return removed
 
 
 @contextlib.contextmanager
@@ -66,6 +84,7 @@ def atomic_folder(folder: str) -> Iterator[str]:
         raise FileExistsError(f"{folder} already exists; choose another name")
     tmp = f"{folder.rstrip(os.sep)}.tmp{os.getpid()}"
     _remove_stale(f"{folder.rstrip(os.sep)}.tmp")  # left by killed writers (or one that had this PID)
+    remove_stale_folders(os.path.dirname(os.path.abspath(folder)))  # and those of other names
     os.makedirs(tmp)
     try:
         yield tmp

@@ -10,6 +10,7 @@ Set ``BABYAI_DEBUG=1`` to get the traceback of a user error instead of its one l
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -47,6 +48,30 @@ def user_error_code(error: BaseException, extra: tuple[type[BaseException], ...]
     return next((code for kind, code in table if kind and isinstance(error, kind)), None)
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full(error: BaseException | None) -> OSError | None:
+    """The full-disk (or quota) OSError behind ``error`` (itself, what it was raised from, or one its message
+    quotes, as torch.save's RuntimeError does), else None."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, OSError) and error.errno in DISK_FULL:
+            return error
+        quoted = next((code for code in DISK_FULL if f"[Errno {code}]" in str(error)), None)
+        if quoted is not None:
+            return OSError(quoted, os.strerror(quoted))
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def disk_full_message(error: OSError) -> str:
+    where = f" writing {error.filename}" if error.filename else ""
+    return (f"no space left on the device{where}: nothing was left looking complete; free some space, "
+            "then run the same command again")
+
+
 def call(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
          extra: tuple[type[BaseException], ...] = ()) -> int:
     """``main(argv)``'s exit status; a user error (or one of ``extra``) prints ``error: ...`` on one line."""
@@ -59,10 +84,11 @@ def call(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str]
         print("interrupted: run the same command again to resume", file=sys.stderr)
         return 130
     except Exception as error:
-        code = user_error_code(error, extra)
+        full = disk_full(error)
+        code = 1 if full else user_error_code(error, extra)
         if code is None or os.environ.get("BABYAI_DEBUG"):
             raise
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        message = disk_full_message(full) if full else str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"error: {message}", file=sys.stderr)
         return code
 

@@ -9,6 +9,7 @@ path stays possible.
 from __future__ import annotations
 
 import os
+import re
 
 ENV_VAR = "BABYAI_STORAGE"
 DEFAULT = "storage"
@@ -48,6 +49,8 @@ def demos_path(name: str, storage: str | None = None) -> str:
 
 def new_demos_path(name: str, storage: str | None = None) -> str:
     """A dataset to write: <storage>/demos/NAME for a plain name; a path only inside the storage."""
+    if re.search(r"\.tmp\d+$", os.path.basename(name.rstrip("/" + os.sep))):
+        raise StorageNameError(f"--demos must not end like a writer's temporary folder (.tmpPID), got {name!r}")
     if "/" not in name and os.sep not in name:
         return os.path.join(storage_dir(storage), "demos", check_name(name, "--demos"))
     root, path = os.path.realpath(storage_dir(storage)), os.path.realpath(name)

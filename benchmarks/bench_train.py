@@ -29,7 +29,7 @@ import torch
 from common import median_rate, rate, repeat
 
 from babyai.demos import DemoSpec, generate_dataset, open_demos
-from babyai.model import TCConfig, ThoughtCloningAgent
+from babyai.model import BCAgent, TCConfig, ThoughtCloningAgent
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.losses import action_entropy, action_nll, thought_nll
 from babyai.train.run import TrainConfig
@@ -107,11 +107,16 @@ def main() -> None:
     p.add_argument("--amp", action="store_true", help="mixed precision (bf16 autocast), as the trainer uses on CUDA")
     p.add_argument("--flops", action="store_true", help="count the step's floating-point operations (torch's counter) "
                    "and print the rate reached")
+    p.add_argument("--flops-batch-size", type=int, default=None, help="count the operations on a batch of this many "
+                   "episodes (per frame), not on the timed batches (counting is slow: minutes at batch 180)")
+    p.add_argument("--algo", choices=["tc", "bc"], default="tc", help="the model: Thought Cloning (default) or its "
+                   "Behavioral Cloning baseline")
     p.add_argument("--peak-tflops", type=float, default=None, help="the device's peak TFLOP/s, to print the share reached")
     p.add_argument("--no-baseline", action="store_true", help="time ours only")
     args = p.parse_args()
-    if args.repeats < 1 or args.batches < 1 or (args.batch_size is not None and args.batch_size < 1) or args.episodes_per_lane < 1:
-        p.error("--repeats, --batches, --batch-size and --episodes-per-lane must be positive")
+    if args.repeats < 1 or args.batches < 1 or (args.batch_size is not None and args.batch_size < 1) or args.episodes_per_lane < 1 \
+            or (args.flops_batch_size is not None and args.flops_batch_size < 1):
+        p.error("--repeats, --batches, --batch-size, --flops-batch-size and --episodes-per-lane must be positive")
     for dim in args.image_dims:
         if dim < 16 or dim % 8:
             p.error(f"--image-dims: {dim} is not a multiple of 8 from 16 up")
@@ -131,13 +136,14 @@ def main() -> None:
 def time_config(name: str, image_dim: int, args, episodes, tokenizer, device) -> None:
     memory_dim, instr_dim, batch_size, original = CONFIGS[name]
     batch_size = args.batch_size or batch_size
-    cfg = TrainConfig("tc", "bench", [LEVEL], ["-"], [0], recurrence=20, batch_size=batch_size)
+    cfg = TrainConfig(args.algo, "bench", [LEVEL], ["-"], [0], recurrence=20, batch_size=batch_size)
     chunks = [episodes[i * batch_size:(i + 1) * batch_size] for i in range(args.batches)]
     batches = [make_batch(c, tokenizer, args.episodes_per_lane).to(device) for c in chunks]  # the trainer's layout
     per_episode = [make_batch(c, tokenizer).to(device) for c in chunks]  # one row per episode, as the original
     frames = sum(b.num_frames for b in batches)
     torch.manual_seed(0)
-    model = ThoughtCloningAgent(TCConfig(memory_dim=memory_dim, instr_dim=instr_dim, image_dim=image_dim)).to(device).train()
+    agent = ThoughtCloningAgent if args.algo == "tc" else BCAgent
+    model = agent(TCConfig(memory_dim=memory_dim, instr_dim=instr_dim, image_dim=image_dim)).to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), 5e-4, eps=1e-5)
 
     def run(step, data) -> None:
@@ -154,19 +160,24 @@ def time_config(name: str, image_dim: int, args, episodes, tokenizer, device) ->
         backward_batch(model, b, cfg, True, 1.0 / b.num_frames, amp_dtype=amp)
 
     run(ours, batches)  # warm-up
-    print(f"{name}: memory {memory_dim}, words {instr_dim}, image {image_dim}, batch {batch_size} episodes "
+    print(f"{name} {args.algo.upper()}: memory {memory_dim}, words {instr_dim}, image {image_dim}, batch {batch_size} episodes "
           f"({args.episodes_per_lane} per lane), {frames} frames per repeat")
     t_ours = repeat(lambda: run(ours, batches), args.repeats)
     print(f"  ours (trainer step{', bf16' if amp else ''})           {rate(frames, t_ours)}")
     if args.flops:
         from torch.utils.flop_counter import FlopCounterMode
 
+        counted, counted_frames = batches, frames
+        if args.flops_batch_size:
+            counted = [make_batch(episodes[:args.flops_batch_size], tokenizer, args.episodes_per_lane).to(device)]
+            counted_frames = counted[0].num_frames
         counter = FlopCounterMode(display=False)
         with counter:
-            run(ours, batches)
-        reached = counter.get_total_flops() / statistics.median(t_ours)
+            run(ours, counted)
+        per_frame = counter.get_total_flops() / counted_frames
+        reached = per_frame * median_rate(frames, t_ours)
         share = f" = {100 * reached / (args.peak_tflops * 1e12):.2f}% of the {args.peak_tflops:g} TFLOP/s peak" if args.peak_tflops else ""
-        print(f"  floating-point operations: {counter.get_total_flops() / frames / 1e6:.1f} MFLOP per frame, "
+        print(f"  floating-point operations: {per_frame / 1e6:.1f} MFLOP per frame (counted on {counted_frames} frames), "
               f"{reached / 1e12:.3f} TFLOP/s reached{share}")
     if not args.no_baseline:
         t_base = repeat(lambda: run(lambda b: original_order_step(model, b, cfg), per_episode), args.repeats)

@@ -39,6 +39,13 @@ def test_bench_train_prints_ours_the_original_order_and_the_ceiling():
     assert all(r > 0 for r in ratios(out))
 
 
+def test_bench_ops_prints_the_counts_per_step():
+    out = run_bench("bench_ops.py", "--small", "--episodes", 1, "--max-steps", 6, "--recurrence", 4, "--top", 3)
+    for line in ("training", "rollout"):
+        found = re.findall(rf"^{line}: (\d+) aten calls per (time|agent) step$", out, re.M)
+        assert len(found) == 1 and int(found[0][0]) > 0, out
+
+
 def test_bench_demos_loops():
     out = run_bench("bench_demos.py", "--episodes", 2, "--repeats", 1, "--loops-only")
     assert "minigrid BabyAIBot" in out and "ours / minigrid" in out

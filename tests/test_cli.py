@@ -9,7 +9,8 @@ from babyai.cli import UserError, call
 from babyai.levels import make_env
 
 COMMANDS = ["make_agent_demos", "show_demos", "import_demos", "train_tc", "train_il", "make_testing_levels", "evaluate",
-            "evaluate_levels", "evaluate_fads", "evaluate_precrime", "evaluate_steering", "visualize", "plot_logs", "export_minari", "import_minari"]
+            "evaluate_levels", "evaluate_fads", "evaluate_precrime", "evaluate_steering", "visualize", "plot_logs", "export_minari",
+            "import_minari", "quickstart"]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -43,6 +44,55 @@ def test_every_script_runs_its_command_module(name, capsys):
     assert exit_.value.code == 0
     # named as scripts/NAME.py whoever runs it (here pytest, whose sys.argv[0] is not the script)
     assert capsys.readouterr().out.startswith(f"usage: {name}.py ")
+
+
+def test_the_console_script_runs_every_command(capsys):
+    """setup.py's console script `thought-cloning COMMAND` is babyai.commands.cli, which runs each command module."""
+    import re
+    import warnings
+
+    import babyai.commands as commands
+
+    with open(os.path.join(ROOT, "setup.py")) as f:
+        module, attr = re.search(r'"thought-cloning = ([\w.]+):(\w+)"', f.read()).groups()
+    assert getattr(importlib.import_module(module), attr) is commands.cli
+    assert set(COMMANDS) | {"teach"} == set(commands.COMMANDS)
+    assert all(os.path.exists(os.path.join(ROOT, "babyai", "commands", f"{name}.py")) for name in commands.COMMANDS)
+    with pytest.raises(SystemExit) as exit_, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # runpy: this test process imported show_demos before
+        commands.cli(["show-demos", "--help"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("usage: show_demos.py ")
+    with pytest.raises(SystemExit) as exit_:
+        commands.cli(["trian_tc"])
+    assert str(exit_.value.code).startswith("error: unknown command 'trian_tc': one of quickstart, ")
+    with pytest.raises(SystemExit) as exit_:
+        commands.cli([])
+    assert exit_.value.code == 2 and capsys.readouterr().err.startswith("usage: thought-cloning COMMAND")
+
+
+def test_quickstart_runs_the_pipeline_and_stops_at_a_failed_step(monkeypatch, capsys, tmp_path):
+    """The quick start is a command of the package (it runs the package's commands, not scripts/)."""
+    import subprocess
+    import sys
+
+    from babyai.commands import quickstart
+
+    ran = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd: ran.append(cmd) or (3 if "train_tc" in cmd[2] else 0))
+    assert call(quickstart.main, ["--storage-dir", str(tmp_path)]) == 3
+    assert [cmd[:3] for cmd in ran] == [[sys.executable, "-m", f"babyai.commands.{name}"]
+                                        for name in ("make_agent_demos", "show_demos", "train_tc")]
+    assert all(cmd[-2:] == ["--storage-dir", str(tmp_path)] for cmd in ran)
+    out, err = capsys.readouterr()
+    assert "\n$ scripts/train_tc.py --env BabyAI-GoToLocal-v0 " in out
+    assert err == "error: quickstart: train_tc.py failed (exit status 3; its message is above)\n"
+    ran.clear()
+    monkeypatch.setattr(subprocess, "call", lambda cmd: ran.append(cmd[2]) or 0)
+    assert call(quickstart.main, ["--epochs", "1"]) == 0 and ran[-1] == "babyai.commands.visualize" and len(ran) == 5
+    with pytest.raises(SystemExit) as exit_:
+        quickstart.main(["--epochs", "0"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "quickstart.py: error: --episodes and --epochs must be at least 1"
 
 
 HEAVY = ("torch", "gymnasium", "minigrid", "matplotlib", "PIL", "imageio", "minari")
@@ -119,7 +169,8 @@ def test_help_shows_the_defaults_and_explains_the_log_line():
     from babyai.train.logger import _SHORT, LEGEND
 
     text = " ".join(train.build_parser("tc").format_help().split())
-    assert "number of epochs (default: 1000000)" in text and "better success rate (default: 100)" in text
+    assert "number of epochs (default: 1000000, the original's" in text and "better success rate (default: 100)" in text
+    assert "(default: 1280, the original's; the paper: 180)" in text and "the original's default was 2023" in text
     assert {short for short, _ in LEGEND} == set(_SHORT.values()) | {"U", "vS"}  # every abbreviation logged
     assert all(f" {short} " in text for short, _ in LEGEND)
     with pytest.raises(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:

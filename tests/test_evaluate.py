@@ -270,3 +270,21 @@ def test_the_episode_picture_is_mostly_grid(tmp_path):
         first = np.asarray(im.convert("RGB"))
     assert h - w < 0.25 * h  # the caption band is under a quarter of the picture
     assert np.array_equal(first[:w:8, :w:8], frames[0])  # the grid fills the width, pixel for pixel
+
+
+def test_validation_levels_counted_are_those_the_run_played(tmp_path):
+    """A run's validation levels, for the overlap check of the testing levels: those its log.csv shows it played;
+    without a log, every validation its schedule allows."""
+    import json as _json
+
+    from babyai.evaluate.suites import training_seed_ranges
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "last.pt").write_bytes(b"")
+    train = {"demos": [], "valid_demos": [], "envs": ["A", "B"], "val_seed": 10**9, "val_episodes": 512,
+             "epochs": 1_000_000, "val_interval": 1, "storage": str(tmp_path)}
+    (run / "config.json").write_text(_json.dumps({"train": train}))
+    assert training_seed_ranges(str(run)) == [("the validation levels", 10**9, 10**9 + 1_000_000 * 1024 - 1)]
+    (run / "log.csv").write_text("update,validation_seed\n1,1000000000\n2,1000001024\n3,\n")
+    assert training_seed_ranges(str(run)) == [("the validation levels", 10**9, 10**9 + 2 * 1024 - 1)]

@@ -1,6 +1,7 @@
 """Minari datasets: our demonstrations exported and read back, Minari's own BabyAI kind imported."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from babyai.commands.train import USER_ERRORS
 from babyai.commands.train import main as train_main
 from babyai.demos import open_demos
 from babyai.demos.format import encode_episode
-from babyai.demos.minari_io import export_minari, import_minari
+from babyai.demos.minari_io import export_minari, import_minari, thoughts_of
 from babyai.levels import make_env, reset_env
 from babyai.train import trainer
 from babyai.train.data import DatasetError
@@ -34,11 +35,17 @@ def minari_root(tmp_path, monkeypatch):
 
 
 def noisy_demos(storage, name="noisy", episodes=6):
+    """Oracle demos with noise, in two shards (so the import has a shard layout to keep)."""
     from babyai.demos import DemoSpec, generate_dataset
 
     folder = os.path.join(str(storage), "demos", name)
-    generate_dataset(folder, DemoSpec(level=LEVEL, episodes=episodes, first_seed=40, noise_rate=0.3), progress=False)
+    spec = DemoSpec(level=LEVEL, episodes=episodes, first_seed=40, noise_rate=0.3, shard_size=4)
+    generate_dataset(folder, spec, progress=False)
     return folder
+
+
+def files_of(folder) -> dict:
+    return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
 
 
 def test_export_opens_in_minari_and_imports_back_the_same(tmp_path, minari_root):
@@ -60,7 +67,7 @@ def test_export_opens_in_minari_and_imports_back_the_same(tmp_path, minari_root)
         assert np.array_equal(ep.observations["direction"][:steps], ours.directions)
         assert set(ep.observations["mission"]) == {ours.mission}
         assert np.array_equal(ep.actions, ours.actions)
-        assert [t.decode() for t in ep.infos["thought"]] == ours.thoughts + [""]
+        assert thoughts_of(ep) == ours.thoughts + [""]  # str (Minari's own reader gives bytes)
         assert np.array_equal(ep.infos["noise"][:steps], ours.noise)
         assert ep.terminations[-1] and not ep.terminations[:-1].any() and not ep.truncations.any()
         assert ep.rewards[-1] > 0 and not ep.rewards[:-1].any()
@@ -76,6 +83,33 @@ def test_export_opens_in_minari_and_imports_back_the_same(tmp_path, minari_root)
     back = open_demos(str(tmp_path / "demos" / "back"))
     assert back.meta["thoughts"] is True and back.vocabulary == demos.vocabulary
     assert [encode_episode(a) for a in back] == [encode_episode(b) for b in demos]  # byte for byte
+    # the shards too (footers included), and meta.json but for saying where it came from
+    before, after = files_of(tmp_path / "demos" / "noisy"), files_of(tmp_path / "demos" / "back")
+    assert list(after) == list(before) == ["meta.json", "shard-00000.tcd", "shard-00001.tcd"]
+    assert all(after[name] == before[name] for name in after if name != "meta.json")
+    assert {k: v for k, v in back.meta.items() if k not in ("imported_from", "thoughts", "noise_flags_known")} \
+        == demos.meta
+
+
+def test_thoughts_are_stored_as_text_and_bad_generation_metadata_is_refused(tmp_path, minari_root):
+    import h5py
+
+    from babyai.demos.format import DemoFormatError
+    from babyai.demos.minari_io import _generation
+
+    export_minari(open_demos(make_demos(tmp_path, "small", 1, 0)), DATASET_ID, progress=False)
+    with h5py.File(minari_root / DATASET_ID / "data" / "main_data.hdf5") as f:
+        assert h5py.check_string_dtype(f["episode_0/infos/thought"].dtype).encoding == "utf-8"
+    ok = {"noise_rate": 0.3, "shards": [[4, 1], [2, 0]]}
+    assert _generation("d", ok, 6, None) == ({"noise_rate": 0.3}, [[4, 1], [2, 0]])
+    assert _generation("d", ok, 6, 5) == ({"noise_rate": 0.3, "shard_size": 5}, [[5, 0], [1, 0]])
+    for bad, needle in (({"noise_rate": 2.0}, "noise_rate is '2.0', expected a number in [0, 1]"),
+                        ({"first_seed": "x"}, "first_seed is 'x', expected int"),
+                        ({"original_rng": 1}, "original_rng is '1', expected bool"),
+                        ({"shards": [[4, 1]]}, "shards are not [episodes, failures] pairs adding up to its 6 episodes"),
+                        ({"shards": [[6, -1]]}, "shards are not [episodes, failures] pairs")):
+        with pytest.raises(DemoFormatError, match=re.escape(f"d: its metadata {needle}")):
+            _generation("d", bad, 6, None)
 
 
 def test_exporting_to_an_existing_id_or_a_bad_id_is_refused(tmp_path, minari_root):

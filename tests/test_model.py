@@ -270,3 +270,51 @@ def test_episodes_sharing_a_lane_are_played_as_if_alone(lanes, agent, forced):
         (x, bx), (y, by) = outs["lanes"], outs["alone"]
         torch.testing.assert_close(x[bx.episode_ids == e], y[by.episode_ids == e], atol=1e-5, rtol=1e-5)
         assert torch.equal(bx.actions[bx.episode_ids == e], by.actions[by.episode_ids == e])
+
+
+def test_hand_written_backward_passes_match_autograd():
+    """KeyedAttention's and StepLSTMCell's own backward passes give autograd's gradients (float64 gradcheck),
+    dropout included (the same mask drawn)."""
+    from babyai.model.layers import KeyedAttention, StepLSTMCell
+
+    torch.manual_seed(0)
+    q = torch.randn(3, 8, dtype=torch.double, requires_grad=True)
+    v = torch.randn(3, 5, 8, dtype=torch.double, requires_grad=True)
+    pad = torch.zeros(3, 5, dtype=torch.bool)
+    pad[0, 3:] = pad[2, 1:] = True
+    attention = KeyedAttention(8, 0.0).double()
+    assert torch.autograd.gradcheck(lambda q, v: attention(q, v, pad), (q, v))
+    torch.testing.assert_close(attention(q, v, pad), attention.reference_forward(q, v, pad))
+    dropping = KeyedAttention(8, 0.5).double().train()
+    torch.manual_seed(3)
+    x = dropping(q, v, pad)
+    gx = torch.autograd.grad(x.square().sum(), (q, v))
+    torch.manual_seed(3)
+    weights = (torch.bmm(v, q.unsqueeze(2)).squeeze(2) * dropping.scale).masked_fill(pad, float("-inf")).softmax(1)
+    y = torch.bmm(torch.native_dropout(weights, 0.5, True)[0].unsqueeze(1), v).squeeze(1)
+    gy = torch.autograd.grad(y.square().sum(), (q, v))
+    torch.testing.assert_close(x, y)
+    for a, b in zip(gx, gy):
+        torch.testing.assert_close(a, b)
+    cell = StepLSTMCell(4, 6).double()
+    x, h, c = (torch.randn(3, k, dtype=torch.double, requires_grad=True) for k in (4, 6, 6))
+    assert torch.autograd.gradcheck(lambda x, h, c: cell(x, (h, c)), (x, h, c))
+
+
+def test_sequence_encoder_is_the_packed_bidirectional_gru():
+    """SequenceEncoder steps both directions together: the outputs and gradients of nn.GRU on packed sequences."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from babyai.model.layers import SequenceEncoder
+
+    torch.manual_seed(0)
+    encoder = SequenceEncoder(16)
+    x = torch.randn(5, 9, 16, requires_grad=True)
+    lengths = torch.tensor([9, 1, 4, 7, 3])
+    packed, _ = encoder.rnn(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+    expected = pad_packed_sequence(packed, batch_first=True, total_length=9)[0]
+    got = encoder(x, lengths)
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)
+    params = [x, *encoder.parameters()]
+    for a, b in zip(torch.autograd.grad(got.square().sum(), params), torch.autograd.grad(expected.square().sum(), params)):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)

@@ -52,6 +52,7 @@ def check_episodes(records):
     return mismatches
 
 
+@pytest.mark.slow
 def test_bosslevel_500_seeds():
     assert check_episodes(read_jsonl_gz("bosslevel_seeds_0-499.jsonl.gz")) == []
 

@@ -4,6 +4,8 @@ import json
 import os
 import shutil
 
+import pytest
+
 from conftest import run_script
 
 TINY = ["--env", "BabyAI-GoToLocal-v0", "--demos", "24", "--valid-demos", "4", "--seeds", "1", "--epochs", "1",
@@ -13,6 +15,7 @@ TINY = ["--env", "BabyAI-GoToLocal-v0", "--demos", "24", "--valid-demos", "4", "
 SWEEP = ["--sweep", "--sweep-levels", "GoToLocal", "GoToObj", "--sweep-alternatives", "sg_coef=1"]
 
 
+@pytest.mark.slow
 def test_reproduce_sweeps_writes_the_report_and_resumes_without_redoing(tmp_path):
     storage, results = tmp_path / "storage", tmp_path / "results"
     args = ["--name", "tiny", *TINY, *SWEEP, "--storage-dir", storage, "--results-dir", results]

@@ -108,6 +108,7 @@ def replay_oracle(ep):
     return out
 
 
+@pytest.mark.slow
 def test_oracle_teacher_session_learns_online(storage):
     """~100 GoToLocal episodes of a tiny TC agent taught by the oracle; one trainer update per episode."""
     online = OnlineConfig("", "", batch_size=4, lr=2e-3, updates_per_episode=1, snapshot_every=5)
@@ -138,6 +139,7 @@ def teach_cmd(name, episodes):
             "--snapshot-every", 2]
 
 
+@pytest.mark.slow
 def test_killed_session_resumes_to_the_same_data(storage):
     whole = run_script(*teach_cmd("whole", 8), storage=storage)
     assert "8 episodes" in whole.stdout and "action override rate per quarter of the session: " in whole.stdout

@@ -1,6 +1,7 @@
 """The teaching page in a real browser: headless Chromium (Debian's chromium + chromium-driver) driven by
-Selenium opens the page, sees the mission and the thought, approves a step, overrides an action with a
-key, rewrites a thought, and the recorded data holds exactly those three steps."""
+Selenium opens the page (before its first state: a box saying why, no broken image), sees the mission and
+the thought, approves a step, overrides an action with a key, rewrites a thought, and the recorded data
+holds exactly those three steps."""
 
 import os
 import socket
@@ -84,6 +85,10 @@ def test_teach_in_the_browser(browser, storage):
         text = lambda i: d.find_element(By.ID, i).text  # noqa: E731
         d.get(f"http://127.0.0.1:{port}/")  # without the token: the page says what to open
         wait_for(lambda: "?token=" in text("status"), what="the missing token")
+        # no state yet: a box says why instead of a broken image, and the mission says it is waiting
+        assert not d.find_element(By.ID, "frame").is_displayed()
+        assert text("waiting") == "not connected: open the URL teach.py printed"
+        assert text("mission") == "(waiting for the first state)"
         d.get(url)
         moves = lambda: int(d.find_element(By.TAG_NAME, "body").get_attribute("data-moves") or -1)  # noqa: E731
         keys = lambda *k: ActionChains(d).send_keys(*k).perform()  # noqa: E731
@@ -91,6 +96,7 @@ def test_teach_in_the_browser(browser, storage):
         mission = reset_env(make_env("BabyAI-GoToLocal-v0"), 0)["mission"]
         wait_for(lambda: text("mission") == mission and text("thought"), what="the mission and the thought")
         assert d.find_element(By.ID, "frame").get_attribute("src").startswith("data:image/png")
+        assert d.find_element(By.ID, "frame").is_displayed() and not d.find_element(By.ID, "waiting").is_displayed()
 
         # 1. approve
         approved = text("action")

@@ -54,6 +54,7 @@ def memo(tmp_path_factory):
     return storage
 
 
+@pytest.mark.slow
 def test_a_tc_run_that_memorises_64_episodes_thinks_like_the_oracle_on_them(memo):
     """Trained and validated on the same 64 GoToLocal episodes (teacher forcing on), its free-running thoughts,
     its own previous thought as history, are the demonstrated ones: the validation columns show it."""

@@ -363,6 +363,30 @@ def test_warnings_for_long_epochs_and_validation_levels_among_the_demos(caplog):
     assert "(seeds 100..103, every validation)" in caplog.records[0].getMessage()
 
 
+def test_default_validation_levels_are_not_the_default_demos_levels(caplog):
+    """All-default runs (demos of make_agent_demos.py, a train_tc.py run) validate on held-out levels; the paper's
+    command, which passes --val-seed 2023, still does as it did (and is warned)."""
+    import logging
+
+    from babyai.commands.make_agent_demos import parse_args as demos_args
+    from babyai.demos import VALID_FIRST_SEED
+    from babyai.train.datasets import warn_seed_overlap
+
+    made = demos_args([])
+    demos = Index(("d", made.seed, made.seed + 2_000_000 - 1))  # up to 2M default-seeded episodes
+    flags = ["--env", LEVEL, "--demos", "d", "--model", "m"]
+    default = config_from_args(build_parser("tc").parse_args(flags), "tc", "train_tc.py")
+    paper = config_from_args(build_parser("tc").parse_args(README), "tc", "train_tc.py")
+    assert default.val_seed == VALID_FIRST_SEED and paper.val_seed == made.seed == 2023
+    log = logging.getLogger("test_default_validation_levels")
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        warn_seed_overlap(default, demos, log)
+        assert not caplog.records
+        warn_seed_overlap(paper, demos, log)
+    assert len(caplog.records) == 1  # every validation of the paper's 160 epochs (80) plays training levels
+    assert caplog.records[0].getMessage().startswith("validation levels (seeds 2023..42982, validations 1 to 80 of ")
+
+
 def test_val_fixed_plays_the_same_levels_at_every_validation():
     from _agent_helpers import untrained_policy
 

@@ -17,6 +17,7 @@ from babyai.agent.policy import ModelError, ModelPolicy
 from babyai.agent.vocab import Vocabulary
 from babyai.atomic import atomic_write_bytes
 from babyai.model import BCAgent, TCConfig, ThoughtCloningAgent
+from babyai.sizes import build_fitting
 
 FORMAT = 1
 ALGOS = ("tc", "bc")  # Thought Cloning, Behavioral Cloning
@@ -30,7 +31,9 @@ def build_agent(algo: str, cfg: TCConfig) -> torch.nn.Module:
     """A fresh network: the Thought Cloning agent ("tc") or the Behavioral Cloning baseline ("bc")."""
     if algo not in ALGOS:
         raise ValueError(f"unknown algorithm {algo!r} (one of {', '.join(ALGOS)})")
-    return ThoughtCloningAgent(cfg) if algo == "tc" else BCAgent(cfg)
+    make = ThoughtCloningAgent if algo == "tc" else BCAgent
+    sizes = ", ".join(f"{key} {getattr(cfg, key)}" for key in ("image_dim", "memory_dim", "instr_dim", "vocab_size"))
+    return build_fitting(lambda: make(cfg), sizes)  # too large for this machine: one line naming the sizes
 
 
 def save_checkpoint(path: str, payload: dict) -> None:

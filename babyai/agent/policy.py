@@ -48,7 +48,7 @@ class ModelPolicy:
         self.amp_dtype = (torch.bfloat16 if amp is True else amp) or None
         self.thinks = isinstance(model, ThoughtCloningAgent)
         self.max_thought_len = int(model.cfg.max_thought_len)
-        self._mission = self._lengths = self._memory = None
+        self._mission = self._lengths = self._memory = self._mission_enc = None
 
     @contextlib.contextmanager
     def evaluating(self):
@@ -86,6 +86,9 @@ class ModelPolicy:
         self._mission = self._tokens(missions, thought=False)  # (B, Lm)
         self._lengths = (self._mission != 0).sum(1)  # (B,)
         self._memory = self.model.initial_memory(len(missions), self.device)
+        # the missions' encodings, once per batch of episodes (the model reads them at every step)
+        with torch.no_grad(), self._autocast():
+            self._mission_enc = self.model.encode_mission(self._mission, self._lengths)  # (B, Lm, D)
 
     @torch.no_grad()
     def step(self, rows: np.ndarray, images: np.ndarray, inject: list[str | None] | None = None) -> StepOutput:
@@ -106,6 +109,9 @@ class ModelPolicy:
                     thoughts[k] = t
         return StepOutput(logits, thoughts)
 
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None)
+
     def _forward(self, rows: np.ndarray, images: np.ndarray, sentences: list[str] | None):
         index = torch.from_numpy(rows).to(self.device)
         memory = tuple(m[index] for m in self._memory)
@@ -114,9 +120,9 @@ class ModelPolicy:
             distinct = sorted(set(sentences))
             kwargs = {"thoughts": self._tokens(distinct, thought=True), "teacher_forcing": True,
                       "thought_ids": torch.tensor([distinct.index(s) for s in sentences], device=self.device)}
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.bfloat16, enabled=self.amp_dtype is not None):
+        with self._autocast():
             out = self.model(torch.from_numpy(images).to(self.device), [len(rows)], self._mission[index],
-                             self._lengths[index], memory, **kwargs)
+                             self._lengths[index], memory, mission_enc=self._mission_enc[index], **kwargs)
         for m, new in zip(self._memory, out.memory):
             m[index] = new.to(m.dtype)
         thoughts = None

@@ -22,14 +22,16 @@ def main(argv=None) -> int:
     p.add_argument("--demos", required=True, help="name of the new dataset")
     p.add_argument("--env", default=None,
                    help="the level the episodes were played on (default: the one the dataset names)")
-    p.add_argument("--save-interval", type=int, default=1000, help="episodes per shard (default: 1000)")
+    p.add_argument("--save-interval", type=int, default=None,
+                   help="episodes per shard (default: an export of scripts/export_minari.py keeps its shards, "
+                        "another dataset gets 1000)")
     p.add_argument("--storage-dir", default=None,
                    help="storage root (default: $BABYAI_STORAGE or ./storage)")
     args = p.parse_args(argv)
     from babyai.demos.minari_io import import_minari
     from babyai.levels import resolve_level_id
 
-    if args.save_interval < 1:
+    if args.save_interval is not None and args.save_interval < 1:
         p.error("--save-interval must be at least 1")
     folder = new_demos_path(args.demos, storage_dir(args.storage_dir))
     level = resolve_level_id(args.env) if args.env else None

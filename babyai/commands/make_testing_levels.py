@@ -27,7 +27,7 @@ from babyai.evaluate.suites import (
 from babyai.storage import demos_path, storage_dir
 
 # seed ranges the project's own data uses (README/DESIGN): training demos from 2023 (the paper: 1M episodes),
-# validation demos from 10^9 (BabyAI), validation levels from --val-seed 2023
+# validation demos from 10^9 (BabyAI), validation levels from --val-seed (10^9 by default; the paper passes 2023)
 RESERVED = (("the training demos' seeds (2023 onwards, up to 2M episodes)", 2023, 2023 + 2_000_000 - 1),
             ("the validation demos' seeds (10^9 onwards, up to 10M episodes)", 10**9, 10**9 + 10**7 - 1))
 

@@ -12,6 +12,8 @@ from babyai.cli import DefaultsHelpFormatter
 from babyai.model.config import TCConfig
 from babyai.threads import add_threads_flag, use_threads
 
+VAL_SEED = 10**9  # the default --val-seed: BabyAI's validation range (babyai.demos.generate.VALID_FIRST_SEED)
+
 
 class _HelpFormatter(DefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Every flag's default; the epilog (the log legend) as written."""
@@ -45,7 +47,9 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     a("--log-interval", type=int, default=1, help="epochs between two log rows (default: 1)")
     a("--frames", type=int, default=int(9e10), help="stop after this many training frames (default: 9e10)")
     a("--patience", type=int, default=100, help="stop after this many validations without a better success rate (default: 100)")
-    a("--epochs", type=int, default=1000000, help="number of epochs (default: 1000000)")
+    a("--epochs", type=int, default=1000000,
+      help="number of epochs (default: 1000000, the original's: until --patience or --frames stops the run; the "
+           "paper: 160)")
     a("--epoch-length", type=int, default=0, help="episodes per epoch; 0: the whole dataset")
     a("--frames-per-proc", type=int, default=40, help="ignored (an RL setting of the original)")
     a("--lr", type=float, default=1e-4, help="learning rate (default: 1e-4)")
@@ -57,7 +61,8 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
            "(BatchNorm) over many frames; 1: one row per episode (default: 3)")
     a("--optim-eps", type=float, default=1e-5, help="Adam epsilon (default: 1e-5)")
     a("--optim-alpha", type=float, default=0.99, help="ignored (an RMSprop setting of the original)")
-    a("--batch-size", type=int, default=1280, help="episodes per batch, over all processes (default: 1280)")
+    a("--batch-size", type=int, default=1280,
+      help="episodes per batch, over all processes (default: 1280, the original's; the paper: 180)")
     a("--entropy-coef", type=float, default=0.01, help="entropy bonus coefficient (default: 0.01)")
     a("--checkpoint-minutes", type=float, default=10.0, help="also checkpoint within an epoch this often (default: 10)")
     a("--device", default=None, help="cpu, cuda, cuda:N or a GPU index (default: the GPU if there is one)")
@@ -71,7 +76,9 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     a("--no-mem", action="store_true", default=False, help="not supported: the agents always have memory")
     a("--arch", default="bow_endpool_res", help="image architecture; only bow_endpool_res is supported")
     # validation
-    a("--val-seed", type=int, default=2023, help="first seed of the validation levels (default: 2023)")
+    a("--val-seed", type=int, default=VAL_SEED,
+      help="first seed of the validation levels (default: 10^9, BabyAI's validation range, so that the default demos "
+           "of make_agent_demos.py, from seed 2023, are not validated on; the original's default was 2023)")
     a("--val-interval", type=int, default=1, help="epochs between two validations (default: 1)")
     a("--val-fixed", action="store_true", help="every validation plays the same levels (those of the first), so that "
       "best.pt is chosen on one set (default: each validation plays new levels, as the original did: the k-th, "
@@ -128,7 +135,7 @@ def add_training_flags(parser: argparse.ArgumentParser, names: list[str], algo: 
         if set(action.option_strings) & set(names):
             if defaults and action.dest in defaults:
                 action.default = defaults[action.dest]
-                action.help = re.sub(r"\(default: [^;)]*", f"(default: {action.default:g}", action.help or "")
+                action.help = re.sub(r"\(default: [^)]*\)", f"(default: {action.default:g})", action.help or "")
             parser._add_action(action)
 
 

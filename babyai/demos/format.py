@@ -31,6 +31,7 @@ import blosc
 import numpy as np
 
 import babyai
+from babyai.atomic import atomic_path
 
 MAGIC = b"TCDEMO02"
 MAGIC_V1 = b"TCDEMO01"  # format 1: no footer checksum
@@ -158,8 +159,8 @@ def write_shard(path: str, records: list, extra: dict | None = None) -> None:
     footer_json = json.dumps(extra or {}, sort_keys=True, separators=(",", ":")).encode("utf8")
     footer = b"".join(a.tobytes() for a in (offsets, seeds, lengths, crcs)) + footer_json
     sizes = SIZES.pack(len(records), len(footer_json))
-    tmp = f"{path}.{os.getpid()}.tmp"  # a name of its own: no other writer shares it
-    with open(tmp, "wb") as f:
+    # a name of its own (no other writer shares it), removed when the write fails (a full disk)
+    with atomic_path(path, f"{path}.{os.getpid()}.tmp") as tmp, open(tmp, "wb") as f:
         f.write(MAGIC)
         for r, _, _ in records:
             f.write(r)
@@ -167,7 +168,6 @@ def write_shard(path: str, records: list, extra: dict | None = None) -> None:
         f.write(TAIL.pack(len(records), len(footer_json), zlib.crc32(footer + sizes), MAGIC))
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class Shard:
@@ -309,11 +309,10 @@ def _check_meta_types(path: str, meta: dict) -> None:
 
 def write_meta(folder: str, meta: dict) -> None:
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
-    tmp = os.path.join(folder, f"{META}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf8") as f:
+    path = os.path.join(folder, META)
+    with atomic_path(path, f"{path}.{os.getpid()}.tmp") as tmp, open(tmp, "w", encoding="utf8") as f:
         json.dump(meta, f, sort_keys=True, indent=1)
         f.write("\n")
-    os.replace(tmp, os.path.join(folder, META))
 
 
 class DemoReader:

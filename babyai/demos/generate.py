@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from babyai.bars import progress_bar
 import babyai
+from babyai.atomic import remove_stale_folders
+from babyai.bars import progress_bar
 from babyai.bot import Bot, BotError
 from babyai.demos.format import (
     DemoFormatError,
@@ -221,6 +222,7 @@ def generate_dataset(folder: str, spec: DemoSpec, workers: int = 1, crash: bool 
         raise ValueError(f"a dataset needs at least one episode and one per shard, got "
                          f"{spec.episodes} and {spec.shard_size}")
     _check_not_other(folder)
+    remove_stale_folders(os.path.dirname(os.path.abspath(folder)))  # NAME.tmpPID of killed imports
     with hold(folder, "dataset"):
         return _generate(folder, spec, workers, crash, progress, on_episode, maker_class)
 

@@ -16,13 +16,18 @@ the generator version.
 
 Import (:func:`import_minari`) reads any Minari BabyAI dataset (Dict observations with image,
 direction and mission; Discrete(7) actions) into our format. Its thoughts are kept only when the
-dataset is one of our exports; otherwise it is an observation-and-action dataset (``thoughts``
-false in meta.json): Behavioral Cloning trains on it, Thought Cloning refuses it.
+dataset is one of our exports (which comes back with its shards and its generation settings, see
+:func:`import_minari`); otherwise it is an observation-and-action dataset (``thoughts`` false in
+meta.json): Behavioral Cloning trains on it, Thought Cloning refuses it.
+
+Minari's HDF5 reader returns the text in ``infos`` as bytes although it is stored as UTF-8 text:
+:func:`thoughts_of` gives an episode's thoughts as ``str``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import string
@@ -44,14 +49,18 @@ from babyai.demos.format import (
     write_meta,
     write_shard,
 )
+from babyai.demos.generate import episode_words
 from babyai.demos.validate import episode_checker
 from babyai.levels import make_env, reset_env
 
 CHUNK = 256  # episodes handed to Minari at a time
 MAX_MISSION = 512
 ACTIONS = 7
-# keys of our export's dataset metadata
-EXPORT_KEYS = ("level", "seeding", "first_seed", "noise_rate", "original_rng", "filter_steps", "generator")
+# keys of our export's dataset metadata, and of those the import restores in meta.json (with their types)
+EXPORT_KEYS = ("level", "seeding", "first_seed", "episodes", "noise_rate", "original_rng", "filter_steps",
+               "shard_size", "failed_attempts", "generator")
+RESTORED = {"first_seed": int, "episodes": int, "noise_rate": float, "original_rng": bool, "filter_steps": int,
+            "shard_size": int, "failed_attempts": int}
 
 
 def _minari():
@@ -183,7 +192,8 @@ def _write_dataset(reader: DemoReader, dataset_id: str, root: str, author: str |
     fresh = not meta.get("original_rng", False)  # history mode walked the seeds with one env
     metadata = {key: meta[key] for key in EXPORT_KEYS if key in meta}
     metadata.update(level=level, seeding=seeding, thoughts=meta.get("thoughts", True),
-                    seeds=_seed_runs(reader.seeds[: len(reader)]), exported_by=f"babyai {babyai.__version__}")
+                    seeds=_seed_runs(reader.seeds[: len(reader)]), exported_by=f"babyai {babyai.__version__}",
+                    shards=[[s.count, int(s.extra.get("failures", 0))] for s in reader.shards])
     resets, dataset = [], None
     with progress_bar(total=len(reader), unit="ep", desc=f"export {dataset_id}", disable=not progress) as bar:
         for start in range(0, len(reader), CHUNK):
@@ -223,6 +233,57 @@ def _text(values) -> list:
     return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
 
 
+def thoughts_of(episode) -> list:
+    """The thoughts of one episode of our export as read by ``minari.load_dataset`` (``str``, one per observation,
+    "" at the last): they are stored as UTF-8 text, but Minari's HDF5 reader returns text in ``infos`` as bytes."""
+    return _text(episode.infos["thought"])
+
+
+def _number_ok(value, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):
+        return False
+    return 0 <= value <= 1 if kind is float else value >= 0
+
+
+def _generation(dataset_id: str, info: dict, episodes: int, shard_size: int | None) -> tuple:
+    """What our export kept of how its episodes were generated: (meta.json settings, shards as [episodes,
+    failed attempts] pairs). For another's dataset: none, and shards of ``shard_size`` (1000 by default)."""
+    settings = {key: info[key] for key in RESTORED if key in info}
+    for key, value in settings.items():
+        if not _number_ok(value, RESTORED[key]):
+            raise DemoFormatError(f"{dataset_id}: its metadata {key} is {str(value)[:30]!r}, expected "
+                                  f"{'a number in [0, 1]' if RESTORED[key] is float else RESTORED[key].__name__}")
+    shards = info.get("shards")
+    if shard_size is not None or shards is None:
+        size = shard_size or settings.get("shard_size") or 1000
+        settings.update({"shard_size": shard_size} if shard_size else {})
+        return settings, [[min(size, episodes - start), 0] for start in range(0, episodes, size)]
+    if not (isinstance(shards, list) and all(isinstance(pair, list) and len(pair) == 2 and _number_ok(pair[0], int)
+                                             and pair[0] > 0 and _number_ok(pair[1], int) for pair in shards)
+            and sum(pair[0] for pair in shards) == episodes):
+        raise DemoFormatError(f"{dataset_id}: its metadata shards are not [episodes, failures] pairs "
+                              f"adding up to its {episodes} episodes")
+    return settings, shards
+
+
+def _write_shards(folder: str, episodes: Iterator[Episode], shards: list, bar) -> tuple:
+    """Write ``episodes`` into shards of the sizes ``shards`` names, their footers as generation writes them;
+    (words, frames)."""
+    everything, frames = set(), 0
+    for index, (count, failures) in enumerate(shards):
+        records, words = [], set()
+        for ep in itertools.islice(episodes, count):
+            records.append((encode_episode(ep), ep.seed, len(ep)))
+            words.update(episode_words(ep))
+            frames += len(ep)
+            bar.update(1)
+        write_shard(os.path.join(folder, shard_name(index)), records, {"failures": failures, "words": sorted(words)})
+        everything |= words
+    return everything, frames
+
+
 def minari_episodes(dataset, level: str, seeding: str, seeds: Iterator, generator: str, resets: dict) -> Iterator[Episode]:
     """Our Episodes of a Minari BabyAI dataset (thoughts and noise flags only where it has them), each checked
     against the level's spaces (a DemoFormatError names the first field that is not)."""
@@ -245,9 +306,13 @@ def minari_episodes(dataset, level: str, seeding: str, seeds: Iterator, generato
                             reset_index=resets.get(i, 0), generator=generator), f"Minari episode {ep.id}")
 
 
-def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_size: int = 1000,
+def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_size: int | None = None,
                   progress: bool = True) -> dict:
-    """Read the local Minari dataset ``dataset_id`` into a new dataset folder; its meta."""
+    """Read the local Minari dataset ``dataset_id`` into a new dataset folder; its meta.
+
+    One of our exports comes back as it was exported: its episodes, shards (unless ``shard_size`` is given) and
+    generation settings in meta.json; the only loss is a history-mode (``original_rng``) dataset's saved noise
+    stream, which only resuming its generation needs."""
     minari = _minari()
     if os.path.exists(folder):
         raise FileExistsError(f"{folder} already exists; choose another --demos name")
@@ -266,36 +331,24 @@ def import_minari(dataset_id: str, folder: str, level: str | None = None, shard_
         raise DemoFormatError(f"{dataset_id} does not name its level: give it with --env")
     seeding = info.get("seeding", "gymnasium")  # Minari's collectors seed with env.reset(seed=...)
     episode_checker(level, seeding)  # an unknown level or seeding: a clear error before anything is written
-    has_thoughts = bool(info.get("thoughts")) and info.get("exported_by", "").startswith("babyai")
-    # an export of ours keeps the version that generated the episodes
-    generator = info["generator"] if has_thoughts and "generator" in info else f"minari {dataset_id} (imported)"
+    ours = bool(info.get("thoughts")) and info.get("exported_by", "").startswith("babyai")
+    # an export of ours keeps the version that generated the episodes, and how they were generated
+    generator = info["generator"] if ours and "generator" in info else f"minari {dataset_id} (imported)"
+    settings, shards = _generation(dataset_id, info if ours else {}, len(dataset), shard_size)
     seeds = (m.get("seed") for m in dataset.storage.get_episode_metadata(dataset.episode_indices))
     try:
         resets = {int(i): r for i, r in info.get("reset_indices", [])}
     except (TypeError, ValueError):
         raise DemoFormatError(f"{dataset_id}: its reset_indices are not [episode, resets] pairs") from None
-    records, words, shards, frames = [], set(), 0, 0
     with atomic_folder(folder) as tmp:  # complete or absent, whoever else imports to the same name
         with progress_bar(total=len(dataset), unit="ep", desc=f"import {dataset_id}", disable=not progress) as bar:
-            for ep in minari_episodes(dataset, level, seeding, seeds, generator, resets):
-                records.append((encode_episode(ep), ep.seed, len(ep)))
-                frames += len(ep)
-                words.update(ep.mission.split())
-                for sentence in set(ep.thoughts):
-                    words.update(sentence.split())
-                if len(records) == shard_size:
-                    write_shard(os.path.join(tmp, shard_name(shards)), records, {})
-                    records, shards = [], shards + 1
-                bar.update(1)
-        if records:
-            write_shard(os.path.join(tmp, shard_name(shards)), records, {})
-            shards += 1
-        num_episodes = len(dataset)
+            episodes = minari_episodes(dataset, level, seeding, seeds, generator, resets)
+            words, frames = _write_shards(tmp, episodes, shards, bar)
         write_meta(tmp, {
+            "episodes": len(dataset), "failed_attempts": 0, **settings,
             "level": level, "seeding": seeding, "imported_from": f"minari:{dataset_id}",
-            "thoughts": has_thoughts, "noise_flags_known": has_thoughts, "num_shards": shards,
-            "num_episodes": num_episodes, "episodes": num_episodes, "num_frames": frames,
-            "failed_attempts": 0, "vocabulary": sorted(words), "complete": True,
-            "generator": f"minari {dataset_id} (imported)",
+            "thoughts": ours, "noise_flags_known": ours, "num_shards": len(shards),
+            "num_episodes": len(dataset), "num_frames": frames, "vocabulary": sorted(words), "complete": True,
+            "generator": generator,
         })
     return DemoReader(folder).meta

@@ -13,6 +13,7 @@ Suites are saved as JSON (seeds and measured difficulty). The original's pickle
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import math
@@ -328,12 +329,24 @@ def training_seed_ranges(model: str, storage: str | None = None, group: str = ""
             if seeds is not None:
                 ranges.append((f"the demos {name}", *seeds))
         if train.get("val_episodes"):
-            validations = 1 if train.get("val_fixed") else math.ceil(train["epochs"] / max(1, train["val_interval"]))
-            last = train["val_seed"] + validations * len(train["envs"]) * train["val_episodes"] - 1
-            ranges.append(("the validation levels", train["val_seed"], last))
+            ranges.append(("the validation levels", train["val_seed"], _last_validation_seed(train, folder)))
     except (ValueError, KeyError, TypeError) as e:
         raise SuiteError(f"model {model}: unreadable {path}: {e}") from None
     return ranges
+
+
+def _last_validation_seed(train: dict, folder: str) -> int:
+    """The last level seed the run's validations played: from its log.csv (the first seed of every validation
+    logged), else every validation its schedule allows (a run's folder without its log, e.g. a shipped agent)."""
+    size = len(train["envs"]) * train["val_episodes"]  # levels one validation plays
+    log = os.path.join(folder, "log.csv")
+    if os.path.isfile(log):
+        with open(log, newline="") as f:
+            firsts = [int(r["validation_seed"]) for r in csv.DictReader(f) if r.get("validation_seed")]
+        if firsts:
+            return max(firsts) + size - 1
+    validations = 1 if train.get("val_fixed") else math.ceil(train["epochs"] / max(1, train["val_interval"]))
+    return train["val_seed"] + validations * size - 1
 
 
 def _dataset_seeds(path: str) -> tuple[int, int] | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -37,31 +38,34 @@ class AgentOutput(NamedTuple):
     memory: Memory  # memory of the episodes still running after the window
 
 
-def _step_slices(counts: list[int]) -> list[slice]:
-    slices, start = [], 0
-    for n in counts:
-        slices.append(slice(start, start + n))
-        start += n
-    return slices
-
-
 class _Rows:
-    """Which mission each row reads at each step of a window, and where its memory restarts."""
+    """Which mission each row reads at each step of a window, and where its memory restarts.
 
-    def __init__(self, counts: list[int], episode_ids: torch.Tensor | None, starts: torch.Tensor | None):
-        self.ids = None if episode_ids is None else torch.split(episode_ids, counts)  # (n,) per step
-        self.keep = None if starts is None else torch.split((~starts).unsqueeze(1), counts)  # (n, 1) per step
+    What the rows read is gathered once for the whole window (one index operation and its backward pass per
+    tensor and window, not per step), then split into per-step views."""
 
-    def pick(self, t: int, n: int, x: torch.Tensor) -> torch.Tensor:
-        """The rows of x (one per mission) read by the n rows running at step t."""
-        return x[:n] if self.ids is None else x[self.ids[t]]
+    def __init__(self, counts: list[int], episode_ids: torch.Tensor | None, starts: torch.Tensor | None,
+                 device: torch.device):
+        self.counts = counts
+        if episode_ids is None:  # row r of step t reads mission row r
+            episode_ids = torch.from_numpy(np.concatenate([np.arange(n) for n in counts])).to(device)
+        self.ids = episode_ids  # (N,)
+        self.keep = None  # per step: (n, 1) float, 0 where an episode starts; None for the steps without a start
+        if starts is not None:
+            has_start = torch.segment_reduce(starts.float(), "max", lengths=torch.tensor(counts, device=starts.device))
+            keep = torch.split((~starts).unsqueeze(1).float(), counts)
+            self.keep = [k if flag else None for k, flag in zip(keep, has_start.tolist())]  # one sync per window
+
+    def gather(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Per step, the rows of x (one per mission) read by the rows running at that step."""
+        return torch.split(x[self.ids], self.counts)
 
     def memory(self, t: int, state: tuple[torch.Tensor, ...], n: int) -> tuple[torch.Tensor, ...]:
         """The memory of the n rows running at step t, zeroed where an episode starts."""
-        if self.keep is None:
-            return tuple(m[:n] for m in state)
-        keep = self.keep[t].to(state[0].dtype)  # (n, 1)
-        return tuple(m[:n] * keep for m in state)
+        keep = None if self.keep is None else self.keep[t]
+        if keep is None:
+            return tuple(m if m.shape[0] == n else m[:n] for m in state)
+        return tuple(m[:n] * (keep if keep.dtype == m.dtype else keep.to(m.dtype)) for m in state)
 
 
 class _LanguageAgent(nn.Module):
@@ -112,6 +116,7 @@ class ThoughtCloningAgent(_LanguageAgent):
         teacher_forcing: bool = True,
         episode_ids: torch.Tensor | None = None,
         starts: torch.Tensor | None = None,
+        mission_enc: torch.Tensor | None = None,
         history_ids: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window.
@@ -120,7 +125,8 @@ class ThoughtCloningAgent(_LanguageAgent):
         episode_ids, mission: (counts[0], Lm), one per row; with them (N,) (lanes), mission: (E, Lm),
         one per episode, and episode_ids[f] its row for frame f; starts: (N,) bool, memory zeroed there.
         thoughts: (U, Lt) distinct ground-truth thoughts, "sos ... eos" then padding; thought_ids: (N,)
-        the row of each frame's thought. Under teacher forcing the Action Generator and the history
+        the row of each frame's thought. mission_enc: ``encode_mission(mission, mission_lengths)`` when the caller
+        has it already (a rollout encodes its missions once, not at every step). Under teacher forcing the Action Generator and the history
         read the ground-truth thought; otherwise the thought decoded greedily (thoughts may then be
         None, when acting). thought_logits score the ground truth in both cases. history_ids: (N,) under
         teacher forcing, the row of the thought the thought history reads at each frame, in place of
@@ -130,10 +136,11 @@ class ThoughtCloningAgent(_LanguageAgent):
         image_map = self.image_encoder(images)  # (N, C, 7, 7)
         tg_first = tg.fusion.films[0].features(image_map)  # (N, C, 7, 7)
         ag_first = ag.fusion.films[0].features(image_map)  # (N, C, 7, 7)
-        mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
+        if mission_enc is None:  # else given: encode_mission(mission, mission_lengths), computed once by the caller
+            mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
         mission_pad = mission == PAD_ID  # (E, Lm)
         mission_kv = tg.project_mission(mission_enc)  # per layer (E, H, Lm, D/H) x2
-        rows_of = _Rows(counts, episode_ids, starts)
+        rows_of = _Rows(counts, episode_ids, starts, images.device)
         if thoughts is not None:
             frame_thoughts = thoughts[thought_ids]  # (N, Lt)
             target_len = thoughts.shape[1] - 1
@@ -142,23 +149,28 @@ class ThoughtCloningAgent(_LanguageAgent):
 
         # per-step views; torch.split keeps the backward pass to one concatenation per tensor
         image_maps, tg_firsts, ag_firsts = (torch.split(x, counts) for x in (image_map, tg_first, ag_first))
+        missions, mission_pads = rows_of.gather(mission_enc), rows_of.gather(mission_pad)  # (n, Lm, D), (n, Lm) per step
+        kvs = list(zip(*(list(zip(rows_of.gather(k), rows_of.gather(v))) for k, v in mission_kv)))  # per step, per layer
+        device = images.device.type
+        query_dtype = (torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device)
+                       else tg.history_layers[0].w_q.weight.dtype)
+        mission_biases = rows_of.gather(tg.history_layers[0].attention_bias(mission_pad, query_dtype))  # (n, 1, 1, Lm) per step
         if teacher_forcing:
             thought_encs = torch.split(thought_table[thought_ids], counts)  # (n, Lt, D) per step
+            thought_pads = torch.split(frame_thoughts == PAD_ID, counts)  # (n, Lt) per step
             if history_ids is not None:  # the history reads other thoughts than the Action Generator
                 history_encs = torch.split(thought_table[history_ids], counts)  # (n, Lt, D) per step
                 history_pads = torch.split(thoughts[history_ids] == PAD_ID, counts)  # (n, Lt) per step
 
         tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = memory
         tg_states, ag_states, free_logits, free_tokens = [], [], [], []
-        for t, rows in enumerate(_step_slices(counts)):
-            n = rows.stop - rows.start
+        for t, n in enumerate(counts):
             tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = rows_of.memory(t, (tg_h, tg_c, ag_h, ag_c, hist_h, hist_c), n)
-            kv = [(rows_of.pick(t, n, k), rows_of.pick(t, n, v)) for k, v in mission_kv]
-            step_mission, step_pad = rows_of.pick(t, n, mission_enc), rows_of.pick(t, n, mission_pad)  # (n, Lm, D), (n, Lm)
-            tg_h, tg_c = tg.step(image_maps[t], tg_firsts[t], step_mission, kv, step_pad, (tg_h, tg_c), (hist_h, hist_c))  # (n, M) each
+            step_mission, step_pad = missions[t], mission_pads[t]  # (n, Lm, D), (n, Lm)
+            tg_h, tg_c = tg.step(image_maps[t], tg_firsts[t], step_mission, kvs[t], step_pad, (tg_h, tg_c), (hist_h, hist_c),
+                                 mission_biases[t])  # (n, M) each
             if teacher_forcing:
-                step_thoughts = frame_thoughts[rows]  # (n, Lt)
-                thought_enc = thought_encs[t]  # (n, Lt, D)
+                thought_enc, thought_pad = thought_encs[t], thought_pads[t]  # (n, Lt, D), (n, Lt)
             else:
                 min_steps = target_len if thoughts is not None else 0
                 step_thoughts, logits = tg.decoder.greedy(
@@ -167,7 +179,7 @@ class ThoughtCloningAgent(_LanguageAgent):
                 thought_enc = self.encode_thoughts(step_thoughts)  # (n, 1 + K, D)
                 free_logits.append(logits[:, :target_len] if thoughts is not None else logits[:, :0])
                 free_tokens.append(nn.functional.pad(step_thoughts, (0, 1 + self.cfg.max_thought_len - step_thoughts.shape[1])))
-            thought_pad = step_thoughts == PAD_ID  # (n, Lt)
+                thought_pad = step_thoughts == PAD_ID  # (n, 1 + K)
             if teacher_forcing and history_ids is not None:
                 hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), history_encs[t], history_pads[t])
             else:
@@ -213,22 +225,24 @@ class BCAgent(_LanguageAgent):
         teacher_forcing: bool = True,
         episode_ids: torch.Tensor | None = None,
         starts: torch.Tensor | None = None,
+        mission_enc: torch.Tensor | None = None,
         history_ids: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window (same arguments as ThoughtCloningAgent.forward; thoughts are ignored)."""
         ag = self.action_generator
         image_map = self.image_encoder(images)  # (N, C, 7, 7)
         ag_first = ag.fusion.films[0].features(image_map)  # (N, C, 7, 7)
-        mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
+        if mission_enc is None:  # else given: encode_mission(mission, mission_lengths), computed once by the caller
+            mission_enc = self.encode_mission(mission, mission_lengths)  # (E, Lm, D)
         mission_pad = mission == PAD_ID  # (E, Lm)
-        rows_of = _Rows(counts, episode_ids, starts)
+        rows_of = _Rows(counts, episode_ids, starts, images.device)
+        missions, mission_pads = rows_of.gather(mission_enc), rows_of.gather(mission_pad)  # (n, Lm, D), (n, Lm) per step
         ag_h, ag_c = memory
         ag_states = []
         for t, (x, first) in enumerate(zip(torch.split(image_map, counts), torch.split(ag_first, counts))):
             n = x.shape[0]
             ag_h, ag_c = rows_of.memory(t, (ag_h, ag_c), n)
-            step_mission, step_pad = rows_of.pick(t, n, mission_enc), rows_of.pick(t, n, mission_pad)  # (n, Lm, D), (n, Lm)
-            ag_h, ag_c = ag.step(x, first, step_mission, step_pad, None, None, (ag_h, ag_c))
+            ag_h, ag_c = ag.step(x, first, missions[t], mission_pads[t], None, None, (ag_h, ag_c))
             ag_states.append(ag_h)  # (n, M)
         action_logits = ag.actor(torch.cat(ag_states))  # (N, A)
         return AgentOutput(action_logits, None, None, (ag_h, ag_c))

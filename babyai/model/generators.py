@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 
 from babyai.model.config import TCConfig
-from babyai.model.layers import FiLMFusion, KeyedAttention, QueryTransformerLayer, StepLinear, StepLSTMCell, ThoughtDecoder
+from babyai.model.layers import FiLMFusion, KeyedAttention, QueryTransformerLayer, StepLinear, StepLSTMCell, ThoughtDecoder, step_linears
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -53,13 +53,15 @@ class ThoughtGenerator(nn.Module):
         mission_pad: torch.Tensor,
         memory: State,
         history: State,
+        mission_bias: torch.Tensor | None = None,
     ) -> State:
-        # image_map, first_features: (n, C, 7, 7), C = image_dim; mission_enc: (n, Lm, D); mission_pad: (n, Lm)
+        # image_map, first_features: (n, C, 7, 7), C = image_dim; mission_enc: (n, Lm, D); mission_pad: (n, Lm);
+        # mission_bias: history_layers[0].attention_bias(mission_pad, ...) when the caller made it already
         key = self.memory2key_instr(torch.cat(memory, dim=1))  # (n, D)
         attended = self.attention(key, mission_enc, mission_pad)  # (n, D)
         context = self.history2key(torch.cat(history, dim=1))  # (n, D)
         for layer, (k, v) in zip(self.history_layers, mission_kv):
-            context = layer(context, k, v, mission_pad)  # (n, D)
+            context = layer(context, k, v, mission_pad if mission_bias is None else mission_bias)  # (n, D)
         x = self.fusion(image_map, first_features, context + attended)  # (n, image_dim)
         h, c = self.memory_rnn(x, memory)  # (n, M) each
         return h, c
@@ -104,10 +106,14 @@ class ActionGenerator(nn.Module):
     ) -> State:
         # image_map, first_features: (n, C, 7, 7), C = image_dim; mission_enc: (n, Lm, D); thought_enc: (n, Lt, D) or None
         keys_from = torch.cat(memory, dim=1)  # (n, 2M)
-        mission = self.attention(self.memory2key_instr(keys_from), mission_enc, mission_pad)  # (n, D)
+        if self.use_thought:
+            mission_key, thought_key = step_linears(keys_from, self.memory2key_instr, self.memory2key_sg)  # (n, D) each
+        else:
+            mission_key = self.memory2key_instr(keys_from)  # (n, D)
+        mission = self.attention(mission_key, mission_enc, mission_pad)  # (n, D)
         language = self.instr_linear(mission)  # (n, D)
         if self.use_thought:
-            thought = self.attention(self.memory2key_sg(keys_from), thought_enc, thought_pad)  # (n, D)
+            thought = self.attention(thought_key, thought_enc, thought_pad)  # (n, D)
             language = language + self.sg_linear(thought)  # (n, D)
         x = self.fusion(image_map, first_features, language)  # (n, image_dim)
         h, c = self.memory_rnn(x, memory)  # (n, M) each

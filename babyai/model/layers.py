@@ -25,11 +25,19 @@ def init_linear(module: nn.Module) -> None:
                 module.bias.zero_()
 
 
-class _PendingWeightGrad:
-    """The (input, output-gradient) pairs of one weight's uses in a backward pass, multiplied at its end."""
+def _cast(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """x in dtype, without an operator call when it is already (each call costs a kernel launch on a GPU)."""
+    return x if x.dtype == dtype else x.to(dtype)
 
-    def __init__(self, weight: nn.Parameter):
+
+class _PendingWeightGrad:
+    """The (input, output-gradient) pairs of one weight's uses in a backward pass, multiplied at its end.
+
+    The biases given (those added to the same outputs) get the sum of the output gradients at the end too."""
+
+    def __init__(self, weight: nn.Parameter, biases: tuple[nn.Parameter, ...] = ()):
         self.weight = weight
+        self.biases = biases
         self.inputs: list[torch.Tensor] = []
         self.grads: list[torch.Tensor] = []
 
@@ -42,45 +50,66 @@ class _PendingWeightGrad:
         self.grads.append(grad)
 
     def flush(self) -> None:
-        x = torch.cat(self.inputs).to(self.weight.dtype)  # (sum of rows, in)
-        g = torch.cat(self.grads).to(self.weight.dtype)  # (sum of rows, out)
+        x = _cast(torch.cat(self.inputs) if len(self.inputs) > 1 else self.inputs[0], self.weight.dtype)  # (rows, in)
+        g = _cast(torch.cat(self.grads) if len(self.grads) > 1 else self.grads[0], self.weight.dtype)  # (rows, out)
         self.inputs, self.grads = [], []
         # (out, in): one product for every step instead of one per step, accumulated in place
         if self.weight.grad is None:
             self.weight.grad = g.t() @ x
         else:
             self.weight.grad.addmm_(g.t(), x)
+        if self.biases:
+            total = g.sum(0)  # (out,)
+            for k, bias in enumerate(self.biases):
+                if bias.grad is None:
+                    bias.grad = total if k == len(self.biases) - 1 else total.clone()
+                else:
+                    bias.grad.add_(total)
 
 
-class _DeferredMatmul(torch.autograd.Function):
-    """y = x W^T; the backward pass returns dL/dx at once and leaves dL/dW to the weight's pending list."""
+class _DeferredLinears(torch.autograd.Function):
+    """y_k = x W_k^T + b_k for the layers sharing the input x; the backward pass returns dL/dx at once and
+    leaves dL/dW_k and dL/db_k to the layers' pending lists (one autograd node for all of them)."""
 
     @staticmethod
-    def forward(ctx, x, weight, pending):
-        ctx.save_for_backward(x, weight)
-        ctx.pending = pending
-        return x @ weight.t().to(x.dtype)
+    def forward(ctx, x, pendings, *params):
+        weights, biases = params[0::2], params[1::2]
+        ctx.save_for_backward(x, *weights)
+        ctx.pendings = pendings
+        outs = []
+        for w, b in zip(weights, biases):
+            wt = _cast(w, x.dtype).t()
+            outs.append(x.mm(wt) if b is None else torch.addmm(_cast(b, x.dtype), x, wt))
+        return tuple(outs)
 
     @staticmethod
-    def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        ctx.pending.add(x, grad)
-        return grad @ weight.to(grad.dtype), None, None
+    def backward(ctx, *grads):
+        x, *weights = ctx.saved_tensors
+        gx = None
+        for g, w, pending in zip(grads, weights, ctx.pendings):
+            pending.add(x, g)
+            wg = _cast(w, g.dtype)
+            gx = g.mm(wg) if gx is None else torch.addmm(gx, g, wg)
+        return (gx, None) + (None,) * (2 * len(weights))
 
 
-def _matmul(x: torch.Tensor, weight: nn.Parameter, pending: _PendingWeightGrad) -> torch.Tensor:
-    if torch.is_grad_enabled() and weight.requires_grad:
+def step_linears(x: torch.Tensor, *layers: "StepLinear") -> tuple[torch.Tensor, ...]:
+    """The StepLinear layers ``layers`` on the same input x (n, in): their outputs (n, out_k), computed by one
+    autograd node (fewer operator calls per step than one call per layer)."""
+    if torch.is_grad_enabled() and x.dim() == 2 and all(
+            l.weight.requires_grad and (l.bias is None or l.bias.requires_grad) for l in layers):
         if torch.is_autocast_enabled(x.device.type):
-            x = x.to(torch.get_autocast_dtype(x.device.type))
+            x = _cast(x, torch.get_autocast_dtype(x.device.type))
+        params = [p for l in layers for p in (l.weight, l.bias)]
         with torch.autocast(x.device.type, enabled=False):
-            return _DeferredMatmul.apply(x, weight, pending)
-    return F.linear(x, weight)
+            return _DeferredLinears.apply(x, [l._pending for l in layers], *params)
+    return tuple(F.linear(x, l.weight, l.bias) for l in layers)
 
 
 class StepLinear(nn.Linear):
     """A Linear layer applied at every time step of a window (few rows each time).
 
-    Same parameters and function as nn.Linear, but the weight gradient of all the steps of a
+    Same parameters and function as nn.Linear, but the weight (and bias) gradient of all the steps of a
     backward pass is computed as one matrix product at its end: per step, only the gradient with
     respect to the input is computed, which avoids reading and writing the whole weight gradient
     at every step (the cost that dominates with large memories and small batches).
@@ -88,12 +117,54 @@ class StepLinear(nn.Linear):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._pending = _PendingWeightGrad(self.weight)
+        self._pending = _PendingWeightGrad(self.weight, () if self.bias is None else (self.bias,))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (n, in)
-        y = _matmul(x, self.weight, self._pending)  # (n, out)
-        return y + self.bias.to(y.dtype) if self.bias is not None else y
+        return step_linears(x, self)[0]  # (n, out)
+
+
+class _LSTMCellFn(torch.autograd.Function):
+    """nn.LSTMCell's function (gates i, f, g, o; the cell state in float32) with a hand-written backward
+    pass (a few operators per step instead of autograd's graph of them) whose weight and bias gradients
+    go to the pending lists."""
+
+    @staticmethod
+    def forward(ctx, x, h, c, pending_ih, pending_hh, w_ih, w_hh, b_ih, b_hh):
+        dt = x.dtype
+        full = torch.promote_types(dt, torch.float32)  # the cell's state and gates: float32 at least
+        h_in = _cast(h, dt)
+        if dt == full and w_ih.dtype == dt:
+            gates = torch.addmm(b_ih + b_hh, x, w_ih.t()).addmm_(h_in, w_hh.t())  # (n, 4M)
+        else:  # products in the autocast dtype, the rest in float32
+            gates = _cast(x.mm(_cast(w_ih, dt).t()).addmm_(h_in, _cast(w_hh, dt).t()), full) + (b_ih + b_hh)
+        c = _cast(c, full)
+        m = gates.shape[1] // 4
+        sig = gates.sigmoid()  # (n, 4M): i, f, o (the g quarter is not used)
+        g = gates[:, 2 * m:3 * m].tanh()  # (n, M)
+        i, f, o = sig[:, :m], sig[:, m:2 * m], sig[:, 3 * m:]
+        c_new = torch.addcmul(f * c, i, g)  # (n, M)
+        tc = c_new.tanh()
+        ctx.save_for_backward(x, h_in, c, sig, i, f, g, o, tc, w_ih, w_hh)
+        ctx.pendings = (pending_ih, pending_hh)
+        return o * tc, c_new
+
+    @staticmethod
+    def backward(ctx, dh, dc):
+        x, h, c, sig, i, f, g, o, tc, w_ih, w_hh = ctx.saved_tensors
+        m = g.shape[1]
+        dh, dc = _cast(dh, c.dtype), _cast(dc, c.dtype)
+        dc = torch.addcmul(dc, dh * o, 1 - tc * tc)  # (n, M): through h = o tanh(c) too
+        dsig = torch.cat([dc * g, dc * c, dc * i, dh * tc], dim=1)  # (n, 4M): dL/d(i, f, g, o)
+        deriv = sig * (1 - sig)  # sigmoid's derivative for i, f, o
+        deriv[:, 2 * m:3 * m] = 1 - g * g  # tanh's for g
+        dgates = dsig.mul_(deriv)  # (n, 4M)
+        dx_dtype = _cast(dgates, x.dtype)
+        ctx.pendings[0].add(x, dx_dtype)
+        ctx.pendings[1].add(h, dx_dtype)
+        dx = dx_dtype.mm(_cast(w_ih, x.dtype))
+        dh_prev = dx_dtype.mm(_cast(w_hh, x.dtype))
+        return dx, dh_prev, dc * f, None, None, None, None, None, None
 
 
 class StepLSTMCell(nn.Module):
@@ -110,13 +181,24 @@ class StepLSTMCell(nn.Module):
         bound = hidden_size**-0.5
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
-        self._pending_ih = _PendingWeightGrad(self.weight_ih)
+        self._pending_ih = _PendingWeightGrad(self.weight_ih, (self.bias_ih, self.bias_hh))
         self._pending_hh = _PendingWeightGrad(self.weight_hh)
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         # x: (n, in); state: (h, c) each (n, M)
         h, c = state
-        gates = _matmul(x, self.weight_ih, self._pending_ih) + _matmul(h, self.weight_hh, self._pending_hh)  # (n, 4M)
+        if torch.is_autocast_enabled(x.device.type):
+            x = _cast(x, torch.get_autocast_dtype(x.device.type))
+        if torch.is_grad_enabled() and not all(p.requires_grad for p in self.parameters()):
+            return self._autograd_forward(x, state)
+        with torch.autocast(x.device.type, enabled=False):
+            return _LSTMCellFn.apply(x, h, c, self._pending_ih, self._pending_hh, self.weight_ih, self.weight_hh,
+                                     self.bias_ih, self.bias_hh)  # (n, M) each
+
+    def _autograd_forward(self, x, state):
+        """The same function by autograd (some of the parameters frozen)."""
+        h, c = state
+        gates = x @ _cast(self.weight_ih, x.dtype).t() + _cast(h, x.dtype) @ _cast(self.weight_hh, x.dtype).t()
         i, f, g, o = (gates.float() + self.bias_ih + self.bias_hh).chunk(4, dim=1)  # (n, M) each
         c = torch.sigmoid(f) * c.float() + torch.sigmoid(i) * torch.tanh(g)  # (n, M)
         return torch.sigmoid(o) * torch.tanh(c), c  # (n, M) each
@@ -251,9 +333,8 @@ class FiLM(nn.Module):
 
     def modulate(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         # h: (n, C_out, 7, 7), cond: (n, cond_dim)
-        scale = self.weight(cond)[:, :, None, None]  # (n, C_out, 1, 1)
-        shift = self.bias(cond)[:, :, None, None]  # (n, C_out, 1, 1)
-        return F.relu(self.bn2(h * scale + shift))  # (n, C_out, 7, 7)
+        scale, shift = step_linears(cond, self.weight, self.bias)  # (n, C_out) each
+        return F.relu(self.bn2(torch.addcmul(shift[:, :, None, None], h, scale[:, :, None, None])))  # (n, C_out, 7, 7)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.modulate(self.features(x), cond)  # (n, C_out, 7, 7)
@@ -283,9 +364,47 @@ class KeyedAttention(nn.Module):
 
     def forward(self, query: torch.Tensor, values: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
         # query: (n, D), values: (n, L, D), pad: (n, L) True at padding
+        p = self.dropout.p if self.training else 0.0
+        if torch.is_autocast_enabled(query.device.type):  # bmm's autocast: both in the autocast dtype
+            dt = torch.get_autocast_dtype(query.device.type)
+            query, values = _cast(query, dt), _cast(values, dt)
+        elif values.dtype != query.dtype:
+            return self.reference_forward(query, values, pad)
+        with torch.autocast(query.device.type, enabled=False):
+            return _KeyedAttentionFn.apply(query, values, pad, self.scale, p)  # (n, D)
+
+    def reference_forward(self, query: torch.Tensor, values: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
+        """The same function by autograd (dropout aside: its mask is drawn by torch.native_dropout in forward)."""
         scores = torch.bmm(values, query.unsqueeze(2)).squeeze(2) * self.scale  # (n, L)
         weights = self.dropout(scores.masked_fill(pad, float("-inf")).softmax(dim=1))  # (n, L)
         return torch.bmm(weights.unsqueeze(1), values).squeeze(1)  # (n, D)
+
+
+class _KeyedAttentionFn(torch.autograd.Function):
+    """KeyedAttention's function with a hand-written backward pass (a few operators instead of autograd's graph)."""
+
+    @staticmethod
+    def forward(ctx, query, values, pad, scale, p):
+        scores = torch.bmm(values, query.unsqueeze(2)).squeeze(2)  # (n, L)
+        weights = scores.mul_(scale).masked_fill_(pad, float("-inf")).softmax(dim=1)  # (n, L)
+        dropped = torch.native_dropout(weights, p, True)[0] if p > 0 else weights  # (n, L)
+        ctx.save_for_backward(query, values, weights, dropped)
+        ctx.scale = scale
+        return torch.bmm(dropped.unsqueeze(1), values).squeeze(1)  # (n, D)
+
+    @staticmethod
+    def backward(ctx, grad):
+        query, values, weights, dropped = ctx.saved_tensors
+        grad = _cast(grad, values.dtype)
+        d_dropped = torch.bmm(values, grad.unsqueeze(2)).squeeze(2)  # (n, L)
+        # softmax: dL/ds = w dL/dw - w sum(w dL/dw), and w dL/dw = dropped dL/d(dropped) (dropout keeps w or
+        # scales it by 1 / (1 - p), or drops it: then both are 0); the padding's weights are 0
+        t = d_dropped * dropped  # (n, L)
+        d_scores = torch.addcmul(t, weights, t.sum(1, keepdim=True), value=-1)  # (n, L)
+        d_query = torch.bmm(d_scores.unsqueeze(1), values).squeeze(1).mul_(ctx.scale)  # (n, D)
+        d_values = torch.baddbmm(dropped.unsqueeze(2) * grad.unsqueeze(1), d_scores.unsqueeze(2), query.unsqueeze(1),
+                                 alpha=ctx.scale)  # (n, L, D)
+        return d_query, d_values, None, None, None
 
 
 class QueryTransformerLayer(nn.Module):
@@ -316,11 +435,17 @@ class QueryTransformerLayer(nn.Module):
         v = self.w_v(memory).view(n, length, self.heads, -1).transpose(1, 2)  # (n, H, L, D/H)
         return k, v
 
+    def attention_bias(self, pad: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """The mask of ``forward`` as the attention adds it (0, -inf at padding) in the queries' dtype: callers
+        may make it once for many steps (scaled_dot_product_attention converts a boolean mask at every call)."""
+        # pad: (n, L) True at padding -> (n, 1, 1, L)
+        return torch.zeros(pad.shape, dtype=dtype, device=pad.device).masked_fill_(pad, float("-inf"))[:, None, None, :]
+
     def forward(self, query: torch.Tensor, k: torch.Tensor, v: torch.Tensor, pad: torch.Tensor) -> torch.Tensor:
-        # query: (n, D), k/v: (n, H, L, D/H) from project_memory, pad: (n, L) True at padding
+        # query: (n, D), k/v: (n, H, L, D/H) from project_memory, pad: (n, L) True at padding, or attention_bias(pad)
         n, dim = query.shape
         q = self.w_q(query).view(n, self.heads, 1, -1)  # (n, H, 1, D/H)
-        attend = ~pad[:, None, None, :]  # (n, 1, 1, L)
+        attend = pad if pad.dim() == 4 else ~pad[:, None, None, :]  # (n, 1, 1, L)
         p = self.attn_dropout if self.training else 0.0
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=attend, dropout_p=p)  # (n, H, 1, D/H)
         x = self.norm1(self.dropout(self.w_o(o.reshape(n, dim))) + query)  # (n, D)
@@ -335,11 +460,36 @@ class SequenceEncoder(nn.Module):
         self.rnn = nn.GRU(dim, dim // 2, batch_first=True, bidirectional=True)
 
     def forward(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """nn.GRU's function on the packed sequences, computed with both directions stepped together and the
+        input projections of every token made at once (a few operators per token instead of ~50)."""
         # embedded: (n, L, D), lengths: (n,) int64 on any device, each >= 1
-        packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=embedded.shape[1])
-        return out  # (n, L, D)
+        rnn, (n, length, dim) = self.rnn, embedded.shape
+        hidden = rnn.hidden_size
+        lengths = lengths.to(embedded.device)
+        t = torch.arange(length, device=embedded.device)
+        valid = t < lengths[:, None]  # (n, L)
+        rev = torch.where(valid, lengths[:, None] - 1 - t, t)  # (n, L): each sequence reversed within its length
+        x_rev = embedded.gather(1, rev[:, :, None].expand(n, length, dim))  # (n, L, D)
+        w_ih = torch.stack([rnn.weight_ih_l0, rnn.weight_ih_l0_reverse]).transpose(1, 2)  # (2, D, 3H)
+        w_hh = torch.stack([rnn.weight_hh_l0, rnn.weight_hh_l0_reverse]).transpose(1, 2)  # (2, H, 3H)
+        b_ih = torch.stack([rnn.bias_ih_l0, rnn.bias_ih_l0_reverse])[:, None, :]  # (2, 1, 3H)
+        b_hh = torch.stack([rnn.bias_hh_l0, rnn.bias_hh_l0_reverse])[:, None, :]  # (2, 1, 3H)
+        xs = torch.stack([embedded, x_rev]).reshape(2, n * length, dim)  # (2, nL, D): forward, reversed
+        gi = torch.baddbmm(b_ih, xs, w_ih).view(2, n, length, 3 * hidden).unbind(2)  # L x (2, n, 3H)
+        h = embedded.new_zeros(2, n, hidden)
+        outs = []
+        for step in range(int(lengths.max())):  # gates r, z, n as nn.GRU's
+            gh = torch.baddbmm(b_hh, h, w_hh)  # (2, n, 3H)
+            x_t = gi[step]  # (2, n, 3H)
+            rz = torch.sigmoid(x_t[..., :2 * hidden] + gh[..., :2 * hidden])  # (2, n, 2H)
+            cand = torch.tanh(torch.addcmul(x_t[..., 2 * hidden:], rz[..., :hidden], gh[..., 2 * hidden:]))
+            h = torch.lerp(cand, _cast(h, cand.dtype), rz[..., hidden:])  # (1 - z) cand + z h: (2, n, H)
+            outs.append(h)
+        out = torch.stack(outs, 2)  # (2, n, T, H), T = the longest length
+        if out.shape[2] < length:
+            out = F.pad(out, (0, 0, 0, length - out.shape[2]))
+        back = out[1].gather(1, rev[:, :, None].expand(n, length, hidden))  # the reversed direction, in order
+        return torch.cat([out[0], back], 2) * valid[:, :, None]  # (n, L, D), zeros at padding
 
 
 class ThoughtDecoder(nn.Module):
@@ -378,19 +528,25 @@ class ThoughtDecoder(nn.Module):
         to and including the first "eos", then padding; and the logits of every step (n, K, V), K <= max_len.
         """
         n = state[0].shape[0]
-        hidden = (state[0].unsqueeze(0).contiguous(), state[1].unsqueeze(0).contiguous())  # (1, n, M)
-        token = torch.full((n, 1), sos, dtype=torch.long, device=state[0].device)  # (n, 1)
+        rnn = self.rnn
+        # the LSTM's input projection (and both biases) of every word of the vocabulary, once: (V, 4M)
+        words = F.linear(embedding.weight, rnn.weight_ih_l0, rnn.bias_ih_l0 + rnn.bias_hh_l0)
+        h, c = state  # (n, M) each
+        token = torch.full((n,), sos, dtype=torch.long, device=state[0].device)  # (n,)
         ended = torch.zeros(n, dtype=torch.bool, device=state[0].device)  # (n,)
-        never = torch.tensor([pad, sos], device=token.device)  # tokens the decoder never speaks
-        tokens, logits = [token], []
+        never = torch.zeros(self.out.out_features, device=token.device)  # (V,): -inf at the tokens never spoken
+        never[[pad, sos]] = float("-inf")
+        tokens, logits = [token.unsqueeze(1)], []
         for step in range(max_len):
             if step >= min_steps and bool(ended.all()):
                 break
-            emb = embedding(token)  # (n, 1, D)
-            output, hidden = self.rnn(emb, hidden)  # (n, 1, M)
-            step_logits = self.out(output.squeeze(1))  # (n, V)
-            token = step_logits.index_fill(1, never, float("-inf")).argmax(dim=1, keepdim=True)  # (n, 1)
-            tokens.append(token.masked_fill(ended.unsqueeze(1), pad))  # padding after the first eos
+            gates = F.linear(h, rnn.weight_hh_l0) + words[token]  # (n, 4M): nn.LSTM's gates i, f, g, o
+            i, f, g, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)  # (n, M)
+            h = torch.sigmoid(o) * torch.tanh(c)  # (n, M)
+            step_logits = self.out(h)  # (n, V)
+            token = (step_logits + never).argmax(dim=1)  # (n,)
+            tokens.append(token.masked_fill(ended, pad).unsqueeze(1))  # padding after the first eos
             logits.append(step_logits)
-            ended = ended | (token.squeeze(1) == eos)
+            ended = ended | (token == eos)
         return torch.cat(tokens, dim=1), torch.stack(logits, dim=1)  # (n, 1 + K), (n, K, V)

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from babyai.bars import progress_bar
 from babyai.observe.nets import IDMConfig, InverseDynamicsModel  # noqa: F401 (IDMConfig re-exported)
 from babyai.observe._deps import CheckpointError, atomic_write_text, load_checkpoint, save_checkpoint
+from babyai.sizes import build_fitting, check_fits
 
 ACTION_NAMES = ("left", "right", "forward", "pickup", "drop", "toggle", "done")
 CHECKPOINT = "idm.pt"
@@ -174,9 +175,10 @@ def load_idm(name: str, storage: str | None = None) -> tuple[InverseDynamicsMode
         ckpt = load_checkpoint(path)
         if ckpt.get("kind") != KIND:
             raise CheckpointError(f"{path} is not an inverse dynamics model")
-        model = InverseDynamicsModel(IDMConfig.from_dict(ckpt["config"]))
+        config = IDMConfig.from_dict(ckpt["config"])
+        model = build_fitting(lambda: InverseDynamicsModel(config), f"its config ({config.to_dict()})")
         model.load_state_dict(ckpt["model"])
-    except (CheckpointError, KeyError, RuntimeError, TypeError) as e:
+    except (CheckpointError, KeyError, RuntimeError, TypeError, ValueError) as e:
         raise IDMError(f"inverse dynamics model {name}: {str(e).splitlines()[0]}") from None
     model.eval()
     return model, ckpt
@@ -212,6 +214,7 @@ def train_idm(level: str, embodiment: str, folder: str, *, eval_demos: str | Non
                 "held_out_episodes": n_held, "config": config.to_dict(), "epochs": epochs, "batch_size": batch_size,
                 "lr": lr, "seed": seed}
     check_run_kind(folder, "idm", os.path.basename(folder))  # another command's run is not taken over
+    check_fits(lambda: InverseDynamicsModel(config), f"--channels {config.channels}")  # before anything is written
     os.makedirs(folder, exist_ok=True)
     settings_path = os.path.join(folder, "config.json")
     held = load_transitions(reader, n_held, first=n - n_held)

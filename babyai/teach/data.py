@@ -146,10 +146,11 @@ class TeachingWriter:
         """Append one episode (to the dataset, then to the CSV); returns its CSV row."""
         if ep.teaching is None:
             raise ValueError("not a teaching episode")
-        self._open.append((encode_episode(ep), ep.seed, len(ep)))
-        shard = len(self._closed)
-        path = os.path.join(self.folder, shard_name(shard))
-        write_shard(path, self._open, {"words": sorted(set().union(*(_words(decode_episode(r)) for r, _, _ in self._open)))})
+        records = [*self._open, (encode_episode(ep), ep.seed, len(ep))]
+        path = os.path.join(self.folder, shard_name(len(self._closed)))
+        words = sorted(set().union(*(_words(decode_episode(r)) for r, _, _ in records)))
+        write_shard(path, records, {"words": words})  # a failed write (a full disk) changes nothing
+        self._open = records
         if len(self._open) == SHARD_SIZE:
             self._closed.append(Shard(path))
             self._open = []

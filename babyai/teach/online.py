@@ -37,6 +37,7 @@ import torch
 
 from babyai.atomic import atomic_write_bytes
 from babyai.checks import MAX_RNG_SEED, check_imitation_numbers, check_seed
+from babyai.cli import disk_full, disk_full_message
 from babyai.demos.format import DemoFormatError, open_demos
 from babyai.teach.agent import (
     CheckpointError,
@@ -273,7 +274,11 @@ def run_trainer(cfg: OnlineConfig, stop, drain) -> None:
     log.propagate = False
     try:
         _train_loop(cfg, stop, drain, log)
-    except BaseException:
+    except BaseException as error:
+        if disk_full(error):  # trainer.log says so if it can; the session says the trainer stopped, on one line
+            logging.raiseExceptions = False
+            log.error("the online trainer stopped: %s", disk_full_message(disk_full(error)))
+            raise SystemExit(1) from None
         log.exception("the online trainer failed")
         raise
 

@@ -32,6 +32,7 @@ import socket
 import threading
 from importlib import resources
 
+from babyai.cli import disk_full
 from babyai.teach.session import ACTION_NAMES, TeachingSession, ThoughtRefused
 
 logger = logging.getLogger(__name__)
@@ -109,9 +110,22 @@ class Controller:
         self.lock = threading.Lock()
         self.paused = False
         self.on_end = None  # called once the session has ended
+        self.error = None  # the full disk that ended it
 
     def handle(self, msg: dict) -> str:
-        """Apply one message from the page; returns a message for the teacher ("" when none)."""
+        """Apply one message from the page; returns a message for the teacher ("" when none). A full disk
+        ends the session (the episodes before are saved); ``serve`` then raises it."""
+        try:
+            return self._handle(msg)
+        except OSError as error:
+            if not disk_full(error):
+                raise
+            with self.lock:
+                self.error = error
+                self.session.end(keep_unfinished=False)  # nothing more can be saved
+            return "the disk is full: the session ended (the episodes before this one are saved)"
+
+    def _handle(self, msg: dict) -> str:
         kind = msg.get("type") if isinstance(msg, dict) else None
         with self.lock:
             s = self.session
@@ -256,3 +270,5 @@ def serve(session: TeachingSession, sock: socket.socket, trainer=None, on_ready=
     if on_ready is not None:
         on_ready(url)
     server.run(sockets=[sock])
+    if controller.error is not None:
+        raise controller.error

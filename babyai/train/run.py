@@ -60,7 +60,7 @@ class TrainConfig:
     best_ties_by_thoughts: bool = False  # best.pt: equal validation success goes to the better thoughts played
     val_interval: int = 1
     val_episodes: int = 512
-    val_seed: int = 2023
+    val_seed: int = 10**9  # BabyAI's validation range, as --val-seed (the original's default was 2023)
     val_fixed: bool = False  # every validation plays the levels of the first (default: new levels each time)
     log_interval: int = 1
     save_interval: int = 1  # epochs between checkpoints of the last model (0: only at the end)

@@ -14,6 +14,7 @@ function send(msg) {
 function connect() {
   if (!TOKEN) {
     $("status").textContent = "open the URL teach.py printed (it ends with ?token=...)";
+    $("waiting").textContent = "not connected: open the URL teach.py printed";
     return;
   }
   ws = new WebSocket(`ws://${location.host}/ws?token=${encodeURIComponent(TOKEN)}`);
@@ -23,6 +24,7 @@ function connect() {
     if (ended) return;
     if (ev.code === REFUSED) {  // a wrong token (e.g. of an earlier session): reconnecting cannot help
       $("status").textContent = `refused: ${ev.reason || "open the URL teach.py printed"}`;
+      $("waiting").textContent = "refused: open the URL teach.py printed";
       return;
     }
     $("status").textContent = "disconnected: reconnecting...";
@@ -42,8 +44,13 @@ function render(s) {
   $("status").textContent = status;
   $("status").className = s.ended ? "ended" : "";
   $("pause").textContent = s.paused ? "Resume" : "Pause";
+  // until the first level is shown, a grey box says why instead of a broken image
+  $("waiting").textContent = s.ended ? "session ended" : "waiting for the first level...";
   if (s.mission !== undefined) {
     $("frame").src = s.frame;
+    $("frame").hidden = false;
+    $("waiting").hidden = true;
+    $("mission").className = "";
     $("step").textContent = s.step;
     const where = `${s.episode}/${s.step}`;
     if (where !== lastStep) $("thought-input").value = "";
