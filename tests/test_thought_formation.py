@@ -9,7 +9,7 @@ import pytest
 import torch
 from _train_helpers import LEVEL, make_demos, one_thread, tiny_config  # noqa: F401
 
-from babyai.evaluate.thought_quality import Agreement, named_object, played_agreement
+from babyai.agent.thought_quality import Agreement, named_object, played_agreement
 from babyai.model import TCConfig
 from babyai.train.trainer import train
 

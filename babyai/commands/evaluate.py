@@ -22,7 +22,7 @@ from babyai.cli import run
 from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import evaluation_stem, write_json, write_jsonl
 from babyai.evaluate.session import Evaluation
-from babyai.evaluate.thought_quality import played_agreement
+from babyai.agent.thought_quality import played_agreement
 
 
 def parse_args(argv=None):
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     name, level = ev.name, ev.level
     report = {"model": name, "level": level, "first_seed": args.seed, "episodes": len(records), "argmax": args.argmax,
               "checkpoint": ev.checkpoint or None, **episode_summary(records)}
-    if thinks:  # how often its own thoughts are the oracle's in the same state (babyai.evaluate.thought_quality)
+    if thinks:  # how often its own thoughts are the oracle's in the same state (babyai.agent.thought_quality)
         report["thoughts"] = played_agreement(records).rates()
     stem = (f"evaluate_{name}" if args.out_dir
             else evaluation_stem(name, level, args.seed, len(records), ev.checkpoint, args.argmax))

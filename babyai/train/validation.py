@@ -1,7 +1,7 @@
 """A training run's validation: success on fresh levels, action accuracy on the validation demos, and
 whether the agent's thoughts have formed.
 
-Thought formation (Thought Cloning agents only; ``babyai.evaluate.thought_quality`` defines the figures):
+Thought formation (Thought Cloning agents only; ``babyai.agent.thought_quality`` defines the figures):
 - on the validation levels the agent plays free, with the oracle replanning alongside: its thought at each
   step against the oracle's thought in the state the agent is in (``validation_thought_exact``,
   ``validation_right_object``);
@@ -23,7 +23,7 @@ import torch
 
 from babyai.agent.policy import ModelPolicy
 from babyai.agent.rollout import evaluate
-from babyai.evaluate.thought_quality import Agreement, played_agreement
+from babyai.agent.thought_quality import Agreement, played_agreement
 from babyai.model.config import PAD_ID, SOS_ID
 from babyai.train import distributed
 from babyai.train.data import EpisodeIndex, Tokenizer, batches

@@ -1,9 +1,10 @@
 """How well an agent's thoughts agree with the oracle's: the thought-formation figures of validation,
-evaluation and the studies.
+evaluation and the studies (here, below training and evaluation, which both use it).
 
 Two figures, each a share of steps where the oracle had a thought to compare with:
 
-- exact: the agent's sentence is the oracle's, word for word (after ``normalize``);
+- exact: the agent's sentence is the oracle's, word for word (as the vocabulary reads them: lowercase, commas
+  as spaces);
 - right object: the agent's sentence names the object the oracle's names (its colour, or "a", and its
   type: "pickup red ball to complete pickup mission" and "remove blocking object red ball" both name
   "red ball"). A sentence that names no object compares by its kind: every exploration sentence
@@ -24,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from babyai.evaluate.declarations import COLORS, TYPES, normalize
+from babyai.agent.vocab import COLORS, OBJECT_TYPES, tokenize
 
 EXPLORE = "explore"  # the object key of every sentence about exploring
 
@@ -32,9 +33,9 @@ EXPLORE = "explore"  # the object key of every sentence about exploring
 def named_object(thought: str | None) -> str | None:
     """The object a sentence names ("red ball", "a door"), "explore" for an exploration sentence naming
     none, None for anything else (empty or garbled)."""
-    words = normalize(thought).split()
+    words = tokenize(thought or "")
     for i in range(len(words) - 1):
-        if (words[i] in COLORS or words[i] == "a") and words[i + 1] in TYPES:
+        if (words[i] in COLORS or words[i] == "a") and words[i + 1] in OBJECT_TYPES:
             return f"{words[i]} {words[i + 1]}"
     return EXPLORE if EXPLORE in words else None
 
@@ -52,7 +53,7 @@ class Agreement:
         if oracle is None:
             return
         self.steps += 1
-        self.exact += normalize(thought) == normalize(oracle)
+        self.exact += tokenize(thought or "") == tokenize(oracle)
         obj = named_object(thought)
         self.right_object += obj is not None and obj == named_object(oracle)
 
