@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import os
 import sys
 import tempfile
 import time
@@ -87,6 +86,23 @@ def top(calls: collections.Counter, per: int, k: int) -> str:
     return ", ".join(f"{name[6:]} {n / per:.1f}" for name, n in calls.most_common(k))
 
 
+def measure(fn, device, per: int, what: str, unit: str):
+    """Time ``fn`` (not profiled), then count its aten calls; prints the line ``WHAT: N aten calls per UNIT``."""
+    seconds = wall(fn, device)
+    calls, busy = profiled(fn, device)
+    total = sum(calls.values())
+    print(f"{what}: {round(total / per)} aten calls per {unit}")
+    return seconds, calls, busy, total
+
+
+def details(calls, busy: float, seconds: float, device, per: int, unit: str, top_n: int) -> None:
+    """The GPU's busy share (on CUDA) and the commonest operators per UNIT (with --top)."""
+    if device.type == "cuda":
+        print(f"  GPU busy: {busy:.3f} s of kernels = {100 * busy / seconds:.1f}% of {seconds:.2f} s")
+    if top_n:
+        print(f"  per {unit}: {top(calls, per, top_n)}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--episodes", type=int, default=8, help="BossLevel episodes in the batch (default 8)")
@@ -137,16 +153,10 @@ def main() -> None:
         backward_batch(model, batch, cfg, True, 1.0 / batch.num_frames, amp_dtype=amp)
 
     train_step()  # warm-up (lazy initialisations are not counted)
-    seconds = wall(train_step, device)
-    calls, busy = profiled(train_step, device)
-    total = sum(calls.values())
-    print(f"training: {round(total / steps)} aten calls per time step")
+    seconds, calls, busy, total = measure(train_step, device, steps, "training", "time step")
     print(f"  {total} aten calls in one step of {steps} time steps; the step takes {seconds:.2f} s "
           f"({batch.num_frames / seconds:.1f} frames/s, not profiled)")
-    if device.type == "cuda":
-        print(f"  GPU busy: {busy:.3f} s of kernels = {100 * busy / seconds:.1f}% of the step's {seconds:.2f} s")
-    if args.top:
-        print(f"  per time step: {top(calls, steps, args.top)}")
+    details(calls, busy, seconds, device, steps, "time step", args.top)
 
     # rollout: the batch's episodes played from their first frames, all at once, as evaluation steps them
     policy = ModelPolicy(model, Vocabulary.babyai(), "bench", device=device, amp=amp is not None)
@@ -162,16 +172,10 @@ def main() -> None:
 
     with policy.evaluating():
         rollout()  # warm-up
-        seconds = wall(rollout, device)
-        calls, busy = profiled(rollout, device)
-    total = sum(calls.values())
-    print(f"rollout: {round(total / args.rollout_steps)} aten calls per agent step")
+        seconds, calls, busy, total = measure(rollout, device, args.rollout_steps, "rollout", "agent step")
     print(f"  {total} aten calls in {args.rollout_steps} agent steps of {len(rows)} episodes "
           f"({args.rollout_steps / seconds:.1f} agent steps/s, not profiled)")
-    if device.type == "cuda":
-        print(f"  GPU busy: {100 * busy / seconds:.1f}% of the rollout's {seconds:.2f} s")
-    if args.top:
-        print(f"  per agent step: {top(calls, args.rollout_steps, args.top)}")
+    details(calls, busy, seconds, device, args.rollout_steps, "agent step", args.top)
     sys.stdout.flush()
 
 
