@@ -98,6 +98,19 @@ def run(main, argv: Sequence[str] | None = None, extra: tuple[type[BaseException
     sys.exit(call(main, sys.argv[1:] if argv is None else argv, extra))
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record comes, not the one at set-up: a caller that swaps
+    stderr and closes its stand-in (a test's capture, a notebook cell) leaves no handler on a closed file."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _):
+        pass
+
+
 def setup_logging(log_dir: str | None = None, name: str = "log", *, logger: str = "", file: str | None = None,
                   stream=None, enabled: bool = True) -> logging.Logger:
     """Log INFO (WARNING only, when not ``enabled``) of ``logger`` (the root by default) to ``stream``
@@ -114,7 +127,7 @@ def setup_logging(log_dir: str | None = None, name: str = "log", *, logger: str 
     if log_dir and not file:
         os.makedirs(log_dir, exist_ok=True)
         file = os.path.join(log_dir, f"{name}{time.strftime('_%m-%d-%H-%M-%S')}.txt")
-    handlers = [logging.StreamHandler(sys.stderr if stream is None else stream)]
+    handlers = [_StderrHandler() if stream is None else logging.StreamHandler(stream)]
     if file and enabled:
         handlers.append(logging.FileHandler(file))
     for handler in handlers:

@@ -198,3 +198,24 @@ def test_train_il_help_lists_no_thought_settings():
     args = train.build_parser("bc").parse_args(flags)
     il_cfg = train.config_from_args(args, "bc", "train_il.py")  # one command line serves both
     assert il_cfg.sg_coef == 0.0 and il_cfg.stop_tf == 20
+
+
+def test_logging_follows_stderr_when_a_caller_swaps_and_closes_it(monkeypatch):
+    """setup_logging's stderr handler writes to the stderr of the moment: a stand-in stderr that a caller
+    closed (pytest's capsys, a notebook cell) costs no 'Logging error' on a later record."""
+    import io
+    import logging
+    import sys
+
+    from babyai.cli import setup_logging
+
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    log = setup_logging(logger="babyai.test_stderr")
+    log.info("one")
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    monkeypatch.setattr(logging, "raiseExceptions", True)
+    log.info("two")
+    assert second.getvalue().rstrip().endswith("two") and "Logging error" not in second.getvalue()
+    setup_logging(logger="babyai.test_stderr", stream=io.StringIO())

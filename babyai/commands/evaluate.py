@@ -22,7 +22,6 @@ from babyai.cli import run
 from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import evaluation_stem, write_json, write_jsonl
 from babyai.evaluate.session import Evaluation
-from babyai.agent.thought_quality import played_agreement
 
 
 def parse_args(argv=None):
@@ -36,6 +35,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     set_threads(args)
     from babyai.agent.rollout import episode_summary, evaluate
+    from babyai.agent.thought_quality import played_agreement
 
     ev = Evaluation(spec_from_args(args))
     note_threads(ev.note)
