@@ -90,6 +90,22 @@ class ModelPolicy:
         with torch.no_grad(), self._autocast():
             self._mission_enc = self.model.encode_mission(self._mission, self._lengths)  # (B, Lm, D)
 
+    def memory_state(self) -> tuple[torch.Tensor, ...]:
+        """A copy of the memories of the episodes begun, to give ``restore_memory`` later (stepping on
+        changes it not)."""
+        if self._memory is None:
+            raise RuntimeError("no episodes begun: call begin() first")
+        return tuple(m.clone() for m in self._memory)
+
+    def restore_memory(self, state: tuple[torch.Tensor, ...]) -> None:
+        """Set the memories of the episodes begun to ``state`` (from ``memory_state``; it stays unchanged, so
+        it can be restored again): the next step acts from there."""
+        if self._memory is None:
+            raise RuntimeError("no episodes begun: call begin() first")
+        if [m.shape for m in state] != [m.shape for m in self._memory]:
+            raise ValueError("a memory state of other episodes or another model")
+        self._memory = tuple(m.to(old.device, old.dtype, copy=True) for m, old in zip(state, self._memory))
+
     @torch.no_grad()
     def step(self, rows: np.ndarray, images: np.ndarray, inject: list[str | None] | None = None) -> StepOutput:
         """One step for the episodes ``rows``; images: (n, 7, 7, 3) uint8; inject: per row a sentence or None."""

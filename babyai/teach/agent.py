@@ -15,18 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from babyai.agent.loading import CheckpointError, build_agent, load_checkpoint, load_policy, save_checkpoint
 from babyai.agent.policy import ModelError, ModelPolicy
 from babyai.agent.vocab import Vocabulary, VocabularyError, tokenize
 from babyai.atomic import atomic_write_text
 from babyai.model import TCConfig, ThoughtCloningAgent
-from babyai.model.config import PAD_ID
-from babyai.model.layers import frame_statistics
 from babyai.train.data import Tokenizer, make_batch
-from babyai.train.losses import action_entropy
-from babyai.train.trainer import backward_batch, window_outputs
+from babyai.train.losses import imitation_loss
+from babyai.train.run import TrainConfig
+from babyai.train.trainer import backward_batch
 
 __all__ = ["CheckpointError", "ModelError", "TCConfig", "Proposer", "VocabularyError", "algo_of", "backward", "fresh_network", "load_network",
            "load_snapshot_policy", "make_batch", "make_tokenizer", "normalize_thought", "read_checkpoint",
@@ -81,20 +79,16 @@ class Proposer:
         self.policy = policy
         self.thinks = policy.thinks
         policy.begin([mission])
-        self._start = self._copy(policy._memory)
-
-    @staticmethod
-    def _copy(memory):
-        return tuple(m.clone() for m in memory)
+        self._start = policy.memory_state()
 
     def propose(self, image: np.ndarray, thought: str | None = None) -> tuple[str | None, int]:
         """image: (7, 7, 3) uint8; thought: a sentence to inject, or None for the agent's own."""
-        self.policy._memory = self._copy(self._start)
+        self.policy.restore_memory(self._start)
         out = self.policy.step(np.array([0]), image[None], [thought])
         return out.thoughts[0], int(out.logits[0].argmax())
 
     def commit(self) -> None:
-        self._start = self._copy(self.policy._memory)
+        self._start = self.policy.memory_state()
 
     def unknown_words(self, sentence: str) -> list[str]:
         return self.policy.vocab.unknown_words([sentence])
@@ -115,58 +109,17 @@ class LossSettings:
     entropy_coef: float
     sg_coef: float
     history_noise: float = 0.0  # teaching trains on the thoughts as recorded: no noise on the history input
+    episodes_per_lane: int = TrainConfig.episodes_per_lane  # the batch layout of the project's training
 
 
 def backward(model, episodes: list, tokenizer: Tokenizer, settings: LossSettings, masks: list | None = None) -> float:
-    """Accumulate the gradients of the imitation loss on ``episodes`` (teacher forcing); returns the loss.
+    """Accumulate the gradients of the imitation loss on ``episodes`` (teacher forcing), the mean over their
+    labelled frames: the project's backward step on a batch laid out as its training lays them. Returns the loss.
 
-    masks: None (every step's performed action and thought are labels: the project's backward step), or
-    per episode a pair (action_mask, thought_mask) of (T,) bools: only those steps' labels count.
+    masks: None (every step's performed action and thought are labels), or per episode a pair (action_mask,
+    thought_mask) of (T,) bools: only those steps' labels count.
     """
-    batch = make_batch(episodes, tokenizer)
-    if masks is None:
-        stats = backward_batch(model, batch, settings, True, 1.0 / batch.num_frames)
-        policy_loss, entropy, sg_loss, _ = stats.tolist()
-        return (policy_loss - settings.entropy_coef * entropy + settings.sg_coef * sg_loss) / batch.num_frames
-    return _masked_backward(model, batch, _frame_masks(episodes, masks, batch), settings)
-
-
-def _frame_masks(episodes: list, masks: list, batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """The per-episode step masks laid out as the batch's frames (its ``episode_ids`` name each frame's episode,
-    rows of make_batch's order: longest episode first; a frame's position grows with its step)."""
-    order = sorted(range(len(episodes)), key=lambda k: -len(episodes[k].actions))  # make_batch's order
-    ids = batch.episode_ids.numpy()
-    action_mask = np.zeros(batch.num_frames, dtype=bool)
-    thought_mask = np.zeros(batch.num_frames, dtype=bool)
-    for b, k in enumerate(order):
-        pos = np.flatnonzero(ids == b)  # (T_k,) in time order
-        action_mask[pos], thought_mask[pos] = masks[k][0], masks[k][1]
-    return torch.from_numpy(action_mask), torch.from_numpy(thought_mask)
-
-
-def _masked_backward(model, batch, frame_masks, settings: LossSettings) -> float:
-    """The imitation loss of the masked steps only, window after window of truncated BPTT."""
-    action_mask, thought_mask = frame_masks
-    labelled = max(1, int((action_mask | thought_mask).sum()))
-    total = 0.0
-    with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
-        for rows, out in window_outputs(model, batch, settings.recurrence, True):
-            total += _masked_window_backward(out, batch, rows, action_mask[rows], thought_mask[rows], labelled, settings)
-    return total
-
-
-def _masked_window_backward(out, batch, rows, am, tm, labelled: int, settings: LossSettings) -> float:
-    """Backward of one window's loss on its masked frames (am: action labels, tm: thought labels); the loss."""
-    logits = out.action_logits.float()  # (n, A)
-    policy_loss = F.cross_entropy(logits[am], batch.actions[rows][am], reduction="sum")
-    entropy = action_entropy(logits[am])
-    sg_loss = torch.zeros(())
-    if out.thought_logits is not None and tm.any():
-        tl = out.thought_logits[tm].float()  # (m, L, V)
-        targets = batch.thoughts[batch.thought_ids[rows][tm], 1:][:, : tl.shape[1]]  # (m, L)
-        sg_loss = F.cross_entropy(tl.reshape(-1, tl.shape[-1]), targets.reshape(-1), ignore_index=PAD_ID,
-                                  reduction="sum")
-    loss = (policy_loss - settings.entropy_coef * entropy + settings.sg_coef * sg_loss) / labelled
-    if loss.requires_grad:
-        loss.backward()
-    return float(loss.detach())
+    batch = make_batch(episodes, tokenizer, settings.episodes_per_lane, masks)
+    frames = max(1, batch.labelled_frames)
+    policy_loss, entropy, thought_loss, _ = backward_batch(model, batch, settings, True, 1.0 / frames).tolist()
+    return imitation_loss(policy_loss, entropy, thought_loss, settings.entropy_coef, settings.sg_coef) / frames

@@ -123,10 +123,24 @@ class Batch:
     mission_lengths: torch.Tensor  # (B,) int64
     episode_ids: torch.Tensor  # (F,) int64, row of each frame's episode in `mission`
     starts: torch.Tensor  # (F,) bool, True at the first frame of each episode
+    # the labels that count, when only some frames' action / thought are labels (both None: every frame's)
+    action_mask: torch.Tensor | None = None  # (F,) bool
+    thought_mask: torch.Tensor | None = None  # (F,) bool
 
     @property
     def num_frames(self) -> int:
         return int(self.images.shape[0])
+
+    @property
+    def labelled_frames(self) -> int:
+        """Frames with a label that counts, an action or a thought (every frame without label masks)."""
+        if self.action_mask is None:
+            return self.num_frames
+        return int((self.action_mask | self.thought_mask).sum())
+
+    def label_masks(self, rows: slice) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(action mask, thought mask) of the frames ``rows``: which labels count (None: all of them)."""
+        return tuple(None if m is None else m[rows] for m in (self.action_mask, self.thought_mask))
 
     def windows(self, recurrence: int) -> Iterator[tuple[slice, list[int]]]:
         """Truncated-BPTT windows: (frame slice, episodes running at each step of the window)."""
@@ -196,10 +210,16 @@ def pack_lanes(lengths: Sequence[int], lanes: int) -> list[list[int]]:
     return [members[k] for k in sorted(range(lanes), key=lambda k: -totals[k])]
 
 
-def make_batch(episodes: Sequence, tokenizer: Tokenizer, episodes_per_lane: int = 1) -> Batch:
+def make_batch(episodes: Sequence, tokenizer: Tokenizer, episodes_per_lane: int = 1,
+               masks: Sequence | None = None) -> Batch:
     """Lay out episodes (objects with mission, images, actions, thoughts) in lanes of about
-    ``episodes_per_lane`` episodes each (1: one lane per episode), step-major, longest lane first."""
-    episodes = sorted(episodes, key=lambda ep: -len(ep.actions))
+    ``episodes_per_lane`` episodes each (1: one lane per episode), step-major, longest lane first.
+
+    masks: None (every step's action and thought are labels), or per episode a pair (action_mask,
+    thought_mask) of (T,) bools, laid out as the batch's ``action_mask`` and ``thought_mask``."""
+    order = sorted(range(len(episodes)), key=lambda i: -len(episodes[i].actions))
+    episodes = [episodes[i] for i in order]
+    masks = None if masks is None else [masks[i] for i in order]
     lengths = np.array([len(ep.actions) for ep in episodes], dtype=np.int64)
     lanes = pack_lanes(lengths, -(-len(episodes) // max(1, episodes_per_lane)))
     lane_lengths = np.array([lengths[m].sum() for m in lanes], dtype=np.int64)
@@ -211,6 +231,7 @@ def make_batch(episodes: Sequence, tokenizer: Tokenizer, episodes_per_lane: int 
     thought_ids = np.empty(total, dtype=np.int64)
     episode_ids = np.empty(total, dtype=np.int64)
     starts = np.zeros(total, dtype=bool)
+    frame_masks = None if masks is None else np.zeros((2, total), dtype=bool)  # (action, thought) per frame
     table: dict[str, int] = {}
     for k, members in enumerate(lanes):
         step = 0
@@ -224,6 +245,8 @@ def make_batch(episodes: Sequence, tokenizer: Tokenizer, episodes_per_lane: int 
             actions[pos] = ep.actions
             episode_ids[pos] = b
             starts[pos[0]] = True
+            if frame_masks is not None:
+                frame_masks[:, pos] = _episode_masks(masks[b], n, where)
             try:
                 thought_ids[pos] = [table.setdefault(t, len(table)) for t in ep.thoughts]
             except TypeError:
@@ -245,7 +268,17 @@ def make_batch(episodes: Sequence, tokenizer: Tokenizer, episodes_per_lane: int 
         mission_lengths=(mission != PAD_ID).sum(1),
         episode_ids=torch.from_numpy(episode_ids),
         starts=torch.from_numpy(starts),
+        action_mask=None if frame_masks is None else torch.from_numpy(frame_masks[0]),
+        thought_mask=None if frame_masks is None else torch.from_numpy(frame_masks[1]),
     )
+
+
+def _episode_masks(pair, n: int, where: str) -> np.ndarray:
+    """One episode's (action_mask, thought_mask) as a (2, n) bool array, checked against its n steps."""
+    action, thought = (np.asarray(m, dtype=bool) for m in pair)
+    if action.shape != (n,) or thought.shape != (n,):
+        raise DatasetError(f"{where} has {n} steps, but label masks of shapes {action.shape} and {thought.shape}")
+    return np.stack([action, thought])
 
 
 def split_for_rank(indices: np.ndarray, lengths: np.ndarray, rank: int, world: int) -> np.ndarray:

@@ -279,17 +279,22 @@ class Run:
 
 def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale: float, amp_dtype=None,
                    scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
-    """Accumulate the gradients of one batch, window after window of truncated BPTT; returns the sums
-    over its frames of (policy loss, entropy, thought loss, correct actions)."""
+    """Accumulate the gradients of one batch (its loss times ``scale``), window after window of truncated
+    BPTT; returns the sums over its frames of (policy loss, entropy, thought loss, correct actions). A batch
+    with label masks (see make_batch) counts the action terms on its action-masked frames only, the thought
+    loss on its thought-masked frames only."""
     stats = torch.zeros(4, device=batch.images.device)
     with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
         for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype, cfg.history_noise):
             actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
-            policy_loss, entropy = action_nll(out.action_logits, actions), action_entropy(out.action_logits)
-            thought_loss = thought_nll(out.thought_logits, thoughts)
+            acted, thought = batch.label_masks(rows)
+            policy_loss = action_nll(out.action_logits, actions, acted)
+            entropy = action_entropy(out.action_logits, acted)
+            thought_loss = thought_nll(out.thought_logits, thoughts, thought)
             loss = imitation_loss(policy_loss, entropy, thought_loss, cfg.entropy_coef, cfg.sg_coef) * scale
             (scaler.scale(loss) if scaler is not None else loss).backward()
-            stats += torch.stack([policy_loss, entropy, thought_loss, correct_actions(out.action_logits, actions)]).detach()
+            correct = correct_actions(out.action_logits, actions, acted)
+            stats += torch.stack([policy_loss, entropy, thought_loss, correct]).detach()
     return stats
 
 
