@@ -35,7 +35,8 @@ def _step(model, fn) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     model.train().zero_grad(set_to_none=True)
     fn(model)
     grads = [p.grad.clone() for p in model.parameters() if p.grad is not None]
-    stats = [t.clone() for m in model.modules() if isinstance(m, FrameBatchNorm2d) for t in (m.running_mean, m.running_var)]
+    layers = [m for m in model.modules() if isinstance(m, FrameBatchNorm2d)]
+    stats = [t.clone() for m in layers for t in (m.running_mean, m.running_var)]
     return grads, stats
 
 
@@ -72,7 +73,7 @@ def test_label_masks_follow_each_frame_of_the_batch():
         plain = make_batch(episodes, tokenizer, per_lane)
         assert plain.action_mask is None and plain.thought_mask is None and plain.labelled_frames == plain.num_frames
         assert torch.equal(batch.actions, plain.actions) and torch.equal(batch.episode_ids, plain.episode_ids)
-        # each frame's labels, found from its episode (by its actions) and its step (its rank among that episode's frames)
+        # each frame's labels: those of its episode (found by its actions) at its step (its rank in the episode)
         for b in range(len(episodes)):
             frames = np.flatnonzero(batch.episode_ids.numpy() == b)
             [k] = [k for k, ep in enumerate(episodes) if np.array_equal(ep.actions, batch.actions[frames].numpy())]
