@@ -91,8 +91,8 @@ class ModelPolicy:
             self._mission_enc = self.model.encode_mission(self._mission, self._lengths)  # (B, Lm, D)
 
     def memory_state(self) -> tuple[torch.Tensor, ...]:
-        """A copy of the memories of the episodes begun, to give ``restore_memory`` later (stepping on
-        changes it not)."""
+        """A copy of the memories of the episodes begun, to give ``restore_memory`` later (the steps taken
+        meanwhile leave it as it is)."""
         if self._memory is None:
             raise RuntimeError("no episodes begun: call begin() first")
         return tuple(m.clone() for m in self._memory)
