@@ -120,6 +120,17 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
     a("--history-sampling-steps", type=int, default=0, metavar="N",
       help="--thought-history-sampling's probability rises linearly from 0 to P over the first N optimizer steps "
            "(0: P from the start)" if tc else argparse.SUPPRESS)
+    a("--dagger-rounds", type=int, default=0, metavar="R",
+      help="a departure from the paper, off by default (0): after this run, R rounds of oracle Thought-DAgger: the "
+           "agent plays --dagger-levels new levels, the oracle labels the states it reached with its thoughts and "
+           "actions, and training goes on (runs MODEL_daggerK) on the demos and every round's labels "
+           "(babyai.train.dagger)" if tc else argparse.SUPPRESS)
+    a("--dagger-levels", type=int, default=200, metavar="K",
+      help="levels the agent plays per DAgger round" if tc else argparse.SUPPRESS)
+    a("--dagger-seed", type=int, default=5 * 10**8,
+      help="first level seed the DAgger rounds play" if tc else argparse.SUPPRESS)
+    a("--dagger-epochs", type=int, default=0, metavar="E",
+      help="epochs of each DAgger round's training (0: --epochs)" if tc else argparse.SUPPRESS)
     a("--thought-aux-only", action="store_true",
       help="an ablation, not the paper's agent: the Action Generator reads the mission and the image only, and the "
            "Thought Generator is trained as in Thought Cloning beside it (thought as an auxiliary loss, the "
@@ -215,6 +226,14 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
     parser = build_parser(algo)
     args = parser.parse_args(argv)
     cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
+    dagger = None
+    if args.dagger_rounds:
+        from babyai.train.dagger import DaggerPlan
+
+        if algo != "tc" or args.from_observation:
+            raise ValueError("--dagger-rounds trains a Thought Cloning agent on oracle demos (train_tc.py, without "
+                             "--from-observation)")
+        dagger = DaggerPlan(args.dagger_rounds, args.dagger_levels, args.dagger_seed, args.dagger_epochs)
     from babyai.train.datasets import check_demos_exist
 
     check_demos_exist(cfg)  # before the run folder and the model are made
@@ -225,5 +244,10 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
         from babyai.observe.bco import from_observation
 
         cfg = from_observation(cfg, args.from_observation)
+    if dagger is not None:
+        from babyai.train.dagger import run_dagger
+
+        run_dagger(cfg, dagger)
+        return 0
     train(cfg)
     return 0
