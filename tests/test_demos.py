@@ -240,21 +240,21 @@ def test_pickle_import_needs_explicit_trust(tmp_path, storage):
 
 
 def test_an_import_is_complete_or_absent_and_never_overwrites(tmp_path, storage, monkeypatch):
-    from babyai.demos import legacy
+    from babyai.demos import format as demo_format  # the one dataset writer, which import_original uses
 
     generate_dataset(str(tmp_path / "src"), DemoSpec(BOSS, 3, 0), progress=False)
     _original_pickle(tmp_path / "old.pkl", open_demos(str(tmp_path / "src")))
-    real = legacy.write_meta
+    real = demo_format.write_meta
 
     def dies(*args):  # the process fails after the shards, before meta.json
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(legacy, "write_meta", dies)
+    monkeypatch.setattr(demo_format, "write_meta", dies)
     with pytest.raises(KeyboardInterrupt):
         import_original(str(tmp_path / "old.pkl"), str(tmp_path / "new"), BOSS, trust_pickle=True)
     assert not (tmp_path / "new").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.pkl", "src"]  # no temporary folder left
-    monkeypatch.setattr(legacy, "write_meta", real)
+    monkeypatch.setattr(demo_format, "write_meta", real)
     assert import_original(str(tmp_path / "old.pkl"), str(tmp_path / "new"), BOSS, trust_pickle=True) == 3
     proc = run_script("import_demos.py", tmp_path / "old.pkl", "--env", BOSS, "--demos", "imp", "--trust-pickle",
                       storage=storage)

@@ -89,7 +89,9 @@ def test_reproduce_refuses_bad_flags(tmp_path):
                          (["--choice", str(choice), "--sweep"], "--choice and --sweep exclude each other"),
                          (["--lr", "nan"], "--lr must be a finite number in (0, inf), got nan"),
                          (["--seeds", "-1"], "--seeds must be a non-negative integer, got -1"),
-                         (["--sg-coef", "inf"], "--sg-coef must be a finite number in [0, inf), got inf")):
+                         (["--sg-coef", "inf"], "--sg-coef must be a finite number in [0, inf), got inf"),
+                         (["--variants", "aux", "dagger"], "unknown study variant 'dagger'"),
+                         (["--variants", "sampling=1.5"], "study variant 'sampling=1.5': P must lie in (0, 1]")):
         proc = run_script("reproduce.py", "--name", "x", *bad, "--storage-dir", tmp_path, check=False)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().startswith("error:") and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

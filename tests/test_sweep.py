@@ -81,3 +81,31 @@ def test_the_thoughts_criterion_chooses_where_thoughts_name_the_oracle_object_wi
     assert sorted(pipe.trained) == ["probe_GoToLocal_base_TC", "probe_GoToSeq_base_TC"]  # no BC, no settings round
     table = (tmp_path / "results" / "sweep.md").read_text()
     assert "| BabyAI-GoToLocal-v0 | base | 32 | 64 | 3 | 2 |  | 30.0 |  |  | 95.0 |" in table
+
+
+def test_study_variants_train_with_their_own_flags_and_are_evaluated_as_thinking_agents(tmp_path, monkeypatch):
+    """--variants aux sampling=P: each variant is a TC method of its own, with its flag only on its own runs,
+    and its thoughts are evaluated like TC's (FADS, Precrime, steering, the zero-shot suite with oracle thoughts)."""
+    import pytest
+
+    from babyai.study.pipeline import Pipeline, train_flags, variant_method
+
+    plan = Plan(name="v", seeds=[1], variants=["aux", "sampling=0.5"], history_sampling_steps=40)
+    methods = plan.methods()
+    assert list(methods) == ["TC", "BC", "TC w/o thought", "TC aux-only", "TC + history sampling 0.5"]
+    flags = {m: train_flags(plan, spec, 1, "run", "demos") for m, spec in methods.items()}
+    assert flags["TC aux-only"][-1] == "--thought-aux-only"
+    assert flags["TC + history sampling 0.5"][-4:] == ["--thought-history-sampling", 0.5, "--history-sampling-steps", 40]
+    assert flags["TC"] == flags["TC aux-only"][:-1] == flags["TC + history sampling 0.5"][:-4]
+    pipeline = Pipeline(plan, str(tmp_path), str(tmp_path / "results"))
+    stages = []
+    monkeypatch.setattr(pipeline, "script", lambda stage, *args, log: stages.append((stage, args)))
+    for method in methods:
+        stages.clear()
+        pipeline.evaluate((method, 1, f"{methods[method].tag}_seed1"))
+        assert ({s for s, _ in stages} >= {"evaluate_fads", "evaluate_precrime", "evaluate_steering"}) == \
+            (method in ("TC", "TC aux-only", "TC + history sampling 0.5"))
+    for bad, message in (("dagger", "unknown study variant"), ("aux=1", "unknown study variant"),
+                         ("noise", "unknown study variant"), ("sampling=2", "P must lie in"), ("noise=x", "P must lie in")):
+        with pytest.raises(ValueError, match=message):
+            variant_method(bad)

@@ -106,13 +106,13 @@ def _batch_and_model():
     return batch, ThoughtCloningAgent(TINY).eval()
 
 
-def _grads(model, batch, noise, teacher_forcing=True):
+def _grads(model, batch, noise, teacher_forcing=True, sampling=0.0):
     from babyai.train.trainer import backward_batch
 
     model.zero_grad()
     torch.manual_seed(1)
     cfg = tiny_config("unused", "noise", recurrence=3, history_noise=noise)
-    sums = backward_batch(model, batch, cfg, teacher_forcing, 1.0 / batch.num_frames)
+    sums = backward_batch(model, batch, cfg, teacher_forcing, 1.0 / batch.num_frames, sampling=sampling)
     return sums, {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
 
 
@@ -157,3 +157,68 @@ def test_best_ties_by_thoughts_moves_best_pt_to_formed_thoughts_on_equal_success
         run.keep_best({"validation_success_rate": success, "validation_right_object": obj})
     assert saved == ([1, 2] if ties else [1])  # the paper's rule keeps the first of equal successes
     assert run.progress.patience == (3 if ties else 4) and run.progress.best_thoughts == (0.9 if ties else -1.0)
+
+
+def test_history_sampling_changes_only_the_history_input():
+    """Scheduled sampling of the history: with share 0 the step is the plain one; frames that read their own
+    thought change the thought history (so later thoughts), never the Action Generator or the first step."""
+    from babyai.train.trainer import history_sampling
+
+    batch, model = _batch_and_model()
+    plain, plain_grads = _grads(model, batch, 0.0)
+    zero, zero_grads = _grads(model, batch, 0.0, sampling=0.0)
+    assert torch.equal(plain, zero) and all(torch.equal(plain_grads[k], zero_grads[k]) for k in plain_grads)
+    own, _ = _grads(model, batch, 0.0, sampling=1.0)
+    assert torch.equal(plain[:2], own[:2]) and not torch.equal(plain[2], own[2])  # action terms equal, thought loss not
+    counts = [int(c) for c in batch.counts]
+    inputs = batch.window_inputs(slice(0, batch.num_frames), counts)
+    memory = model.initial_memory(counts[0])
+    a = model(**inputs, memory=memory)
+    none = model(**inputs, memory=memory, own_history=torch.zeros(batch.num_frames, dtype=torch.bool))
+    b = model(**inputs, memory=memory, own_history=torch.ones(batch.num_frames, dtype=torch.bool))
+    assert torch.equal(a.thought_logits, none.thought_logits) and torch.equal(a.action_logits, b.action_logits)
+    first = counts[0]  # step 0's thoughts come before any history; step 1's read step 0's own thoughts
+    assert torch.equal(a.thought_logits[:first], b.thought_logits[:first])
+    assert not torch.allclose(a.thought_logits[first:], b.thought_logits[first:])
+    # free-running windows read their own thoughts anyway
+    assert torch.equal(_grads(model, batch, 0.0, False, 1.0)[0], _grads(model, batch, 0.0, False)[0])
+    cfg = tiny_config("unused", "ramp", history_sampling=0.5, history_sampling_steps=4)
+    assert [history_sampling(cfg, s) for s in range(6)] == [0.125, 0.25, 0.375, 0.5, 0.5, 0.5]
+    assert history_sampling(tiny_config("unused", "flat", history_sampling=0.3), 0) == 0.3
+    with pytest.raises(ValueError, match="--thought-history-sampling"):
+        tiny_config("unused", "bad", history_sampling=-0.1)
+    with pytest.raises(ValueError, match="Thought Cloning settings"):
+        tiny_config("unused", "bc", algo="bc", history_sampling=0.5)
+
+
+def test_thought_as_auxiliary_loss_only_keeps_actions_blind_to_thoughts():
+    """--thought-aux-only: the Thought Generator learns as in TC, the Action Generator never reads a thought."""
+    import dataclasses
+
+    from _train_helpers import TINY
+
+    from babyai.model import ThoughtCloningAgent
+    from babyai.model.config import TCConfig
+
+    batch, _ = _batch_and_model()
+    torch.manual_seed(0)
+    model = ThoughtCloningAgent(dataclasses.replace(TINY, action_reads_thought=False)).eval()
+    assert not any("sg" in name for name, _ in model.action_generator.named_parameters())
+    counts = [int(c) for c in batch.counts]
+    inputs = batch.window_inputs(slice(0, batch.num_frames), counts)
+    memory = model.initial_memory(counts[0])
+    a = model(**inputs, memory=memory)
+    other = {**inputs, "thought_ids": inputs["thought_ids"].flip(0)}  # every frame reads another thought
+    b = model(**other, memory=memory)
+    assert torch.equal(a.action_logits, b.action_logits) and not torch.allclose(a.thought_logits, b.thought_logits)
+    free = model(**inputs, memory=memory, teacher_forcing=False)
+    assert torch.allclose(a.action_logits, free.action_logits, atol=1e-6)  # its own thoughts do not matter either
+    sums, grads = _grads(model, batch, 0.0)
+    assert float(sums[2]) > 0 and grads["thought_generator.decoder.out.weight"].abs().sum() > 0
+    # a saved config from before the setting existed reads as the paper's agent; a run resumes across it
+    saved = {k: v for k, v in TINY.to_dict().items() if k != "action_reads_thought"}
+    assert TCConfig.from_dict(saved).action_reads_thought is True
+    cfg = tiny_config("unused", "old")
+    assert cfg.schedule_differences({**cfg.to_dict(), "model": saved}) == []
+    with pytest.raises(ValueError, match="Thought Cloning settings"):
+        tiny_config("unused", "bc", algo="bc", model=dataclasses.replace(TINY, action_reads_thought=False))

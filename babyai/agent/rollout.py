@@ -50,6 +50,10 @@ class EpisodeRecord:
     halt_step: int | None = None
     halt_thought: str | None = None
     frames: list[np.ndarray] = field(default_factory=list, repr=False)  # rendered states 0..length
+    # with ``labels``: per action, the observation the agent acted on ((7, 7, 3) image and direction) and the
+    # oracle's action there
+    observations: list[tuple[np.ndarray, int]] | None = field(default=None, repr=False)
+    oracle_actions: list[int | None] | None = None
 
     @property
     def reward(self) -> float:
@@ -57,7 +61,8 @@ class EpisodeRecord:
         return self.episode_return
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in self.__dict__.items() if k not in ("frames", "episode_return")}
+        d = {k: v for k, v in self.__dict__.items() if k not in ("frames", "episode_return", "observations")
+             and not (k == "oracle_actions" and v is None)}
         d["return"] = self.episode_return
         return d
 
@@ -102,13 +107,16 @@ def evaluate(
     progress: bool = False,
     max_steps: int | None = None,
     generator: torch.Generator | None = None,
+    labels: bool = False,
 ) -> list[EpisodeRecord]:
     """Play one episode on each level seed with ``policy`` (a ModelPolicy, or None for the oracle).
 
     ``batch_size`` levels run at a time; ``oracle`` also records the oracle's thought at every step;
     ``tile_size`` > 0 renders every state into ``EpisodeRecord.frames``; ``max_steps`` cuts episodes
     shorter than the level's own limit (an episode cut so counts as failed); ``generator``: sample
-    from this torch stream instead of the per-episode streams of ``sample_seed``.
+    from this torch stream instead of the per-episode streams of ``sample_seed``; ``labels`` (with the oracle
+    alongside) also records, per action, the observation acted on and the oracle's action in that state
+    (``observations``, ``oracle_actions``: what an oracle relabelling of the agent's own states needs).
     """
     seeds = [int(s) for s in seeds]
     if batch_size < 1:
@@ -116,7 +124,7 @@ def evaluate(
     if policy is not None and steering is not None:
         for sentence in steering.sentences():
             policy.check_thought(sentence)
-    need_oracle = oracle or policy is None or (steering is not None and steering.needs_oracle)
+    need_oracle = oracle or labels or policy is None or (steering is not None and steering.needs_oracle)
     host = make_host(HostConfig(level, seeding, need_oracle, tile_size, max_steps), auto_workers(len(seeds), workers))
     bar = progress_bar(total=len(seeds), unit="ep", desc=f"{level}", disable=not progress, leave=False,
                        mininterval=1)
@@ -126,7 +134,7 @@ def evaluate(
         with policy.evaluating() if policy is not None else contextlib.nullcontext():
             for start in range(0, len(seeds), batch_size):
                 part = seeds[start : start + batch_size]
-                records += _play(policy, host, level, part, chooser, steering, halt, need_oracle, bar)
+                records += _play(policy, host, level, part, chooser, steering, halt, need_oracle, bar, labels)
     finally:
         bar.close()
         host.close()
@@ -158,15 +166,17 @@ class ActionChooser:
         return choose_actions(logits, self.argmax, uniforms)
 
 
-def _play(policy, host, level, seeds, chooser: ActionChooser, steering, halt, oracle, bar) -> list[EpisodeRecord]:
+def _play(policy, host, level, seeds, chooser: ActionChooser, steering, halt, oracle, bar,
+          labels: bool = False) -> list[EpisodeRecord]:
     n = len(seeds)
     reply = host.reset(seeds)
-    recs = [EpisodeRecord(level, s, m, requested=r, oracle_thoughts=[] if oracle else None)
+    recs = [EpisodeRecord(level, s, m, requested=r, oracle_thoughts=[] if oracle else None,
+                          observations=[] if labels else None, oracle_actions=[] if labels else None)
             for s, m, r in zip(seeds, reply.missions, reply.requested)]
     if policy is not None:
         policy.begin(reply.missions)
     chooser.begin(seeds)
-    images = reply.images.copy()
+    images, directions = reply.images.copy(), reply.directions.copy()
     oracle_actions = list(reply.oracle_actions) if oracle else [None] * n
     oracle_thoughts = list(reply.oracle_thoughts) if oracle else [None] * n
     for rec, frame in zip(recs, reply.frames):
@@ -200,6 +210,9 @@ def _play(policy, host, level, seeds, chooser: ActionChooser, steering, halt, or
             rec.thoughts.append(thought)
             if oracle:
                 rec.oracle_thoughts.append(oracle_thoughts[i])
+            if labels:
+                rec.observations.append((images[i].copy(), int(directions[i])))
+                rec.oracle_actions.append(None if oracle_actions[i] is None else int(oracle_actions[i]))
             if inject is not None and inject[j] is not None:
                 rec.injected.append(rec.length)
             go.append(j)
@@ -207,7 +220,7 @@ def _play(policy, host, level, seeds, chooser: ActionChooser, steering, halt, or
             continue
         stepped = rows[go]
         reply = host.step(stepped, actions[go].astype(np.int64))
-        images[stepped] = reply.images
+        images[stepped], directions[stepped] = reply.images, reply.directions
         for j, i in enumerate(stepped):
             rec = recs[i]
             if reply.interactions[j] is not None:

@@ -113,6 +113,28 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
       help="a departure from the paper, off by default (0): in teacher-forced batches, each frame's thought history "
            "reads, with probability P, a random thought of the batch instead of the demonstrated one, so that the "
            "Thought Generator learns not to copy its previous thought (against exposure bias)" if tc else argparse.SUPPRESS)
+    a("--thought-history-sampling", type=float, default=0.0, metavar="P",
+      help="a departure from the paper, off by default (0): scheduled sampling of the history input; in "
+           "teacher-forced batches each frame's thought history reads, with probability P, the thought the model "
+           "itself decodes greedily there (no gradient through it) instead of the demonstrated one" if tc else argparse.SUPPRESS)
+    a("--history-sampling-steps", type=int, default=0, metavar="N",
+      help="--thought-history-sampling's probability rises linearly from 0 to P over the first N optimizer steps "
+           "(0: P from the start)" if tc else argparse.SUPPRESS)
+    a("--dagger-rounds", type=int, default=0, metavar="R",
+      help="a departure from the paper, off by default (0): after this run, R rounds of oracle Thought-DAgger: the "
+           "agent plays --dagger-levels new levels, the oracle labels the states it reached with its thoughts and "
+           "actions, and training goes on (runs MODEL_daggerK) on the demos and every round's labels "
+           "(babyai.train.dagger)" if tc else argparse.SUPPRESS)
+    a("--dagger-levels", type=int, default=200, metavar="K",
+      help="levels the agent plays per DAgger round" if tc else argparse.SUPPRESS)
+    a("--dagger-seed", type=int, default=5 * 10**8,
+      help="first level seed the DAgger rounds play" if tc else argparse.SUPPRESS)
+    a("--dagger-epochs", type=int, default=0, metavar="E",
+      help="epochs of each DAgger round's training (0: --epochs)" if tc else argparse.SUPPRESS)
+    a("--thought-aux-only", action="store_true",
+      help="an ablation, not the paper's agent: the Action Generator reads the mission and the image only, and the "
+           "Thought Generator is trained as in Thought Cloning beside it (thought as an auxiliary loss, the "
+           "'instruction prediction' of Hejna, Abbeel & Pinto 2023)" if tc else argparse.SUPPRESS)
     a("--wandb-id", default=None, help="ignored (Weights & Biases is not used)")
     # imitation from observation (babyai.observe)
     a("--from-observation", default=None, metavar="IDM",
@@ -172,7 +194,8 @@ def config_from_args(args: argparse.Namespace, algo: str, command: str):
             raise ValueError("--demos is required (or --multi-demos)")
         envs, demos, episodes = [args.env], [args.demos], [args.episodes]
     model = TCConfig(image_dim=args.image_dim, memory_dim=args.memory_dim, instr_dim=args.instr_dim,
-                     instr_arch=args.instr_arch, arch=args.arch)
+                     instr_arch=args.instr_arch, arch=args.arch,
+                     action_reads_thought=not args.thought_aux_only)
     name = args.model or default_model_name(envs, algo, args.seed, args.sg_coef, args.pretrained_model)
     return TrainConfig(
         algo=algo, model_name=name, envs=envs, demos=demos, episodes=episodes,
@@ -183,7 +206,9 @@ def config_from_args(args: argparse.Namespace, algo: str, command: str):
         epoch_length=args.epoch_length, frames=args.frames,
         patience=args.patience, entropy_coef=args.entropy_coef, sg_coef=args.sg_coef if algo == "tc" else 0.0,
         warm_start=args.warm_start, stop_tf=args.stop_tf, tf_until_nll=args.tf_until_nll,
-        history_noise=args.thought_history_noise, best_ties_by_thoughts=args.best_ties_by_thoughts, val_interval=args.val_interval,
+        history_noise=args.thought_history_noise, history_sampling=args.thought_history_sampling,
+        history_sampling_steps=args.history_sampling_steps, best_ties_by_thoughts=args.best_ties_by_thoughts,
+        val_interval=args.val_interval,
         val_episodes=args.val_episodes, val_seed=args.val_seed, val_fixed=args.val_fixed,
         log_interval=args.log_interval,
         save_interval=args.save_interval, checkpoint_minutes=args.checkpoint_minutes, tb=args.tb,
@@ -201,6 +226,14 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
     parser = build_parser(algo)
     args = parser.parse_args(argv)
     cfg = config_from_args(args, algo, shlex.join([prog, *argv]))
+    dagger = None
+    if args.dagger_rounds:
+        from babyai.train.dagger import DaggerPlan
+
+        if algo != "tc" or args.from_observation:
+            raise ValueError("--dagger-rounds trains a Thought Cloning agent on oracle demos (train_tc.py, without "
+                             "--from-observation)")
+        dagger = DaggerPlan(args.dagger_rounds, args.dagger_levels, args.dagger_seed, args.dagger_epochs)
     from babyai.train.datasets import check_demos_exist
 
     check_demos_exist(cfg)  # before the run folder and the model are made
@@ -211,5 +244,10 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
         from babyai.observe.bco import from_observation
 
         cfg = from_observation(cfg, args.from_observation)
+    if dagger is not None:
+        from babyai.train.dagger import run_dagger
+
+        run_dagger(cfg, dagger)
+        return 0
     train(cfg)
     return 0

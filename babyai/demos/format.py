@@ -31,7 +31,7 @@ import blosc
 import numpy as np
 
 import babyai
-from babyai.atomic import atomic_path
+from babyai.atomic import atomic_folder, atomic_path
 
 MAGIC = b"TCDEMO02"
 MAGIC_V1 = b"TCDEMO01"  # format 1: no footer checksum
@@ -313,6 +313,27 @@ def write_meta(folder: str, meta: dict) -> None:
     with atomic_path(path, f"{path}.{os.getpid()}.tmp") as tmp, open(tmp, "w", encoding="utf8") as f:
         json.dump(meta, f, sort_keys=True, indent=1)
         f.write("\n")
+
+
+def write_dataset(folder: str, episodes: list, meta: dict, shard_size: int = 1000) -> dict:
+    """Write ``episodes`` (a list of Episode) as a complete dataset at ``folder``, which must not exist: complete
+    or absent, whoever else writes to the same name. ``meta`` adds to the counts, the vocabulary (the words of the
+    missions and thoughts) and ``complete``; returns the meta.json written."""
+    records, words = [], set()
+    for ep in episodes:
+        records.append((encode_episode(ep), int(ep.seed), len(ep)))
+        words.update(ep.mission.split())
+        for sentence in set(ep.thoughts):
+            words.update(sentence.split())
+    chunks = [records[i:i + shard_size] for i in range(0, len(records), shard_size)]
+    meta = {"episodes": len(records), "failed_attempts": 0, **meta, "num_shards": len(chunks),
+            "num_episodes": len(records), "num_frames": sum(n for _, _, n in records), "vocabulary": sorted(words),
+            "complete": True}
+    with atomic_folder(folder) as tmp:
+        for k, chunk in enumerate(chunks):
+            write_shard(os.path.join(tmp, shard_name(k)), chunk, {})
+        write_meta(tmp, meta)
+    return meta
 
 
 class DemoReader:

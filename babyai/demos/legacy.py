@@ -13,9 +13,7 @@ import pickle
 import blosc
 import numpy as np
 
-from babyai.atomic import atomic_folder
-from babyai.demos.format import DemoFormatError, Episode, encode_episode, shard_name, write_meta
-from babyai.demos.format import write_shard
+from babyai.demos.format import DemoFormatError, Episode, write_dataset
 from babyai.demos.validate import episode_checker
 
 
@@ -39,7 +37,7 @@ def import_original(path: str, folder: str, level: str, trust_pickle: bool = Fal
         raise FileExistsError(f"{folder} already exists; choose another name")
     check = episode_checker(level, "legacy")
     demos = load_original_pickle(path, trust_pickle)
-    records, words = [], set()
+    episodes = []
     for k, demo in enumerate(demos):
         try:
             mission, packed, directions, actions, thoughts = demo[:5]
@@ -53,18 +51,7 @@ def import_original(path: str, folder: str, level: str, trust_pickle: bool = Fal
         except (TypeError, ValueError, IndexError) as error:
             raise DemoFormatError(f"{path}: demo {k} is not in the original format ({error})") \
                 from None
-        records.append((encode_episode(ep), ep.seed, len(ep)))
-        words.update(ep.mission.split())
-        for sentence in set(ep.thoughts):
-            words.update(sentence.split())
-    chunks = [records[i:i + shard_size] for i in range(0, len(records), shard_size)]
-    with atomic_folder(folder) as tmp:  # complete or absent, whoever else imports to the same name
-        for k, chunk in enumerate(chunks):
-            write_shard(os.path.join(tmp, shard_name(k)), chunk, {})
-        write_meta(tmp, {
-            "level": level, "episodes": len(records), "imported_from": os.path.basename(path),
-            "noise_flags_known": False, "num_shards": len(chunks), "num_episodes": len(records),
-            "num_frames": sum(n for _, _, n in records), "failed_attempts": 0,
-            "vocabulary": sorted(words), "complete": True, "generator": "original (imported)",
-        })
-    return len(records)
+        episodes.append(ep)
+    write_dataset(folder, episodes, {"level": level, "imported_from": os.path.basename(path), "noise_flags_known": False,
+                                     "generator": "original (imported)"}, shard_size)
+    return len(episodes)

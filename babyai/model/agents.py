@@ -92,7 +92,7 @@ class ThoughtCloningAgent(_LanguageAgent):
         cfg = self.cfg
         self.thought_encoder = SequenceEncoder(cfg.instr_dim)
         self.thought_generator = ThoughtGenerator(cfg)
-        self.action_generator = ActionGenerator(cfg, use_thought=True)
+        self.action_generator = ActionGenerator(cfg, use_thought=cfg.action_reads_thought)
         self.apply(init_linear)
         self.to(memory_format=torch.channels_last)  # faster 3x3 convolutions on CPU and GPU
 
@@ -118,6 +118,7 @@ class ThoughtCloningAgent(_LanguageAgent):
         starts: torch.Tensor | None = None,
         mission_enc: torch.Tensor | None = None,
         history_ids: torch.Tensor | None = None,
+        own_history: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window.
 
@@ -130,7 +131,9 @@ class ThoughtCloningAgent(_LanguageAgent):
         read the ground-truth thought; otherwise the thought decoded greedily (thoughts may then be
         None, when acting). thought_logits score the ground truth in both cases. history_ids: (N,) under
         teacher forcing, the row of the thought the thought history reads at each frame, in place of
-        thought_ids (training with noise on the history input; None: the frame's own thought).
+        thought_ids (training with noise on the history input; None: the frame's own thought). own_history:
+        (N,) bool, under teacher forcing: the frames whose thought history reads the thought the model itself
+        decodes greedily there (without gradient) instead (scheduled sampling of the history input).
         """
         tg, ag = self.thought_generator, self.action_generator
         image_map = self.image_encoder(images)  # (N, C, 7, 7)
@@ -161,6 +164,7 @@ class ThoughtCloningAgent(_LanguageAgent):
             if history_ids is not None:  # the history reads other thoughts than the Action Generator
                 history_encs = torch.split(thought_table[history_ids], counts)  # (n, Lt, D) per step
                 history_pads = torch.split(thoughts[history_ids] == PAD_ID, counts)  # (n, Lt) per step
+            own = _step_masks(own_history, counts)  # per step: (n,) bool, or None where no frame reads its own
 
         tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = memory
         tg_states, ag_states, free_logits, free_tokens = [], [], [], []
@@ -180,10 +184,14 @@ class ThoughtCloningAgent(_LanguageAgent):
                 free_logits.append(logits[:, :target_len] if thoughts is not None else logits[:, :0])
                 free_tokens.append(nn.functional.pad(step_thoughts, (0, 1 + self.cfg.max_thought_len - step_thoughts.shape[1])))
                 thought_pad = step_thoughts == PAD_ID  # (n, 1 + K)
+            hist_enc, hist_pad = thought_enc, thought_pad  # what the thought history reads
             if teacher_forcing and history_ids is not None:
-                hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), history_encs[t], history_pads[t])
-            else:
-                hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), thought_enc, thought_pad)
+                hist_enc, hist_pad = history_encs[t], history_pads[t]
+            if teacher_forcing and own[t] is not None:
+                hist_enc, hist_pad = self._own_thoughts((tg_h, tg_c), own[t], hist_enc, hist_pad)
+            hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), hist_enc, hist_pad)
+            if not ag.use_thought:  # the thought as an auxiliary loss only: the Action Generator does not read it
+                thought_enc, thought_pad = None, None
             ag_h, ag_c = ag.step(image_maps[t], ag_firsts[t], step_mission, step_pad, thought_enc, thought_pad, (ag_h, ag_c))  # (n, M) each
             tg_states.append((tg_h, tg_c))
             ag_states.append(ag_h)
@@ -198,6 +206,31 @@ class ThoughtCloningAgent(_LanguageAgent):
             thought_logits = torch.cat(free_logits) if thoughts is not None else None  # (N, Lt - 1, V)
             thought_tokens = torch.cat(free_tokens)  # (N, 1 + max_thought_len)
         return AgentOutput(action_logits, thought_logits, thought_tokens, (tg_h, tg_c, ag_h, ag_c, hist_h, hist_c))
+
+    def _own_thoughts(self, state, mask: torch.Tensor, enc: torch.Tensor, pad: torch.Tensor):
+        """The thought encodings ``enc`` (n, L, D) and padding ``pad`` (n, L) with the rows of ``mask`` (n,) replaced by
+        the thought the model decodes greedily from ``state`` there, without gradient."""
+        with torch.no_grad():
+            tokens, _ = self.thought_generator.decoder.greedy(tuple(s[mask] for s in state), self.word_embedding, PAD_ID,
+                                                              SOS_ID, EOS_ID, self.cfg.max_thought_len)  # (k, 1 + K)
+            own = self.encode_thoughts(tokens)  # (k, 1 + K, D)
+        width = max(enc.shape[1], own.shape[1])
+        enc, pad = nn.functional.pad(enc, (0, 0, 0, width - enc.shape[1])), nn.functional.pad(pad, (0, width - pad.shape[1]), value=True)
+        own_enc = torch.zeros_like(enc)
+        own_enc[mask, : own.shape[1]] = own.to(enc.dtype)
+        own_pad = torch.ones_like(pad)
+        own_pad[mask, : tokens.shape[1]] = tokens == PAD_ID
+        rows = mask[:, None]  # (n, 1)
+        return torch.where(rows[:, :, None], own_enc, enc), torch.where(rows, own_pad, pad)
+
+
+def _step_masks(mask: torch.Tensor | None, counts: list[int]) -> list[torch.Tensor | None]:
+    """Per step of a window, the rows of ``mask`` (N,) running then, or None where none is set (one sync)."""
+    if mask is None:
+        return [None] * len(counts)
+    parts = torch.split(mask, counts)
+    has = torch.segment_reduce(mask.float(), "max", lengths=torch.tensor(counts, device=mask.device)).tolist()
+    return [part if flag else None for part, flag in zip(parts, has)]
 
 
 class BCAgent(_LanguageAgent):
@@ -227,6 +260,7 @@ class BCAgent(_LanguageAgent):
         starts: torch.Tensor | None = None,
         mission_enc: torch.Tensor | None = None,
         history_ids: torch.Tensor | None = None,
+        own_history: torch.Tensor | None = None,
     ) -> AgentOutput:
         """Run the window (same arguments as ThoughtCloningAgent.forward; thoughts are ignored)."""
         ag = self.action_generator

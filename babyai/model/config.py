@@ -28,6 +28,9 @@ class TCConfig:
     arch: str = "bow_endpool_res"  # image encoder: bag-of-words cells, end pooling, residual FiLM
     attn_dropout: float = 0.1  # dropout on attention weights (all attentions, as the original)
     transformer_dropout: float = 0.2  # dropout inside the two transformer-encoder layers
+    # False: the Action Generator reads the mission and the image only, and the thought is an auxiliary loss
+    # (the "instruction prediction" ablation of Hejna, Abbeel & Pinto 2023; not the paper's agent)
+    action_reads_thought: bool = True
 
     def __post_init__(self):
         if self.instr_arch not in INSTR_ARCHS:
@@ -43,6 +46,8 @@ class TCConfig:
             raise ValueError(f"--instr-dim must be a positive multiple of 4, got {self.instr_dim}")
         if self.memory_dim <= 0:
             raise ValueError(f"--memory-dim must be positive, got {self.memory_dim}")
+        if not isinstance(self.action_reads_thought, bool):
+            raise ValueError(f"action_reads_thought must be true or false, got {self.action_reads_thought!r}")
         if self.max_thought_len < 1:
             raise ValueError(f"max_thought_len must be at least 1, got {self.max_thought_len}")
 

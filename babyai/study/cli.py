@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     a("--thought-history-noise", type=float, default=None, metavar="P",
       help="TC: in teacher-forced batches the thought history reads a random thought at this share of frames "
            "(a departure from the paper; default: none)")
+    a("--variants", nargs="*", default=[], metavar="VARIANT",
+      help="more TC methods, each a departure from the paper, trained and evaluated like TC: aux (the thought as an "
+           "auxiliary loss only), noise=P (--thought-history-noise P), sampling=P (--thought-history-sampling P)")
+    a("--history-sampling-steps", type=int, default=0, metavar="N",
+      help="the sampling=P variants reach P over their first N optimizer steps")
     a("--batch-size", type=int, default=DEFAULTS.batch_size, help="episodes per batch")
     a("--lr", type=float, default=DEFAULTS.lr, help="learning rate")
     a("--recurrence", type=int, default=DEFAULTS.recurrence, help="truncated BPTT steps")
@@ -117,10 +122,11 @@ def plan_from_args(args: argparse.Namespace, level: str) -> Plan:
                 batch_size=args.batch_size, lr=args.lr, recurrence=args.recurrence, memory_dim=args.memory_dim,
                 instr_dim=args.instr_dim, image_dim=args.image_dim, episodes_per_lane=args.episodes_per_lane,
                 sg_coef=args.sg_coef, noise_variants=[v for v in args.noise_variants if v != args.noise_rate],
-                noise_seeds=args.noise_seeds, val_episodes=args.val_episodes, val_interval=args.val_interval,
+                noise_seeds=args.noise_seeds, variants=args.variants,
+                history_sampling_steps=args.history_sampling_steps, val_episodes=args.val_episodes, val_interval=args.val_interval,
                 eval_episodes=args.eval_episodes, tc_eval_episodes=args.tc_eval_episodes,
                 levels_per_bin=args.levels_per_bin, suite_max_seeds=args.suite_max_seeds, jobs=args.jobs)
-    from babyai.checks import MAX_RNG_SEED, check_number, check_seed
+    from babyai.checks import MAX_RNG_SEED, check_count, check_number, check_seed
     from babyai.model import TCConfig
 
     try:  # before any demos are built: a bad value would burn the name
@@ -129,6 +135,8 @@ def plan_from_args(args: argparse.Namespace, level: str) -> Plan:
                 check_seed(flag, seed, limit=MAX_RNG_SEED)
         check_number("--lr", args.lr, low=0, low_open=True)
         check_number("--sg-coef", args.sg_coef, low=0)
+        check_count("--history-sampling-steps", args.history_sampling_steps)
+        plan.methods()  # the variants' names and values
         TCConfig(memory_dim=plan.memory_dim, instr_dim=plan.instr_dim, image_dim=plan.image_dim)
     except ValueError as e:
         raise UserError(str(e)) from None

@@ -56,6 +56,8 @@ class Method:
     algo: str  # "tc" or "bc"
     sg_coef: float | None = None  # None: the plan's
     noise_rate: float | None = None  # None: the plan's (its dataset)
+    flags: tuple = ()  # training flags of this method alone (a remedy, an ablation)
+    thinks: bool = False  # its thoughts are evaluated (FADS, Precrime, steering, thoughts played beside the oracle)
 
 
 def stage_command(stage: str) -> list[str]:
@@ -90,6 +92,8 @@ class Plan:
     sg_coef: float = 2.0
     noise_variants: list[float] = field(default_factory=list)  # TC also trained on datasets of these noise rates
     noise_seeds: list[int] = field(default_factory=list)  # their seeds (default: the first three seeds)
+    variants: list[str] = field(default_factory=list)  # more TC methods: "aux", "noise=P", "sampling=P" (VARIANTS)
+    history_sampling_steps: int = 0  # the "sampling=P" variants: optimizer steps over which P is reached
     val_episodes: int = 100  # fresh levels per validation (the learning curve)
     val_interval: int = 1
     eval_episodes: int = 200  # fresh levels for the final in-distribution success
@@ -105,7 +109,10 @@ class Plan:
         return self.epochs * (self.epoch_length // self.batch_size)
 
     def methods(self) -> dict[str, Method]:
-        out = {"TC": Method("TC", "tc"), "BC": Method("BC", "bc"), "TC w/o thought": Method("TCnothought", "tc", sg_coef=0.0)}
+        out = {"TC": Method("TC", "tc", thinks=True), "BC": Method("BC", "bc"),
+               "TC w/o thought": Method("TCnothought", "tc", sg_coef=0.0)}
+        for variant in self.variants:
+            out.update([variant_method(variant, self.history_sampling_steps)])
         for rate in self.noise_variants:
             out[noise_label(rate)] = Method(f"TCnoise{rate:g}", "tc", noise_rate=rate)
         return out
@@ -114,6 +121,30 @@ class Plan:
         if method.startswith("TC noise"):
             return self.noise_seeds or self.seeds[:3]
         return self.seeds
+
+
+VARIANTS = {  # the TC variants a study may add: label, run tag and training flags, from the variant's value
+    "aux": lambda v, steps: ("TC aux-only", "TCaux", ("--thought-aux-only",)),
+    "noise": lambda v, steps: (f"TC + history noise {v:g}", f"TChnoise{v:g}", ("--thought-history-noise", v)),
+    "sampling": lambda v, steps: (f"TC + history sampling {v:g}", f"TChsamp{v:g}",
+                                  ("--thought-history-sampling", v, "--history-sampling-steps", steps)),
+}
+
+
+def variant_method(variant: str, sampling_steps: int = 0) -> tuple[str, Method]:
+    """The method of a TC variant ("aux", "noise=P", "sampling=P"; departures from the paper): (label, Method);
+    a ValueError for anything else."""
+    name, _, value = variant.partition("=")
+    if name not in VARIANTS or (name == "aux") != (value == ""):
+        raise ValueError(f"unknown study variant {variant!r}: aux, noise=P or sampling=P (P in [0, 1])")
+    try:
+        number = float(value) if value else 0.0
+    except ValueError:
+        number = float("nan")
+    if not 0 < number <= 1 and name != "aux":
+        raise ValueError(f"study variant {variant!r}: P must lie in (0, 1]")
+    label, tag, flags = VARIANTS[name](number, sampling_steps)
+    return label, Method(tag, "tc", flags=flags, thinks=True)
 
 
 def noise_label(rate: float) -> str:
@@ -208,6 +239,7 @@ class Pipeline:
         if os.path.exists(path):
             with open(path) as f:
                 saved = {k: v for k, v in json.load(f).items() if k != "jobs"}
+            saved = {**asdict(Plan(name=self.plan.name)), **saved}  # plans saved before a setting existed had its default
             diffs = [f"{k} {saved.get(k)!r} -> {mine.get(k)!r}" for k in sorted(set(saved) | set(mine)) if saved.get(k) != mine.get(k)]
             if diffs:
                 raise StageError(f"reproduction {self.plan.name} exists with other settings ({'; '.join(diffs)}); "
@@ -261,13 +293,13 @@ class Pipeline:
     def evaluate(self, item: tuple[str, int, str]) -> None:
         method, _, run = item
         p, out = self.plan, self.eval_dir(run)
-        thinks = method == "TC"
+        thinks = self.plan.methods()[method].thinks
         common = ["--model", run, "--env", p.env, "--out-dir", out, "--workers", 0,
                   *(["--checkpoint", p.checkpoint] if p.checkpoint else [])]
         steps = [("indist", f"evaluate_{run}.json", "evaluate", ["--episodes", p.eval_episodes])]
         if not method.startswith("TC noise"):  # the noise variants answer one question: in-distribution success
             steps.append(("zeroshot", f"zeroshot_{run}.csv", "evaluate_levels",
-                          ["--testing-levels-path", self.suites, "--no-plot", *(["--oracle-thoughts"] if method == "TC" else [])]))
+                          ["--testing-levels-path", self.suites, "--no-plot", *(["--oracle-thoughts"] if thinks else [])]))
         if thinks:
             n = ["--episodes", p.tc_eval_episodes]
             steps += [("fads", f"fads_{run}.json", "evaluate_fads", [*n, "--testing-levels-path", self.suites]),
@@ -357,4 +389,4 @@ def train_flags(p: Plan, spec: Method, seed: int, run: str, demos: str, val_epis
             "--val-seed", VAL_SEED, "--patience", 10**6, "--device", "cpu", *(["--sg-coef", sg] if spec.algo == "tc" else []),
             *(["--tf-until-nll", p.tf_until_nll] if spec.algo == "tc" and p.tf_until_nll else []),
             *(["--thought-history-noise", p.history_noise] if spec.algo == "tc" and p.history_noise else []),
-            *(["--best-ties-by-thoughts"] if spec.algo == "tc" and p.best_ties_by_thoughts else [])]
+            *(["--best-ties-by-thoughts"] if spec.algo == "tc" and p.best_ties_by_thoughts else []), *spec.flags]

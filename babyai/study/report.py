@@ -57,7 +57,7 @@ def collect(pipeline) -> dict:
     out, specs = {}, pipeline.plan.methods()
     for method, seed, run in pipeline.models():
         ev, spec = pipeline.eval_dir(run), specs[method]
-        thinks = spec.algo == "tc" and spec.sg_coef != 0  # imitates thought: its thoughts are worth reading
+        thinks = spec.thinks or (spec.algo == "tc" and spec.sg_coef != 0)  # imitates thought: worth reading
         log_path = os.path.join(ev, "log.csv")  # kept when the run finished
         r = {"seed": seed, "run": run, "log": read_log(log_path) if os.path.exists(log_path) else [],
              "eval": _load_json(os.path.join(ev, f"evaluate_{run}.json")),

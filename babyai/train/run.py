@@ -57,6 +57,8 @@ class TrainConfig:
     stop_tf: int = 10
     tf_until_nll: float = 0.0  # > 0: teacher forcing is phased out only once the validation thought NLL is below it
     history_noise: float = 0.0  # share of teacher-forced frames whose thought history reads a random thought
+    history_sampling: float = 0.0  # share of teacher-forced frames whose thought history reads the model's own thought
+    history_sampling_steps: int = 0  # optimizer steps over which that share rises linearly from 0 (0: from the start)
     best_ties_by_thoughts: bool = False  # best.pt: equal validation success goes to the better thoughts played
     val_interval: int = 1
     val_episodes: int = 512
@@ -97,9 +99,13 @@ class TrainConfig:
         check_imitation_numbers(self.lr, self.beta1, self.beta2, self.optim_eps, self.entropy_coef, self.sg_coef)
         check_number("--tf-until-nll", self.tf_until_nll, low=0)
         check_number("--thought-history-noise", self.history_noise, 0, 1)
-        if (self.tf_until_nll or self.history_noise or self.best_ties_by_thoughts) and self.algo != "tc":
-            raise ValueError("--tf-until-nll, --thought-history-noise and --best-ties-by-thoughts are Thought Cloning "
-                             "settings: a Behavioral Cloning model has no thoughts")
+        check_number("--thought-history-sampling", self.history_sampling, 0, 1)
+        check_count("--history-sampling-steps", self.history_sampling_steps)
+        if (self.tf_until_nll or self.history_noise or self.history_sampling or self.best_ties_by_thoughts
+                or not self.model.action_reads_thought) and self.algo != "tc":
+            raise ValueError("--tf-until-nll, --thought-history-noise, --thought-history-sampling, "
+                             "--best-ties-by-thoughts and --thought-aux-only are Thought Cloning settings: a Behavioral "
+                             "Cloning model has no thoughts")
         check_number("--checkpoint-minutes", self.checkpoint_minutes, low=0)
         for flag, value in (("--patience", self.patience), ("--save-interval", self.save_interval),
                             ("--stop-tf", self.stop_tf)):
@@ -108,7 +114,8 @@ class TrainConfig:
         check_device("--device", self.device)
 
     # settings added since runs were first saved, with the value those runs had
-    ADDED = {"val_fixed": False, "tf_until_nll": 0.0, "history_noise": 0.0, "best_ties_by_thoughts": False}
+    ADDED = {"val_fixed": False, "tf_until_nll": 0.0, "history_noise": 0.0, "history_sampling": 0.0,
+             "history_sampling_steps": 0, "best_ties_by_thoughts": False}
     # settings that may change between a run and its resumption
     MUTABLE = ("tb", "log_interval", "save_interval", "checkpoint_minutes", "device", "command", "storage")
 
@@ -123,6 +130,8 @@ class TrainConfig:
         saved = {**self.ADDED, **saved}  # runs saved before a setting existed had its default
         if isinstance(saved.get("envs"), list):  # runs saved before level ids were made canonical
             saved = {**saved, "envs": [resolve_level_id(str(env)) for env in saved["envs"]]}
+        if isinstance(saved.get("model"), dict):  # model settings added since had their default
+            saved = {**saved, "model": {**TCConfig().to_dict(), **saved["model"]}}
         out = []
         for key in sorted(set(mine) | set(saved)):
             if key in self.MUTABLE or key == "seed":

@@ -184,7 +184,8 @@ class Run:
         """One optimizer step on a batch; its sums of (policy loss, entropy, thought loss, correct actions)."""
         self.optimizer.zero_grad(set_to_none=True)
         scale = self.d.world / global_frames  # gradients are averaged over processes: the loss is the global frame mean
-        sums = backward_batch(self.model, batch, self.cfg, teacher_forcing, scale, self.amp_dtype, self.scaler)
+        sums = backward_batch(self.model, batch, self.cfg, teacher_forcing, scale, self.amp_dtype, self.scaler,
+                              history_sampling(self.cfg, self.progress.steps))
         distributed.average_gradients(self.d, self.model)  # data-parallel: one exchange per global batch
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -278,14 +279,16 @@ class Run:
 
 
 def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale: float, amp_dtype=None,
-                   scaler: torch.amp.GradScaler | None = None) -> torch.Tensor:
+                   scaler: torch.amp.GradScaler | None = None, sampling: float = 0.0) -> torch.Tensor:
     """Accumulate the gradients of one batch (its loss times ``scale``), window after window of truncated
     BPTT; returns the sums over its frames of (policy loss, entropy, thought loss, correct actions). A batch
     with label masks (see make_batch) counts the action terms on its action-masked frames only, the thought
-    loss on its thought-masked frames only."""
+    loss on its thought-masked frames only. ``sampling``: the share of teacher-forced frames whose thought
+    history reads the model's own greedy thought (``history_sampling``)."""
     stats = torch.zeros(4, device=batch.images.device)
     with frame_statistics(model):  # BatchNorm running statistics: those of all the batch's frames
-        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype, cfg.history_noise):
+        for rows, out in window_outputs(model, batch, cfg.recurrence, teacher_forcing, amp_dtype, cfg.history_noise,
+                                        sampling):
             actions, thoughts = batch.actions[rows], batch.thoughts[batch.thought_ids[rows], 1:]
             acted, thought = batch.label_masks(rows)
             policy_loss = action_nll(out.action_logits, actions, acted)
@@ -296,6 +299,14 @@ def backward_batch(model, batch, cfg: TrainConfig, teacher_forcing: bool, scale:
             correct = correct_actions(out.action_logits, actions, acted)
             stats += torch.stack([policy_loss, entropy, thought_loss, correct]).detach()
     return stats
+
+
+def history_sampling(cfg: TrainConfig, steps: int) -> float:
+    """The share of teacher-forced frames whose history reads the model's own thought at optimizer step ``steps``
+    (0-based): ``cfg.history_sampling``, reached linearly over the first ``cfg.history_sampling_steps`` steps."""
+    if cfg.history_sampling_steps <= 0:
+        return cfg.history_sampling
+    return cfg.history_sampling * min(1.0, (steps + 1) / cfg.history_sampling_steps)
 
 
 def _restore(cfg, start: Start, d, model, optimizer, scaler, log) -> Progress:
