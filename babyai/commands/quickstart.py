@@ -54,7 +54,7 @@ def main(argv=None) -> int:
          "--workers", 2, *storage)
     step("show_demos", demos, "--count", 2, *storage)
     step("train_tc", "--env", args.env, "--demos", demos, "--model", model,
-         "--memory-dim", 128, "--instr-dim", 64, "--recurrence", 20, "--batch-size", 64,
+         "--image-dim", 32, "--memory-dim", 128, "--instr-dim", 64, "--recurrence", 20, "--batch-size", 64,
          "--lr", 5e-4, "--epochs", args.epochs, "--epoch-length", 0, "--val-episodes", 200,
          "--val-seed", 10**6, "--sg-coef", 2, "--seed", 1, *storage)
     step("evaluate", "--model", model, "--env", args.env, "--episodes", 500, "--seed", 2 * 10**6, *storage)
