@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from babyai.commands.train import main as train_main
 from babyai.demos import open_demos
 from babyai.demos.format import encode_episode, read_meta, shard_name, write_meta, write_shard
 from babyai.observe.embodiment import EmbodimentSpec, generate_embodiment
-from babyai.observe.idm import IDMConfig, load_idm, save_idm, train_idm
-from babyai.observe._deps import train_main
+from babyai.observe.idm import load_idm, save_idm, train_idm
+from babyai.observe.nets import IDMConfig
 from tests._train_helpers import LEVEL, make_demos, one_thread  # noqa: F401 (fixture)
 from tests.conftest import one_line_error, run_script
 
@@ -137,7 +138,7 @@ def test_idm_config_round_trip():
 def test_idm_of_another_image_encoding_is_refused(world):
     from babyai.observe.bco import check_idm
     from babyai.observe.idm import IDMError
-    from babyai.observe._deps import Vocabulary
+    from babyai.agent.vocab import Vocabulary
 
     _, ckpt = load_idm("idm", str(world[0]))
     vocab = Vocabulary.babyai().to_dict()
@@ -374,7 +375,7 @@ def test_labelled_copy_waits_for_another_labeller(world, tmp_path):
     import sys
 
     from babyai.model import TCConfig
-    from babyai.observe._deps import Vocabulary
+    from babyai.agent.vocab import Vocabulary
     from babyai.observe.bco import write_labelled
 
     root, _ = world
