@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import json
 import os
@@ -410,3 +411,17 @@ def test_real_numbers_are_checked_before_anything_starts(tmp_path):
                           check=False)
         one_line_error(proc, needle)
         assert proc.returncode == 2 and not (tmp_path / "s").exists()
+
+
+def test_the_typed_settings_are_the_flags():
+    """The report gives babyai.observe.mains typed settings: their fields and defaults are the commands' flags
+    (a run's config.json, which a resume compares, is the same whichever made it)."""
+    from babyai.observe import cli
+    from babyai.observe.constants import AimeRun, IIDMRun, WorldModelRun
+
+    required = {"env": LEVEL, "embodiment": "e", "demos": "d", "world_model": "w", "model": "m"}
+    for parse, settings in ((cli.world_model_args, WorldModelRun), (cli.aime_args, AimeRun),
+                            (cli.iidm_args, IIDMRun)):
+        names = [f.name for f in dataclasses.fields(settings) if f.default is dataclasses.MISSING]
+        argv = [x for name in names for x in (f"--{name.replace('_', '-')}", required[name])]
+        assert list(vars(parse(argv)).items()) == list(dataclasses.asdict(settings(**{n: required[n] for n in names})).items())
