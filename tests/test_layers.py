@@ -82,16 +82,16 @@ def test_the_graph_is_read():
 
 def test_only_command_lines_import_commands():
     """babyai.commands (argument parsing) sits on top: nothing below imports it."""
-    upward = sorted(f"{m} -> {t}" for m, found in IMPORTS.items() for t, _ in found
-                    if inside(t, "babyai.commands") and not inside(m, "babyai.commands"))
+    upward = sorted({f"{m} -> {t}" for m, found in IMPORTS.items() for t, _ in found
+                     if inside(t, "babyai.commands") and not inside(m, "babyai.commands")})
     assert upward == []
 
 
 def test_the_library_does_not_import_command_lines():
     """babyai.cli (exit codes, ``run``) and a package's cli.py are for commands; errors and logging live below
     them (babyai.errors, babyai.log)."""
-    upward = sorted(f"{m} -> {t}" for m, found in IMPORTS.items() for t, _ in found
-                    if is_command_line(t) and not is_command_line(m))
+    upward = sorted({f"{m} -> {t}" for m, found in IMPORTS.items() for t, _ in found
+                     if is_command_line(t) and not is_command_line(m)})
     assert upward == []
 
 
