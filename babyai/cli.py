@@ -1,5 +1,5 @@
-"""What every command shares: the one place errors become one-line ``error:`` messages with a non-zero
-exit, and the one logging setup.
+"""What every command shares: the one place errors (``babyai.errors``, and those of the library listed in
+``user_error_code``) become one-line ``error:`` messages with a non-zero exit; the help formatter of the flags.
 
     run(main)                     # in a script: main(argv) -> exit status; bad input -> "error: ..."
     call(main, argv)              # the same, returning the exit status instead of exiting (tests)
@@ -10,23 +10,11 @@ Set ``BABYAI_DEBUG=1`` to get the traceback of a user error instead of its one l
 from __future__ import annotations
 
 import argparse
-import errno
-import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 
-LOG_FORMAT = "%(asctime)s %(message)s"
-LOG_TIME = "%H:%M:%S"
-
-
-class UserError(Exception):
-    """A bad input a command found itself (a clear message, exit code ``code``)."""
-
-    def __init__(self, message: str, code: int = 2):
-        super().__init__(message)
-        self.code = code
+from babyai.errors import UserError, disk_full, disk_full_message
 
 
 def user_error_code(error: BaseException, extra: tuple[type[BaseException], ...] = ()) -> int | None:
@@ -46,30 +34,6 @@ def user_error_code(error: BaseException, extra: tuple[type[BaseException], ...]
              (DemoFormatError, 1), (FileNotFoundError, 1), (ModelError, 2), (SuiteError, 2), (VocabularyError, 2),
              (DatasetError, 2), (CheckpointError, 2), (RunExistsError, 2), (LockError, 1), (StorageNameError, 2), (FileExistsError, 1))
     return next((code for kind, code in table if kind and isinstance(error, kind)), None)
-
-
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-
-
-def disk_full(error: BaseException | None) -> OSError | None:
-    """The full-disk (or quota) OSError behind ``error`` (itself, what it was raised from, or one its message
-    quotes, as torch.save's RuntimeError does), else None."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        if isinstance(error, OSError) and error.errno in DISK_FULL:
-            return error
-        quoted = next((code for code in DISK_FULL if f"[Errno {code}]" in str(error)), None)
-        if quoted is not None:
-            return OSError(quoted, os.strerror(quoted))
-        seen.add(id(error))
-        error = error.__cause__ or error.__context__
-    return None
-
-
-def disk_full_message(error: OSError) -> str:
-    where = f" writing {error.filename}" if error.filename else ""
-    return (f"no space left on the device{where}: nothing was left looking complete; free some space, "
-            "then run the same command again")
 
 
 def call(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
@@ -96,45 +60,6 @@ def call(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str]
 def run(main, argv: Sequence[str] | None = None, extra: tuple[type[BaseException], ...] = ()) -> None:
     """Exit with ``call(main, argv, extra)``: what a script's ``if __name__ == "__main__"`` does."""
     sys.exit(call(main, sys.argv[1:] if argv is None else argv, extra))
-
-
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is when a record comes, not the one at set-up: a caller that swaps
-    stderr and closes its stand-in (a test's capture, a notebook cell) leaves no handler on a closed file."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _):
-        pass
-
-
-def setup_logging(log_dir: str | None = None, name: str = "log", *, logger: str = "", file: str | None = None,
-                  stream=None, enabled: bool = True) -> logging.Logger:
-    """Log INFO (WARNING only, when not ``enabled``) of ``logger`` (the root by default) to ``stream``
-    (stderr by default) and to a file: ``file``, or ``<log_dir>/<name>_<time>.txt`` when a folder is given.
-
-    Calling it again replaces the handlers an earlier call added; a named logger stops propagating.
-    """
-    log = logging.getLogger(logger)
-    for handler in [h for h in log.handlers if getattr(h, "babyai", False)]:
-        log.removeHandler(handler)
-        handler.close()
-    log.setLevel(logging.INFO if enabled else logging.WARNING)
-    log.propagate = not logger
-    if log_dir and not file:
-        os.makedirs(log_dir, exist_ok=True)
-        file = os.path.join(log_dir, f"{name}{time.strftime('_%m-%d-%H-%M-%S')}.txt")
-    handlers = [_StderrHandler() if stream is None else logging.StreamHandler(stream)]
-    if file and enabled:
-        handlers.append(logging.FileHandler(file))
-    for handler in handlers:
-        handler.babyai = True
-        handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_TIME))
-        log.addHandler(handler)
-    return log
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

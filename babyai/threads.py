@@ -62,7 +62,7 @@ def use_threads(requested: int = 0) -> str:
     """Set torch's thread count for this command (``--threads``; 0: automatic); returns the log text.
     A negative count is a user error (one ``error:`` line)."""
     global _chosen
-    from babyai.cli import UserError
+    from babyai.errors import UserError
 
     try:
         threads, why = choose_threads(requested)

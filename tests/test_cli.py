@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from babyai.cli import UserError, call
+from babyai.cli import call
+from babyai.errors import UserError
 from babyai.levels import make_env
 
 COMMANDS = ["make_agent_demos", "show_demos", "import_demos", "train_tc", "train_il", "make_testing_levels", "evaluate",
@@ -207,7 +208,7 @@ def test_logging_follows_stderr_when_a_caller_swaps_and_closes_it(monkeypatch):
     import logging
     import sys
 
-    from babyai.cli import setup_logging
+    from babyai.log import setup_logging
 
     first, second = io.StringIO(), io.StringIO()
     monkeypatch.setattr(sys, "stderr", first)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import json
 import os
@@ -10,11 +11,12 @@ import numpy as np
 import pytest
 import torch
 
+from babyai.commands.train import main as train_main
 from babyai.demos import open_demos
 from babyai.demos.format import encode_episode, read_meta, shard_name, write_meta, write_shard
 from babyai.observe.embodiment import EmbodimentSpec, generate_embodiment
-from babyai.observe.idm import IDMConfig, load_idm, save_idm, train_idm
-from babyai.observe._deps import train_main
+from babyai.observe.idm import load_idm, save_idm, train_idm
+from babyai.observe.nets import IDMConfig
 from tests._train_helpers import LEVEL, make_demos, one_thread  # noqa: F401 (fixture)
 from tests.conftest import one_line_error, run_script
 
@@ -137,7 +139,7 @@ def test_idm_config_round_trip():
 def test_idm_of_another_image_encoding_is_refused(world):
     from babyai.observe.bco import check_idm
     from babyai.observe.idm import IDMError
-    from babyai.observe._deps import Vocabulary
+    from babyai.agent.vocab import Vocabulary
 
     _, ckpt = load_idm("idm", str(world[0]))
     vocab = Vocabulary.babyai().to_dict()
@@ -374,7 +376,7 @@ def test_labelled_copy_waits_for_another_labeller(world, tmp_path):
     import sys
 
     from babyai.model import TCConfig
-    from babyai.observe._deps import Vocabulary
+    from babyai.agent.vocab import Vocabulary
     from babyai.observe.bco import write_labelled
 
     root, _ = world
@@ -409,3 +411,17 @@ def test_real_numbers_are_checked_before_anything_starts(tmp_path):
                           check=False)
         one_line_error(proc, needle)
         assert proc.returncode == 2 and not (tmp_path / "s").exists()
+
+
+def test_the_typed_settings_are_the_flags():
+    """The report gives babyai.observe.mains typed settings: their fields and defaults are the commands' flags
+    (a run's config.json, which a resume compares, is the same whichever made it)."""
+    from babyai.observe import cli
+    from babyai.observe.constants import AimeRun, IIDMRun, WorldModelRun
+
+    required = {"env": LEVEL, "embodiment": "e", "demos": "d", "world_model": "w", "model": "m"}
+    for parse, settings in ((cli.world_model_args, WorldModelRun), (cli.aime_args, AimeRun),
+                            (cli.iidm_args, IIDMRun)):
+        names = [f.name for f in dataclasses.fields(settings) if f.default is dataclasses.MISSING]
+        argv = [x for name in names for x in (f"--{name.replace('_', '-')}", required[name])]
+        assert list(vars(parse(argv)).items()) == list(dataclasses.asdict(settings(**{n: required[n] for n in names})).items())

@@ -125,7 +125,7 @@ def test_a_full_disk_while_teaching_keeps_the_episodes_before(tmp_path, monkeypa
 
 
 def test_a_full_disk_quoted_by_torch_save_is_one_line():
-    from babyai.cli import disk_full
+    from babyai.errors import disk_full
 
     error = RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 768 vs 662 [Errno 28] No "
                          "space left on device")

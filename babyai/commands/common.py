@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from babyai.checks import check_device, check_seed
-from babyai.cli import UserError
+from babyai.errors import UserError
 from babyai.evaluate.session import EVAL_FIRST_SEED, EvalSpec, check_counts
 from babyai.threads import add_threads_flag, describe, use_threads
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.cli import UserError, run
+from babyai.cli import run
+from babyai.errors import UserError
 from babyai.commands.common import (add_model_args, add_rollout_args, check_flags, check_seed_and_device, note_threads,
                                     percent, set_threads)
 from babyai.evaluate.io import results_dir, write_csv, write_jsonl

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.cli import UserError, run
+from babyai.cli import run
+from babyai.errors import UserError
 from babyai.commands.common import add_model_args, add_rollout_args, note_threads, percent, set_threads, spec_from_args
 from babyai.evaluate.io import write_csv, write_json
 from babyai.evaluate.precrime import TESTS, get_tests, halt_rule, summarize

@@ -14,7 +14,9 @@ import os
 import time
 
 from babyai.checks import check_seed
-from babyai.cli import DefaultsHelpFormatter, UserError, run, setup_logging
+from babyai.cli import DefaultsHelpFormatter, run
+from babyai.errors import UserError
+from babyai.log import setup_logging
 from babyai.levels import SEEDINGS
 from babyai.storage import new_demos_path, storage_dir
 

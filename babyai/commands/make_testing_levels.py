@@ -16,7 +16,8 @@ import argparse
 import os
 import sys
 
-from babyai.cli import DefaultsHelpFormatter, UserError, run
+from babyai.cli import DefaultsHelpFormatter, run
+from babyai.errors import UserError
 from babyai.evaluate.suites import (
     SUITE_FIRST_SEED,
     build_suites,

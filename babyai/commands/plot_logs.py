@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.cli import UserError, run
+from babyai.cli import run
+from babyai.errors import UserError
 from babyai.evaluate.io import results_dir, safe_name
 from babyai.storage import group_root, model_dir
 

@@ -18,7 +18,8 @@ import os
 import subprocess
 import sys
 
-from babyai.cli import UserError, run
+from babyai.cli import run
+from babyai.errors import UserError
 
 
 def step(command: str, *args) -> None:

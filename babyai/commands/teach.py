@@ -14,7 +14,9 @@ import argparse
 import os
 import signal
 
-from babyai.cli import DefaultsHelpFormatter, UserError, run, setup_logging
+from babyai.cli import DefaultsHelpFormatter, run
+from babyai.errors import UserError
+from babyai.log import setup_logging
 from babyai.commands.train import add_training_flags
 
 TRAINING_FLAGS = ["--pretrained-model", "--seed", "--storage-dir", "--seeding", "--lr", "--beta1", "--beta2",
@@ -56,10 +58,11 @@ def _interrupt(signum, frame):
 def main(argv=None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)  # a kill ends the session as Ctrl-C does: what was taught is kept
-    from babyai.teach.agent import TCConfig
+    from babyai.agent.loading import CheckpointError
+    from babyai.agent.policy import ModelError
+    from babyai.model.config import TCConfig
     from babyai.teach import OnlineConfig, SessionError, TeachConfig, teach
     from babyai.teach.online import TrainerStopped
-    from babyai.teach.agent import CheckpointError, ModelError
     from babyai.teach.data import quarter_rates
     from babyai.teach.server import ServerError
 

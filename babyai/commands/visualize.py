@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from babyai.cli import UserError, run
+from babyai.cli import run
+from babyai.errors import UserError
 from babyai.commands.common import MODEL_LEVEL_HELP, add_model_args, check_seed_and_device, note_threads, set_threads
 from babyai.evaluate.io import results_dir
 from babyai.evaluate.session import EVAL_FIRST_SEED, checkpoint_file, choose_level, open_policy, policy_name

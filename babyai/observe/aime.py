@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from babyai.bars import progress_bar
-from babyai.observe._deps import StepOutput
+from babyai.agent.policy import StepOutput
 from babyai.observe.constants import AIME_WINDOW
 from babyai.observe.nets import RSSM, LatentPolicy
 from babyai.observe.world_model import filter_elbo, negative_elbo, sequences, transition_evidence

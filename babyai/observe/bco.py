@@ -96,7 +96,7 @@ def check_idm(ckpt: dict, name: str, level: str, vocab: dict, image_values: int)
 def write_labelled(source: str, target: str, idm: str, storage: str | None, level: str, vocab: dict,
                    image_values: int) -> str:
     """Write the IDM-labelled copy of the dataset ``source`` at ``target`` (once; atomically); ``target``."""
-    from babyai.observe._deps import open_dataset
+    from babyai.train.data import open_dataset
 
     path = idm_path(idm, storage)
     model, ckpt = load_idm(idm, storage)
@@ -157,7 +157,7 @@ def from_observation(cfg, idm: str):
     copies: BCO(0) with the trainer unchanged. Errors (ValueError) on an IDM of another level or vocabulary."""
     from babyai.levels import resolve_level_id
     from babyai.storage import demos_path, storage_dir
-    from babyai.observe._deps import Vocabulary
+    from babyai.agent.vocab import Vocabulary
 
     root = storage_dir(cfg.storage)
     vocab = Vocabulary.babyai(cfg.model.vocab_size).to_dict()

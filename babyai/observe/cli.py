@@ -1,16 +1,19 @@
 """The command lines of the imitation-from-observation scripts (scripts/make_embodiment_data.py,
 train_idm.py, train_world_model.py, train_aime.py, train_iidm.py): each ``*_main(argv)`` parses the flags,
 then runs ``babyai.observe.mains`` (which prints one JSON line); bad input ends in a one-line ``error:`` (``babyai.cli.run``).
-The report pipeline (``babyai.observe.report``) calls them through the package."""
+The training commands' flags become their typed settings (``babyai.observe.constants``: WorldModelRun, AimeRun,
+IIDMRun), which the report pipeline (``babyai.observe.report``) gives ``babyai.observe.mains`` directly."""
 
 from __future__ import annotations
 
 import argparse
 
 from babyai.checks import MAX_RNG_SEED, check_number, check_seed, check_workers
-from babyai.cli import DefaultsHelpFormatter, UserError
+from babyai.cli import DefaultsHelpFormatter
+from babyai.errors import UserError
 from babyai.levels import SEEDINGS
-from babyai.observe.constants import AIME_ESTIMATORS, FREE_NATS, KL_BALANCE, POLICIES
+from babyai.observe.constants import (AIME_ESTIMATORS, FREE_NATS, KL_BALANCE, POLICIES, AimeRun, IIDMRun,
+                                      WorldModelRun)
 
 # The commands themselves (torch, minigrid) are in babyai.observe.mains, imported once the flags are parsed.
 DOCS = {
@@ -195,7 +198,7 @@ def world_model_main(argv=None) -> int:
     args = world_model_args(argv)
     from babyai.observe.mains import world_model
 
-    return world_model(args)
+    return world_model(WorldModelRun(**vars(args)))
 
 
 def aime_main(argv=None) -> int:
@@ -203,7 +206,7 @@ def aime_main(argv=None) -> int:
     args = aime_args(argv)
     from babyai.observe.mains import aime
 
-    return aime(args)
+    return aime(AimeRun(**vars(args)))
 
 
 def iidm_main(argv=None) -> int:
@@ -211,4 +214,4 @@ def iidm_main(argv=None) -> int:
     args = iidm_args(argv)
     from babyai.observe.mains import iidm
 
-    return iidm(args)
+    return iidm(IIDMRun(**vars(args)))

@@ -1,4 +1,5 @@
-"""Defaults the imitation-from-observation commands show in --help, kept free of torch and minigrid."""
+"""Defaults the imitation-from-observation commands show in --help, and the typed settings of the training
+commands (their flags, as ``babyai.observe.mains`` takes them), kept free of torch and minigrid."""
 
 from __future__ import annotations
 
@@ -12,6 +13,73 @@ AIME_VARIANTS = (("AIME", "aime", "straight-through"), ("AIME (marginal)", "aime
 AIME_WINDOW = 64  # the first frames of each demonstration that AIME fits
 AIME_CHECKPOINT = "aime.pt"
 IIDM_CHECKPOINT = "iidm.pt"
+
+
+# The settings of the training commands, as ``babyai.observe.mains`` takes them: the fields are the flags
+# (``babyai.observe.cli``), in their order, which is that of a run's config.json.
+@dataclass
+class WorldModelRun:
+    """scripts/train_world_model.py"""
+
+    env: str
+    embodiment: str
+    model: str
+    episodes: int = 0
+    updates: int = 1500
+    batch_size: int = 16
+    seq_len: int = 32
+    lr: float = 1e-3
+    deter: int = 128
+    stoch: int = 32
+    kl_balance: float = KL_BALANCE
+    free_nats: float = FREE_NATS
+    eval_demos: str | None = None
+    seed: int = 0
+    storage_dir: str | None = None  # the storage root (None: $BABYAI_STORAGE or ./storage)
+    quiet: bool = False  # no progress bar
+
+
+@dataclass
+class AimeRun:
+    """scripts/train_aime.py"""
+
+    env: str
+    demos: str
+    world_model: str
+    model: str
+    episodes: int = 0
+    updates: int = 600
+    batch_size: int = 32
+    lr: float = 1e-3
+    tau: float = 1.0
+    estimator: str = AIME_ESTIMATORS[0]
+    seed: int = 0
+    eval_episodes: int = 200  # levels to measure success on (0: none)
+    eval_seed: int = 10**7
+    storage_dir: str | None = None  # the storage root (None: $BABYAI_STORAGE or ./storage)
+    quiet: bool = False  # no progress bar
+
+
+@dataclass
+class IIDMRun:
+    """scripts/train_iidm.py"""
+
+    env: str
+    embodiment: str
+    demos: str
+    model: str
+    episodes: int = 0
+    embodiment_episodes: int = 0
+    model_epochs: int = 5
+    policy_epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    tau: float = 1.0
+    seed: int = 0
+    eval_episodes: int = 200  # levels to measure success on (0: none)
+    eval_seed: int = 10**7
+    storage_dir: str | None = None  # the storage root (None: $BABYAI_STORAGE or ./storage)
+    quiet: bool = False  # no progress bar
 
 
 @dataclass

@@ -25,8 +25,9 @@ import torch
 import torch.nn.functional as F
 
 from babyai.bars import progress_bar
-from babyai.observe.nets import IDMConfig, InverseDynamicsModel  # noqa: F401 (IDMConfig re-exported)
-from babyai.observe._deps import CheckpointError, atomic_write_text, load_checkpoint, save_checkpoint
+from babyai.observe.nets import IDMConfig, InverseDynamicsModel
+from babyai.agent.loading import CheckpointError, load_checkpoint, save_checkpoint
+from babyai.atomic import atomic_write_text
 from babyai.sizes import build_fitting, check_fits
 
 ACTION_NAMES = ("left", "right", "forward", "pickup", "drop", "toggle", "done")
@@ -202,7 +203,8 @@ def train_idm(level: str, embodiment: str, folder: str, *, eval_demos: str | Non
     else on the held-out embodiment episodes (the last ``held_out`` share)."""
     from babyai.demos import open_demos
     from babyai.observe.embodiment import check_embodiment
-    from babyai.observe._deps import Vocabulary, check_run_kind
+    from babyai.agent.vocab import Vocabulary
+    from babyai.train.run import check_run_kind
 
     check_embodiment(embodiment, level)
     reader = open_demos(embodiment)

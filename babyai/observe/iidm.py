@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from babyai.observe._deps import StepOutput
+from babyai.agent.policy import StepOutput
 from babyai.observe.aime import evaluating, mission_tokens
 from babyai.observe.idm import Transitions, load_transitions, minibatch_epochs
 from babyai.observe.nets import ForwardModel, ObservationPolicy, image_log_likelihood

@@ -1,24 +1,29 @@
 """The imitation-from-observation commands, their flags parsed (``babyai.observe.cli`` parses them and
-imports this module only then, so that --help does not import torch or minigrid)."""
+imports this module only then, so that --help does not import torch or minigrid); the training commands take
+their typed settings (``babyai.observe.constants``), as the report (``babyai.observe.report``) gives them."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+from dataclasses import asdict
 
 import torch
 
-from babyai.cli import UserError, setup_logging
+from babyai.errors import UserError
+from babyai.log import setup_logging
 from babyai.demos import open_demos
 from babyai.levels import make_env, resolve_level_id
-from babyai.observe._deps import CheckpointError, Vocabulary, load_checkpoint, save_checkpoint
+from babyai.agent.loading import CheckpointError, load_checkpoint, save_checkpoint
+from babyai.agent.vocab import Vocabulary
 from babyai.observe.aime import AimeAgent, train_aime
-from babyai.observe.constants import AIME_CHECKPOINT, AIME_WINDOW, IIDM_CHECKPOINT
+from babyai.observe.constants import AIME_CHECKPOINT, AIME_WINDOW, IIDM_CHECKPOINT, AimeRun, IIDMRun, WorldModelRun
 from babyai.observe.embodiment import EmbodimentSpec, check_embodiment, generate_embodiment
-from babyai.observe.idm import IDMConfig, load_transitions, train_idm
+from babyai.observe.idm import load_transitions, train_idm
 from babyai.observe.iidm import ObservationAgent, demo_transitions, train_forward_model, train_iidm_policy
-from babyai.observe.nets import RSSM, ForwardModel, LatentPolicy, ObservationPolicy, PolicyConfig, WorldModelConfig
+from babyai.observe.nets import (RSSM, ForwardModel, IDMConfig, LatentPolicy, ObservationPolicy, PolicyConfig,
+                                 WorldModelConfig)
 from babyai.observe.runs import locked_run, open_demonstrations, prepare_run, success, write_json
 from babyai.observe.world_model import CHECKPOINT as WM_CHECKPOINT
 from babyai.observe.world_model import (action_evidence, load_world_model, save_world_model, split_episodes,
@@ -69,7 +74,7 @@ def idm(args) -> int:
     return 0
 
 
-def world_model(args) -> int:
+def world_model(args: WorldModelRun) -> int:
     """scripts/train_world_model.py, its flags parsed."""
     level = resolve_level_id(args.env)
     make_env(level)
@@ -116,13 +121,13 @@ def load_aime(path: str) -> AimeAgent:
     return AimeAgent(policy, model, Vocabulary.from_dict(ckpt["vocab"]), os.path.basename(os.path.dirname(path)))
 
 
-def train_then_evaluate(args, level: str, checkpoint: str, method: str, setup, load) -> int:
+def train_then_evaluate(args: AimeRun | IIDMRun, level: str, checkpoint: str, method: str, setup, load) -> int:
     """What train_aime.py and train_iidm.py share: ``setup()`` checks the inputs and returns
     ``train(path)``, called unless a finished run with the same settings exists; then the saved agent
     (``load(path)``) plays --eval-episodes fresh levels and eval.json is written. Bad input: one line."""
     folder = model_dir(args.model, args.storage_dir)
     path = os.path.join(folder, checkpoint)
-    settings = {k: v for k, v in vars(args).items() if k not in ("storage_dir", "quiet")}
+    settings = {k: v for k, v in asdict(args).items() if k not in ("storage_dir", "quiet")}
     with locked_run(folder):
         try:
             train = setup()
@@ -138,7 +143,7 @@ def train_then_evaluate(args, level: str, checkpoint: str, method: str, setup, l
         return 0
 
 
-def aime(args) -> int:
+def aime(args: AimeRun) -> int:
     """scripts/train_aime.py, its flags parsed."""
     level = resolve_level_id(args.env)
     make_env(level)
@@ -189,7 +194,7 @@ def policy_agreement(policy, data, missions, vocab, demos, episodes: int) -> flo
     return float((chosen == true).mean())
 
 
-def iidm(args) -> int:
+def iidm(args: IIDMRun) -> int:
     """scripts/train_iidm.py, its flags parsed."""
     level = resolve_level_id(args.env)
     make_env(level)

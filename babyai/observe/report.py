@@ -18,12 +18,14 @@ from dataclasses import asdict
 import numpy as np
 import torch
 
-from babyai.cli import UserError
+from babyai.errors import UserError
 from babyai.demos import VALID_FIRST_SEED, DemoSpec, generate_dataset
-from babyai.observe import cli
-from babyai.observe._deps import StepOutput, load_policy
+from babyai.observe import mains
+from babyai.agent.loading import load_policy
+from babyai.agent.policy import StepOutput
+from babyai.model.config import TCConfig
 from babyai.observe.embodiment import EmbodimentSpec, generate_embodiment
-from babyai.observe.constants import AIME_VARIANTS, ReportConfig
+from babyai.observe.constants import AIME_VARIANTS, AimeRun, IIDMRun, ReportConfig, WorldModelRun
 from babyai.observe.idm import train_idm
 from babyai.observe.runs import success, write_json
 from babyai.storage import demos_path, model_dir
@@ -97,34 +99,37 @@ class Report:
             epochs=c.idm_epochs, episodes=n, progress=False))
 
     def imitation(self, algo: str, seed: int, idm: str | None, tag: str) -> dict:
-        from babyai.observe._deps import train_main
+        """BC or TC (``algo``) on the demonstrations, or (``idm``: an IDM run) on their IDM-labelled copy."""
+        from babyai.observe.bco import from_observation
+        from babyai.train.datasets import check_demos_exist
+        from babyai.train.run import TrainConfig
+        from babyai.train.trainer import train
 
         c = self.cfg
         name = f"{self.prefix}_{tag}_seed{seed}"
-        argv = ["--env", c.level, "--demos", f"{self.prefix}_demos", "--model", name, "--seed", str(seed),
-                "--epochs", str(c.epochs), "--batch-size", str(c.batch_size), "--memory-dim", str(c.memory_dim),
-                "--instr-dim", str(c.instr_dim), "--lr", "1e-3", "--val-episodes", "0", "--storage-dir", c.storage,
-                "--device", "cpu"]  # no validation: the last model is evaluated
-        if idm:
-            argv += ["--from-observation", idm]
+        run_cfg = TrainConfig(  # no validation: the last model is evaluated
+            algo=algo, model_name=name, envs=[c.level], demos=[f"{self.prefix}_demos"], episodes=[0],
+            model=TCConfig(memory_dim=c.memory_dim, instr_dim=c.instr_dim), storage=c.storage, seed=seed,
+            lr=1e-3, batch_size=c.batch_size, epochs=c.epochs, sg_coef=TrainConfig.sg_coef if algo == "tc" else 0.0,
+            val_episodes=0, device="cpu", command=c.command or "babyai.observe.report")
 
         def run():
-            if train_main(argv, algo=algo, prog=f"train_{algo}.py") != 0:
-                raise UserError(f"training {name} failed (see {model_dir(name, c.storage)}/train.log)", 1)
+            check_demos_exist(run_cfg)
+            train(from_observation(run_cfg, idm) if idm else run_cfg)
             return success(load_policy(name, c.storage), c.level, c.eval_episodes, c.eval_seed)
 
         return self.timed(tag, model_dir(name, c.storage), run)
 
-    def scripted(self, main, name: str, argv: list[str], result: str = "eval.json") -> dict:
-        c = self.cfg
-        folder = model_dir(name, c.storage)
+    def command(self, train, settings, result: str = "eval.json") -> dict:
+        """``train(settings)``: a training command of ``babyai.observe.mains``, once; its ``result`` file."""
+        folder = model_dir(settings.model, self.cfg.storage)
 
         def run():
-            main([*argv, "--model", name, "--storage-dir", c.storage, "--quiet"])
+            train(settings)
             with open(os.path.join(folder, result)) as f:
                 return json.load(f)
 
-        return self.timed(name, folder, run)
+        return self.timed(settings.model, folder, run)
 
     def check_settings(self) -> None:
         """The first run of a report keeps its budgets in the storage; a later run with other budgets would mix
@@ -148,7 +153,8 @@ class Report:
         self.data()
         emb = f"{self.prefix}_random{n}"
         demos = f"{self.prefix}_demos"
-        evals = ["--eval-episodes", str(c.eval_episodes), "--eval-seed", str(c.eval_seed)]
+        common = dict(storage_dir=c.storage, quiet=True)
+        evals = dict(eval_episodes=c.eval_episodes, eval_seed=c.eval_seed, **common)
         r = {"idm": {k: self.idm(k) for k in c.embodiment}, "methods": {}}
         m = r["methods"]
         idm = f"{self.prefix}_idm{n}"
@@ -157,18 +163,18 @@ class Report:
         m["BC (true actions)"] = [self.imitation("bc", s, None, "bc") for s in c.seeds]
         m["BCO"] = [self.imitation("bc", s, idm, "bco") for s in c.seeds]
         m["TC from observation"] = [self.imitation("tc", s, idm, "tcobs") for s in c.seeds]
-        m["IIDM"] = [self.scripted(cli.iidm_main, f"{self.prefix}_iidm_seed{s}", [
-            "--env", c.level, "--embodiment", emb, "--demos", demos, "--model-epochs", str(c.iidm_model_epochs),
-            "--policy-epochs", str(c.iidm_policy_epochs), "--seed", str(s), *evals]) for s in c.seeds]
+        m["IIDM"] = [self.command(mains.iidm, IIDMRun(
+            env=c.level, embodiment=emb, demos=demos, model=f"{self.prefix}_iidm_seed{s}",
+            model_epochs=c.iidm_model_epochs, policy_epochs=c.iidm_policy_epochs, seed=s, **evals)) for s in c.seeds]
         r["bco_vs_embodiment"] = {k: self.imitation("bc", c.seeds[0], f"{self.prefix}_idm{k}", f"bco-idm{k}")
                                   for k in c.embodiment if k != n}
         wm = f"{self.prefix}_wm"
-        r["world_model"] = self.scripted(cli.world_model_main, wm, [
-            "--env", c.level, "--embodiment", emb, "--updates", str(c.wm_updates), "--eval-demos", demos], "wm_eval.json")
+        r["world_model"] = self.command(mains.world_model, WorldModelRun(
+            env=c.level, embodiment=emb, model=wm, updates=c.wm_updates, eval_demos=demos, **common), "wm_eval.json")
         for method, tag, estimator in AIME_VARIANTS:
-            m[method] = [self.scripted(cli.aime_main, f"{self.prefix}_{tag}_seed{s}", [
-                "--env", c.level, "--demos", demos, "--world-model", wm, "--updates", str(c.aime_updates),
-                "--estimator", estimator, "--seed", str(s), *evals]) for s in c.seeds]
+            m[method] = [self.command(mains.aime, AimeRun(
+                env=c.level, demos=demos, world_model=wm, model=f"{self.prefix}_{tag}_seed{s}",
+                updates=c.aime_updates, estimator=estimator, seed=s, **evals)) for s in c.seeds]
         r["bco_vs_embodiment"][n] = m["BCO"][0]
         return finished(r)
 
@@ -183,7 +189,7 @@ def finished(r: dict) -> dict:
 
 
 def random_success(cfg: ReportConfig, seed: int) -> dict:
-    from babyai.observe._deps import evaluate, success_rate
+    from babyai.agent.rollout import evaluate, success_rate
 
     records = evaluate(RandomAgent(), cfg.level, range(cfg.eval_seed, cfg.eval_seed + cfg.eval_episodes),
                        sample_seed=seed, workers=0)

@@ -7,7 +7,8 @@ import json
 import os
 
 from babyai.locks import hold, remove_temp_files
-from babyai.observe._deps import atomic_write_text, check_run_kind
+from babyai.atomic import atomic_write_text
+from babyai.train.run import check_run_kind
 
 
 class RunSettingsError(ValueError):
@@ -46,7 +47,7 @@ def write_json(path: str, payload: dict) -> None:
 
 def success(agent, level: str, episodes: int, first_seed: int, seeding: str = "legacy", argmax: bool = False) -> dict:
     """Success rate, mean return and length of ``agent`` on ``episodes`` levels from seed ``first_seed``."""
-    from babyai.observe._deps import evaluate, success_rate
+    from babyai.agent.rollout import evaluate, success_rate
 
     records = evaluate(agent, level, range(first_seed, first_seed + episodes), argmax=argmax, seeding=seeding,
                        workers=0)
@@ -57,7 +58,7 @@ def success(agent, level: str, episodes: int, first_seed: int, seeding: str = "l
 
 def open_demonstrations(path: str, level: str, episodes: int = 0):
     """The demonstration reader at ``path`` (a ValueError unless it is of ``level`` and has ``episodes``)."""
-    from babyai.observe._deps import open_dataset
+    from babyai.train.data import open_dataset
 
     reader = open_dataset(path)
     if reader.meta.get("level") != level:

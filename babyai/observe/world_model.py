@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from babyai.bars import progress_bar
 from babyai.observe.constants import FREE_NATS, KL_BALANCE
 from babyai.observe.nets import RSSM, WorldModelConfig
-from babyai.observe._deps import CheckpointError, load_checkpoint, save_checkpoint
+from babyai.agent.loading import CheckpointError, load_checkpoint, save_checkpoint
 
 CHECKPOINT = "world_model.pt"
 KIND = "world-model"

@@ -22,7 +22,9 @@ import os
 import shlex
 import sys
 
-from babyai.cli import UserError, run, setup_logging
+from babyai.cli import run
+from babyai.errors import UserError
+from babyai.log import setup_logging
 from babyai.study.pipeline import Pipeline, Plan, StageError
 
 DEFAULTS = Plan(name="")

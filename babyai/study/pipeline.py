@@ -238,8 +238,8 @@ class Pipeline:
         mine = {k: v for k, v in asdict(self.plan).items() if k != "jobs"}
         if os.path.exists(path):
             with open(path) as f:
-                saved = {k: v for k, v in json.load(f).items() if k != "jobs"}
-            saved = {**asdict(Plan(name=self.plan.name)), **saved}  # plans saved before a setting existed had its default
+                saved = {**asdict(Plan(name=self.plan.name)), **json.load(f)}  # plans saved before a setting existed had its default
+            saved.pop("jobs")
             diffs = [f"{k} {saved.get(k)!r} -> {mine.get(k)!r}" for k in sorted(set(saved) | set(mine)) if saved.get(k) != mine.get(k)]
             if diffs:
                 raise StageError(f"reproduction {self.plan.name} exists with other settings ({'; '.join(diffs)}); "

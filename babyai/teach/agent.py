@@ -1,8 +1,9 @@
 """The one adapter between teaching and the agent, its loading and its training step.
 
-Every call into ``babyai.agent`` (the policy stepped in batches, loading, the vocabulary), ``babyai.model`` and
-``babyai.train`` (making a network, batches, the backward step) goes through this file, so a change of
-their API costs one edit here.
+The teaching steps that need ``babyai.agent`` (the policy stepped in batches, loading, the vocabulary),
+``babyai.model`` and ``babyai.train`` (making a network, batches, the backward step) are functions of this
+file; names teaching only uses as they are (errors, the model's config, checkpoint writing) are imported from
+their own modules.
 
 ``Proposer`` steps one episode of a policy one time step at a time and can *re-propose* a step: the
 memory at the start of the step is kept, so when the teacher rewrites the thought the Action Generator
@@ -16,19 +17,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from babyai.agent.loading import CheckpointError, build_agent, load_checkpoint, load_policy, save_checkpoint
-from babyai.agent.policy import ModelError, ModelPolicy
-from babyai.agent.vocab import Vocabulary, VocabularyError, tokenize
-from babyai.atomic import atomic_write_text
+from babyai.agent.loading import build_agent, load_checkpoint, load_policy, save_checkpoint
+from babyai.agent.policy import ModelPolicy
+from babyai.agent.vocab import Vocabulary, tokenize
 from babyai.model import TCConfig, ThoughtCloningAgent
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.losses import imitation_loss
 from babyai.train.run import TrainConfig
 from babyai.train.trainer import backward_batch
 
-__all__ = ["CheckpointError", "ModelError", "TCConfig", "Proposer", "VocabularyError", "algo_of", "backward", "fresh_network", "load_network",
-           "load_snapshot_policy", "make_batch", "make_tokenizer", "normalize_thought", "read_checkpoint",
-           "save_checkpoint", "atomic_write_text", "save_network"]
+__all__ = ["LossSettings", "Proposer", "algo_of", "backward", "fresh_network", "load_network", "load_snapshot_policy",
+           "make_tokenizer", "normalize_thought", "read_checkpoint", "save_network"]
 
 
 def normalize_thought(sentence: str) -> str:

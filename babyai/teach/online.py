@@ -35,19 +35,17 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from babyai.atomic import atomic_write_bytes
+from babyai.agent.loading import CheckpointError, save_checkpoint
+from babyai.atomic import atomic_write_bytes, atomic_write_text
 from babyai.checks import MAX_RNG_SEED, check_imitation_numbers, check_seed
-from babyai.cli import disk_full, disk_full_message
 from babyai.demos.format import DemoFormatError, open_demos
+from babyai.errors import disk_full, disk_full_message
 from babyai.teach.agent import (
-    CheckpointError,
     LossSettings,
-    atomic_write_text,
     backward,
     load_snapshot_policy,
     make_tokenizer,
     read_checkpoint,
-    save_checkpoint,
     save_network,
 )
 

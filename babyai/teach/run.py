@@ -12,14 +12,14 @@ import signal
 import threading
 from dataclasses import dataclass, field
 
+from babyai.agent.policy import ModelError
 from babyai.atomic import atomic_write_text
 from babyai.checks import check_seed
 from babyai.levels import make_env, resolve_level_id
+from babyai.model.config import TCConfig
 from babyai.storage import model_dir as storage_model_dir
 from babyai.storage import storage_dir
 from babyai.teach.agent import (
-    ModelError,
-    TCConfig,
     algo_of,
     fresh_network,
     load_network,

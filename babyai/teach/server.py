@@ -32,7 +32,7 @@ import socket
 import threading
 from importlib import resources
 
-from babyai.cli import disk_full
+from babyai.errors import disk_full
 from babyai.teach.session import ACTION_NAMES, TeachingSession, ThoughtRefused
 
 logger = logging.getLogger(__name__)

@@ -70,7 +70,7 @@ def csv_columns(envs: list[str]) -> list[str]:
 
 def console_logger(run_dir: str | None, enabled: bool) -> logging.Logger:
     """The run's text logger: to stdout and, for a run folder, to ``train.log`` in it."""
-    from babyai.cli import setup_logging
+    from babyai.log import setup_logging
 
     return setup_logging(logger="babyai.train", file=os.path.join(run_dir, "train.log") if run_dir else None,
                          stream=sys.stdout, enabled=enabled)
