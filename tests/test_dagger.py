@@ -66,7 +66,7 @@ def test_dagger_rounds_train_on_the_demos_and_every_rounds_labels_and_resume(tmp
     assert [r["run"] for r in rounds] == ["dg", "dg_dagger1", "dg_dagger2"]
     demo_frames = rounds[0]["oracle_labels"]
     assert rounds[2]["oracle_labels"] == demo_frames + rounds[1]["relabelled_frames"] + rounds[2]["relabelled_frames"]
-    assert all(r["relabelled_frames"] > 0 and 0 <= r["relabelled_episodes"] <= 3 for r in rounds[1:])
+    assert all(r["relabelled_frames"] > 0 and r["relabelled_episodes"] == 3 for r in rounds[1:])  # every level labelled
     second = json.loads((models / "dg_dagger2" / "config.json").read_text())["train"]
     assert second["demos"] == ["tiny", "dg_dagger1", "dg_dagger2"] and second["pretrained_model"] == "dg_dagger1"
     assert second["valid_demos"] == ["tiny_valid"]

@@ -4,6 +4,7 @@
 # throughout (--stop-tf 4: no probe runs past epoch 4), so that the probes differ only in the remedy:
 #   paper     the paper's recipe (the thought history reads the demonstrated previous thought)
 #   noise20   --thought-history-noise 0.2 (the history reads a random thought of the batch on 20% of frames)
+#   noise50   --thought-history-noise 0.5, likewise
 #   samp25    --thought-history-sampling 0.25, reached over the first 100 optimizer steps
 #   samp50    --thought-history-sampling 0.5, likewise
 #   dagger    paper, then 3 rounds of oracle Thought-DAgger (300 new levels each, then 1 epoch = 75 optimizer
@@ -20,11 +21,12 @@ name=eb_dev_$probe; epochs=4
 case $probe in
   paper) extra=() ;;
   noise20) extra=(--thought-history-noise 0.2) ;;
+  noise50) extra=(--thought-history-noise 0.5) ;;
   samp25) extra=(--thought-history-sampling 0.25 --history-sampling-steps 100) ;;
   samp50) extra=(--thought-history-sampling 0.5 --history-sampling-steps 100) ;;
   dagger) name=eb_dev_paper; extra=(--dagger-rounds 3 --dagger-levels 300 --dagger-epochs 1) ;;
   more) epochs=3; extra=(--pretrained-model eb_dev_paper) ;;
-  *) echo "error: unknown probe $probe (paper, noise20, samp25, samp50, dagger, more)" >&2; exit 2 ;;
+  *) echo "error: unknown probe $probe (paper, noise20, noise50, samp25, samp50, dagger, more)" >&2; exit 2 ;;
 esac
 exec python scripts/train_tc.py --env BabyAI-GoToSeq-v0 --demos GoToSeq --model "$name" --seed 101 \
   --epochs $epochs --epoch-length 1200 --stop-tf 4 --batch-size 16 --lr 1e-3 --image-dim 32 --memory-dim 128 \
