@@ -63,10 +63,19 @@ class CompiledCell:
 
     def __init__(self, agent):
         cfg = agent.cfg
-        self.names = [n for n, _ in agent.named_parameters() if n.startswith(("thought_generator.", "action_generator."))
-                      and not any(s in n for s in _NOT_IN_CELL)]
+        cell = [n for n, _ in agent.named_parameters() if n.startswith(("thought_generator.", "action_generator."))
+                and not any(s in n for s in _NOT_IN_CELL)]
+        # linears reading the same input are one matrix product per step: their weights (and biases) follow each
+        # other in the flat tensor, so that they are one (sum of outputs, in) view of it
+        self.groups = {g: layers for g, layers in _groups(agent).items()}
+        grouped = [f"{layer}.{p}" for layers in self.groups.values() for p in ("weight", "bias") for layer in layers]
+        self.names = [n for n in cell if n not in grouped] + grouped
         table = dict(agent.named_parameters())
-        self.shapes = [table[n].shape for n in self.names]
+        self.blocks = [(n, table[n].shape) for n in self.names if n not in grouped]  # (name, shape) of each view
+        for g, layers in self.groups.items():
+            weights = [table[f"{layer}.weight"] for layer in layers]
+            self.blocks.append((g + ".weight", (sum(w.shape[0] for w in weights), weights[0].shape[1])))
+            self.blocks.append((g + ".bias", (sum(w.shape[0] for w in weights),)))
         self.norms = [f"{g}.fusion.{b}" for g in ("thought_generator", "action_generator") for b in _BATCHNORMS]
         self.eps = {name: agent.get_submodule(name).eps for name in self.norms}
         self.use_thought = agent.action_generator.use_thought
@@ -102,11 +111,14 @@ class CompiledCell:
         return _Window(self, agent, rows, (image_maps, tg_firsts, ag_firsts, missions, mission_pads, kvs, mission_biases))
 
     def _unpack(self, params, buffers) -> tuple[dict, dict]:
-        if isinstance(params, torch.Tensor):
-            shapes = self.shapes
-            parts = torch.split(params, [s.numel() for s in shapes])
-            params = [v.view(s) for v, s in zip(parts, shapes)]
-        P = dict(zip(self.names, params))
+        if isinstance(params, torch.Tensor):  # the flat tensor: one view per parameter, one per group of linears
+            parts = torch.split(params, [_numel(shape) for _, shape in self.blocks])
+            P = {name: v.view(shape) for (name, shape), v in zip(self.blocks, parts)}
+        else:  # the parameters themselves (no gradient): the groups' weights concatenated
+            P = dict(zip(self.names, params))
+            for g, layers in self.groups.items():
+                for p in ("weight", "bias"):
+                    P[f"{g}.{p}"] = torch.cat([P[f"{layer}.{p}"] for layer in layers])
         B = {}
         if buffers is not None:
             for k, name in enumerate(self.norms):
@@ -176,10 +188,13 @@ class CompiledCell:
         g = "action_generator."
         p_attn = self.dropouts[0] if training else 0.0
         keys_from = torch.cat(memory, dim=1)  # (n, 2M)
-        language = _linear(P, g + "instr_linear", _attend(_linear(P, g + "memory2key_instr", keys_from), mission,
-                                                             mission_pad, self.scale, p_attn, amp))  # (n, D)
         if self.use_thought:
-            thought = _attend(_linear(P, g + "memory2key_sg", keys_from), thought_enc, thought_pad, self.scale, p_attn, amp)
+            mission_key, thought_key = _linear(P, g + "keys", keys_from).chunk(2, dim=1)  # (n, D) each
+        else:
+            mission_key = _linear(P, g + "memory2key_instr", keys_from)  # (n, D)
+        language = _linear(P, g + "instr_linear", _attend(mission_key, mission, mission_pad, self.scale, p_attn, amp))
+        if self.use_thought:
+            thought = _attend(thought_key, thought_enc, thought_pad, self.scale, p_attn, amp)
             language = language + _linear(P, g + "sg_linear", thought)  # (n, D)
         x = _fusion(P, B, self.eps, g + "fusion.", image_map, first, language, training, stats)  # (n, C)
         return _lstm(P, g + "memory_rnn", x, memory)
@@ -197,6 +212,23 @@ class CompiledCell:
         y = _linear(P, pre + "ff2", F.relu(_linear(P, pre + "ff1", x)))
         return F.layer_norm(F.dropout(y, p_drop, p_drop > 0) + x, (dim,), P[pre + "norm2.weight"], P[pre + "norm2.bias"],
                             1e-6)  # (n, D)
+
+
+def _groups(agent) -> dict[str, list[str]]:
+    """The groups of linears that read the same input at every step, all with outputs of the same width."""
+    groups = {}
+    for g in ("thought_generator", "action_generator"):  # the FiLM blocks' scales and shifts, from the same vector
+        groups[f"{g}.fusion.films"] = [f"{g}.fusion.films.{k}.{p}" for k in (0, 1) for p in ("weight", "bias")]
+    if agent.action_generator.use_thought:  # the Action Generator's two keys, from its memory
+        groups["action_generator.keys"] = ["action_generator.memory2key_instr", "action_generator.memory2key_sg"]
+    return groups
+
+
+def _numel(shape) -> int:
+    total = 1
+    for d in shape:
+        total *= d
+    return total
 
 
 def _running(memory, keep, n: int):
@@ -240,21 +272,21 @@ def _batchnorm(P, B, eps, name, x, training: bool, stats: list) -> torch.Tensor:
     return F.batch_norm(x, mean, var, P[name + ".weight"], P[name + ".bias"], False, 0.0, eps[name])
 
 
-def _modulate(P, B, eps, pre, h, cond, training, stats) -> torch.Tensor:
-    """FiLM.modulate: h (n, C, 7, 7) scaled and shifted by linear maps of cond (n, D)."""
-    scale, shift = _linear(P, pre + "weight", cond), _linear(P, pre + "bias", cond)  # (n, C) each
+def _modulate(P, B, eps, pre, h, scale, shift, training, stats) -> torch.Tensor:
+    """FiLM.modulate: h (n, C, 7, 7) scaled and shifted by scale, shift (n, C), linear maps of the conditioning."""
     x = torch.addcmul(shift[:, :, None, None], h, scale[:, :, None, None])
     return F.relu(_batchnorm(P, B, eps, pre + "bn2", x, training, stats))
 
 
 def _fusion(P, B, eps, pre, image_map, first, cond, training, stats) -> torch.Tensor:
     """FiLMFusion.forward: two residual FiLM blocks (the first one's features given), max-pooled: (n, C)."""
-    x = image_map + _modulate(P, B, eps, pre + "films.0.", first, cond, training, stats)  # (n, C, 7, 7)
+    scale0, shift0, scale1, shift1 = _linear(P, pre + "films", cond).chunk(4, dim=1)  # (n, C) each
+    x = image_map + _modulate(P, B, eps, pre + "films.0.", first, scale0, shift0, training, stats)  # (n, C, 7, 7)
     f = pre + "films.1."
     h = F.conv2d(x, P[f + "conv1.weight"], P[f + "conv1.bias"], padding=1)
     h = F.relu(_batchnorm(P, B, eps, f + "bn1", h, training, stats))
     h = F.conv2d(h, P[f + "conv2.weight"], P[f + "conv2.bias"], padding=1)
-    x = x + _modulate(P, B, eps, f, h, cond, training, stats)  # (n, C, 7, 7)
+    x = x + _modulate(P, B, eps, f, h, scale1, shift1, training, stats)  # (n, C, 7, 7)
     return F.relu(x.amax(dim=(2, 3)))
 
 
