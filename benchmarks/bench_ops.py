@@ -36,6 +36,7 @@ from torch.profiler import ProfilerActivity, profile
 from babyai.agent.policy import ModelPolicy
 from babyai.agent.vocab import Vocabulary
 from babyai.demos import DemoSpec, generate_dataset, open_demos
+from babyai.model.compiled_step import set_compile_step
 from babyai.model import TCConfig, ThoughtCloningAgent
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.run import TrainConfig
@@ -116,7 +117,11 @@ def main() -> None:
                    "2 episodes cut to 30 steps, recurrence 20, 2 rollout steps unless given)")
     p.add_argument("--max-steps", type=int, default=None, help="cut each episode after this many steps")
     p.add_argument("--seed", type=int, default=10**6, help="first level seed of the episodes")
+    p.add_argument("--compile-step", action="store_true", help="the compiled per-time-step cell (babyai.model.compiled_step, "
+                   "as BABYAI_COMPILE_STEP=1)")
     args = p.parse_args()
+    if args.compile_step:
+        set_compile_step(True)
     if args.small:
         given = {a.split("=")[0] for a in sys.argv[1:]}
         if "--episodes" not in given:

@@ -29,6 +29,7 @@ import torch
 from common import median_rate, rate, repeat
 
 from babyai.demos import DemoSpec, generate_dataset, open_demos
+from babyai.model.compiled_step import set_compile_step
 from babyai.model import BCAgent, TCConfig, ThoughtCloningAgent
 from babyai.train.data import Tokenizer, make_batch
 from babyai.train.losses import action_entropy, action_nll, thought_nll
@@ -113,7 +114,11 @@ def main() -> None:
                    "Behavioral Cloning baseline")
     p.add_argument("--peak-tflops", type=float, default=None, help="the device's peak TFLOP/s, to print the share reached")
     p.add_argument("--no-baseline", action="store_true", help="time ours only")
+    p.add_argument("--compile-step", action="store_true", help="the compiled per-time-step cell (babyai.model.compiled_step, "
+                   "as BABYAI_COMPILE_STEP=1)")
     args = p.parse_args()
+    if args.compile_step:
+        set_compile_step(True)
     if args.repeats < 1 or args.batches < 1 or (args.batch_size is not None and args.batch_size < 1) or args.episodes_per_lane < 1 \
             or (args.flops_batch_size is not None and args.flops_batch_size < 1):
         p.error("--repeats, --batches, --batch-size, --flops-batch-size and --episodes-per-lane must be positive")

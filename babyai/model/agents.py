@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from babyai.model.compiled_step import cell_for
 from babyai.model.config import EOS_ID, PAD_ID, SOS_ID, TCConfig
 from babyai.model.generators import ActionGenerator, ThoughtGenerator
 from babyai.model.layers import ImageEncoder, SequenceEncoder, init_linear
@@ -166,13 +167,26 @@ class ThoughtCloningAgent(_LanguageAgent):
                 history_pads = torch.split(thoughts[history_ids] == PAD_ID, counts)  # (n, Lt) per step
             own = _step_masks(own_history, counts)  # per step: (n,) bool, or None where no frame reads its own
 
-        tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = memory
+        cell = cell_for(self)  # the compiled per-step cell (babyai.model.compiled_step), or None: eager
+        run = cell and cell.window(self, rows_of, image_maps, tg_firsts, ag_firsts, missions, mission_pads, kvs,
+                                   mission_biases)
+        mem = tuple(memory)  # (tg_h, tg_c, ag_h, ag_c, hist_h, hist_c)
         tg_states, ag_states, free_logits, free_tokens = [], [], [], []
         for t, n in enumerate(counts):
-            tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = rows_of.memory(t, (tg_h, tg_c, ag_h, ag_c, hist_h, hist_c), n)
             step_mission, step_pad = missions[t], mission_pads[t]  # (n, Lm, D), (n, Lm)
-            tg_h, tg_c = tg.step(image_maps[t], tg_firsts[t], step_mission, kvs[t], step_pad, (tg_h, tg_c), (hist_h, hist_c),
-                                 mission_biases[t])  # (n, M) each
+            if run is not None and teacher_forcing and own[t] is None:  # the whole step as one compiled graph
+                history = (history_encs[t], history_pads[t]) if history_ids is not None else (thought_encs[t], thought_pads[t])
+                mem = run.whole(t, mem, (thought_encs[t], thought_pads[t]) if ag.use_thought else (None, None), history)
+                tg_states.append(mem[:2])
+                ag_states.append(mem[2])
+                continue
+            if run is not None:
+                mem = run.think(t, mem)
+            else:
+                mem = rows_of.memory(t, mem, n)
+                mem = tg.step(image_maps[t], tg_firsts[t], step_mission, kvs[t], step_pad, mem[:2], mem[4:],
+                                mission_biases[t]) + mem[2:]  # the Thought Generator's new memory, (n, M) each
+            tg_h, tg_c, ag_h, ag_c, hist_h, hist_c = mem
             if teacher_forcing:
                 thought_enc, thought_pad = thought_encs[t], thought_pads[t]  # (n, Lt, D), (n, Lt)
             else:
@@ -189,12 +203,17 @@ class ThoughtCloningAgent(_LanguageAgent):
                 hist_enc, hist_pad = history_encs[t], history_pads[t]
             if teacher_forcing and own[t] is not None:
                 hist_enc, hist_pad = self._own_thoughts((tg_h, tg_c), own[t], hist_enc, hist_pad)
-            hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), hist_enc, hist_pad)
             if not ag.use_thought:  # the thought as an auxiliary loss only: the Action Generator does not read it
                 thought_enc, thought_pad = None, None
-            ag_h, ag_c = ag.step(image_maps[t], ag_firsts[t], step_mission, step_pad, thought_enc, thought_pad, (ag_h, ag_c))  # (n, M) each
-            tg_states.append((tg_h, tg_c))
-            ag_states.append(ag_h)
+            if run is not None:
+                mem = run.act(t, mem, (thought_enc, thought_pad), (hist_enc, hist_pad))
+            else:
+                hist_h, hist_c = tg.update_history((tg_h, tg_c), (hist_h, hist_c), hist_enc, hist_pad)
+                ag_h, ag_c = ag.step(image_maps[t], ag_firsts[t], step_mission, step_pad, thought_enc, thought_pad,
+                                     (ag_h, ag_c))  # (n, M) each
+                mem = (tg_h, tg_c, ag_h, ag_c, hist_h, hist_c)
+            tg_states.append(mem[:2])
+            ag_states.append(mem[2])
 
         action_logits = ag.actor(torch.cat(ag_states))  # (N, A)
         thought_logits, thought_tokens = None, None
@@ -205,7 +224,7 @@ class ThoughtCloningAgent(_LanguageAgent):
         else:
             thought_logits = torch.cat(free_logits) if thoughts is not None else None  # (N, Lt - 1, V)
             thought_tokens = torch.cat(free_tokens)  # (N, 1 + max_thought_len)
-        return AgentOutput(action_logits, thought_logits, thought_tokens, (tg_h, tg_c, ag_h, ag_c, hist_h, hist_c))
+        return AgentOutput(action_logits, thought_logits, thought_tokens, mem)
 
     def _own_thoughts(self, state, mask: torch.Tensor, enc: torch.Tensor, pad: torch.Tensor):
         """The thought encodings ``enc`` (n, L, D) and padding ``pad`` (n, L) with the rows of ``mask`` (n,) replaced by
