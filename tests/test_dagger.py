@@ -48,6 +48,8 @@ def test_labels_stop_where_the_oracle_cannot_label():
                           oracle_thoughts=["explore unseen area", None, "explore unseen area"])
     (ep,) = relabelled_episodes([rec], "legacy", "x")
     assert list(ep.actions) == [2] and ep.thoughts == ["explore unseen area"] and not ep.success
+    rec.oracle_actions, rec.oracle_thoughts = [2, 0, 1], ["explore unseen area"] * 3
+    assert [len(e) for k in (0, 1, 2, 5) for e in relabelled_episodes([rec], "legacy", "x", max_steps=k)] == [3, 1, 2, 3]
     assert relabelled_episodes([SimpleNamespace(**{**rec.__dict__, "oracle_actions": [None, 1, 1]})], "legacy", "x") == []
 
 

@@ -131,6 +131,9 @@ def build_parser(algo: str) -> argparse.ArgumentParser:
       help="first level seed the DAgger rounds play" if tc else argparse.SUPPRESS)
     a("--dagger-epochs", type=int, default=0, metavar="E",
       help="epochs of each DAgger round's training (0: --epochs)" if tc else argparse.SUPPRESS)
+    a("--dagger-label-steps", type=int, default=0, metavar="N",
+      help="label at most the first N steps of each episode the agent plays in a DAgger round (0: every step the "
+           "oracle can label); the rounds are then named MODEL_daggerK_firstN" if tc else argparse.SUPPRESS)
     a("--thought-aux-only", action="store_true",
       help="an ablation, not the paper's agent: the Action Generator reads the mission and the image only, and the "
            "Thought Generator is trained as in Thought Cloning beside it (thought as an auxiliary loss, the "
@@ -233,7 +236,8 @@ def main(argv: list[str] | None = None, algo: str = "tc", prog: str | None = Non
         if algo != "tc" or args.from_observation:
             raise ValueError("--dagger-rounds trains a Thought Cloning agent on oracle demos (train_tc.py, without "
                              "--from-observation)")
-        dagger = DaggerPlan(args.dagger_rounds, args.dagger_levels, args.dagger_seed, args.dagger_epochs)
+        dagger = DaggerPlan(args.dagger_rounds, args.dagger_levels, args.dagger_seed, args.dagger_epochs,
+                            args.dagger_label_steps)
     from babyai.train.datasets import check_demos_exist
 
     check_demos_exist(cfg)  # before the run folder and the model are made

@@ -12,8 +12,9 @@ Round 0 is the run as configured (``cfg.model_name``, trained on ``cfg.demos``).
 3. the run ``<model>_dagger<r>`` starts from round r - 1's weights and trains on the demos and every relabelled
    dataset so far, for ``epochs`` epochs (the run's own schedules, from their start).
 
-Each step is skipped when its output is complete, so rerunning the command resumes. ``dagger.json`` (in round
-0's run folder) records every round: the oracle labels used so far (frames of demos and relabelled
+With ``label_steps`` N, only the first N steps of each played episode are labelled, and the rounds' runs and
+datasets are named ``<model>_dagger<r>_first<N>``. Each step is skipped when its output is complete, so rerunning
+the command resumes. ``dagger.json`` (``dagger_first<N>.json``; in round 0's run folder) records every round: the oracle labels used so far (frames of demos and relabelled
 episodes: the budget to compare other methods at), and how the agent played (success, and how often its own
 thoughts were the oracle's).
 """
@@ -42,40 +43,50 @@ class DaggerPlan:
     levels: int = 200  # levels the agent plays per round
     seed: int = 5 * 10**8  # the first level seed played (apart from BabyAI's demo, validation and test ranges)
     epochs: int = 0  # epochs of each later round (0: the run's --epochs)
+    label_steps: int = 0  # label at most the first N steps of each played episode (0: every step the oracle can)
 
     def __post_init__(self):
         check_count("--dagger-rounds", self.rounds, low=1)
         check_count("--dagger-levels", self.levels, low=1)
         check_count("--dagger-epochs", self.epochs)
+        check_count("--dagger-label-steps", self.label_steps)
         check_seed("--dagger-seed", self.seed, count=self.rounds * self.levels)
 
+    @property
+    def suffix(self) -> str:
+        """What names this plan's rounds and summary apart: "" or "_firstN"."""
+        return f"_first{self.label_steps}" if self.label_steps else ""
 
-def round_name(cfg: TrainConfig, r: int) -> str:
-    """The run (and relabelled dataset) of round r."""
-    return cfg.model_name if r == 0 else f"{cfg.model_name}_dagger{r}"
+
+def round_name(cfg: TrainConfig, r: int, plan: DaggerPlan) -> str:
+    """The run (and relabelled dataset) of round r (rounds that label fewer steps are named apart)."""
+    if r == 0:
+        return cfg.model_name
+    return f"{cfg.model_name}_dagger{r}{plan.suffix}"
 
 
 def round_config(cfg: TrainConfig, plan: DaggerPlan, r: int) -> TrainConfig:
     """The training settings of round r: the demos and the relabelled datasets of rounds 1..r, from round r - 1."""
     if r == 0:
         return cfg
-    relabelled = [round_name(cfg, k) for k in range(1, r + 1)]
+    relabelled = [round_name(cfg, k, plan) for k in range(1, r + 1)]
     return dataclasses.replace(
-        cfg, model_name=round_name(cfg, r), demos=[*cfg.demos, *relabelled], episodes=[*cfg.episodes, *[0] * r],
-        valid_demos=cfg.valid_demos or [f"{name}_valid" for name in cfg.demos], pretrained_model=round_name(cfg, r - 1),
+        cfg, model_name=round_name(cfg, r, plan), demos=[*cfg.demos, *relabelled], episodes=[*cfg.episodes, *[0] * r],
+        valid_demos=cfg.valid_demos or [f"{name}_valid" for name in cfg.demos], pretrained_model=round_name(cfg, r - 1, plan),
         epochs=plan.epochs or cfg.epochs, command=f"{cfg.command} (DAgger round {r})")
 
 
-def relabelled_episodes(records, seeding: str, source: str) -> list:
+def relabelled_episodes(records, seeding: str, source: str, max_steps: int = 0) -> list:
     """The agent's episodes as demonstrations of the oracle: each step it took, up to the first the oracle could
-    not label, with the oracle's thought and action in that state (episodes without a labelled step are left out)."""
+    not label (and at most ``max_steps``, when > 0), with the oracle's thought and action in that state (episodes
+    without a labelled step are left out)."""
     from babyai.demos.format import Episode
 
     out = []
     for rec in records:
         steps = []
         for (image, direction), action, thought in zip(rec.observations, rec.oracle_actions, rec.oracle_thoughts):
-            if action is None or thought is None:
+            if action is None or thought is None or len(steps) == max_steps > 0:
                 break
             steps.append((image, direction, action, thought))
         if not steps:
@@ -96,9 +107,9 @@ def play_and_relabel(cfg: TrainConfig, plan: DaggerPlan, r: int) -> dict:
     from babyai.demos.format import open_demos, write_dataset
     from babyai.storage import demos_path, storage_dir
 
-    folder = demos_path(round_name(cfg, r), storage_dir(cfg.storage))
+    folder = demos_path(round_name(cfg, r, plan), storage_dir(cfg.storage))
     if not os.path.exists(os.path.join(folder, "meta.json")):
-        source = round_name(cfg, r - 1)
+        source = round_name(cfg, r - 1, plan)
         policy = load_policy(source, cfg.storage, cfg.group)
         seeds = range(plan.seed + (r - 1) * plan.levels, plan.seed + r * plan.levels)
         logger.info(f"DAgger round {r}: {source} plays {plan.levels} levels (seeds {seeds[0]}..{seeds[-1]}), "
@@ -107,7 +118,7 @@ def play_and_relabel(cfg: TrainConfig, plan: DaggerPlan, r: int) -> dict:
                            progress=True)
         played = {"success": success_rate(records), "thoughts": played_agreement(records).rates(),
                   "agent_steps": sum(rec.length for rec in records)}
-        write_dataset(folder, relabelled_episodes(records, cfg.seeding, source),
+        write_dataset(folder, relabelled_episodes(records, cfg.seeding, source, plan.label_steps),
                       {"level": cfg.envs[0], "first_seed": seeds[0], "seeding": cfg.seeding, "relabelled_from": source,
                        "played": played})
     reader = open_demos(folder)
@@ -144,9 +155,9 @@ def run_dagger(cfg: TrainConfig, plan: DaggerPlan) -> dict:
         raise ValueError("DAgger rounds train a Thought Cloning agent on one level (--env)")
     labels = demo_frames(cfg)
     summary = {"model": cfg.model_name, "level": cfg.envs[0], "plan": dataclasses.asdict(plan), "rounds": []}
-    path = os.path.join(run_dir(cfg), "dagger.json")
+    path = os.path.join(run_dir(cfg), f"dagger{plan.suffix}.json")
     for r in range(plan.rounds + 1):
-        entry = {"round": r, "run": round_name(cfg, r)}
+        entry = {"round": r, "run": round_name(cfg, r, plan)}
         if r > 0:
             entry.update(play_and_relabel(cfg, plan, r))
             labels += entry["relabelled_frames"]

@@ -9,6 +9,7 @@
 #   samp50    --thought-history-sampling 0.5, likewise
 #   dagger    paper, then 3 rounds of oracle Thought-DAgger (300 new levels each, then 1 epoch = 75 optimizer
 #             steps on the demos and every round's labels): runs eb_dev_paper_dagger1..3
+#   dagger64  dagger, labelling only the first 64 steps of each played episode (runs eb_dev_paper_daggerK_first64)
 #   more      the control of dagger: paper's best model trained 3 epochs more on the demos alone
 # Budget: 4 epochs x 75 optimizer steps (batch 16 episodes, ~1,200 frames) = 300 optimizer steps (dagger and
 # more: 225 more). Usage: results/exposure_bias/dev.sh PROBE [STORAGE]  (demos: scripts/make_agent_demos.py
@@ -25,8 +26,9 @@ case $probe in
   samp25) extra=(--thought-history-sampling 0.25 --history-sampling-steps 100) ;;
   samp50) extra=(--thought-history-sampling 0.5 --history-sampling-steps 100) ;;
   dagger) name=eb_dev_paper; extra=(--dagger-rounds 3 --dagger-levels 300 --dagger-epochs 1) ;;
+  dagger64) name=eb_dev_paper; extra=(--dagger-rounds 3 --dagger-levels 300 --dagger-epochs 1 --dagger-label-steps 64) ;;
   more) epochs=3; extra=(--pretrained-model eb_dev_paper) ;;
-  *) echo "error: unknown probe $probe (paper, noise20, noise50, samp25, samp50, dagger, more)" >&2; exit 2 ;;
+  *) echo "error: unknown probe $probe (paper, noise20, noise50, samp25, samp50, dagger, dagger64, more)" >&2; exit 2 ;;
 esac
 exec python scripts/train_tc.py --env BabyAI-GoToSeq-v0 --demos GoToSeq --model "$name" --seed 101 \
   --epochs $epochs --epoch-length 1200 --stop-tf 4 --batch-size 16 --lr 1e-3 --image-dim 32 --memory-dim 128 \
