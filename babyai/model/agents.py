@@ -53,9 +53,7 @@ class _Rows:
         self.ids = episode_ids  # (N,)
         self.keep = None  # per step: (n, 1) float, 0 where an episode starts; None for the steps without a start
         if starts is not None:
-            has_start = torch.segment_reduce(starts.float(), "max", lengths=torch.tensor(counts, device=starts.device))
-            keep = torch.split((~starts).unsqueeze(1).float(), counts)
-            self.keep = [k if flag else None for k, flag in zip(keep, has_start.tolist())]  # one sync per window
+            self.keep = _step_masks(starts, counts, (~starts).unsqueeze(1).float())  # one sync per window
 
     def gather(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """Per step, the rows of x (one per mission) read by the rows running at that step."""
@@ -243,11 +241,12 @@ class ThoughtCloningAgent(_LanguageAgent):
         return torch.where(rows[:, :, None], own_enc, enc), torch.where(rows, own_pad, pad)
 
 
-def _step_masks(mask: torch.Tensor | None, counts: list[int]) -> list[torch.Tensor | None]:
-    """Per step of a window, the rows of ``mask`` (N,) running then, or None where none is set (one sync)."""
+def _step_masks(mask: torch.Tensor | None, counts: list[int], values: torch.Tensor | None = None) -> list:
+    """Per step of a window, the rows of ``values`` (N, ...; default: ``mask``) running then, or None at the steps
+    where no frame of ``mask`` (N,) bool is set (one sync)."""
     if mask is None:
         return [None] * len(counts)
-    parts = torch.split(mask, counts)
+    parts = torch.split(mask if values is None else values, counts)
     has = torch.segment_reduce(mask.float(), "max", lengths=torch.tensor(counts, device=mask.device)).tolist()
     return [part if flag else None for part, flag in zip(parts, has)]
 
